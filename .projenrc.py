@@ -41,6 +41,8 @@ project = PythonProject(
         # floor = the versions the test suite runs against; ceiling = next major
         "aws-cdk-lib>=2.275.0,<3",
         "constructs>=10.5.0,<11",
+        # the health-check Lambda's PostgreSQL driver (pure Python), bundled into its asset
+        "pg8000>=1.31.6,<2",
     ],
     dev_deps=[
         "uv==0.13.8",
@@ -54,7 +56,6 @@ project = PythonProject(
         "mypy==2.4.1",
         "moto[dynamodb,s3,secretsmanager]==5.2.5",
         "boto3==1.44.5",
-        "pg8000==1.31.6",
         "pypiserver==2.4.2",
         "passlib==1.7.4",
         "twine==6.1.0",
