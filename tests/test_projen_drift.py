@@ -30,12 +30,9 @@ def test_generated_files_match_projenrc(tmp_path: Path) -> None:
     subprocess.run([sys.executable, ".projenrc.py"], cwd=tmp_path, env=env, check=True)
 
     drifted = [
-        name
-        for name in files
-        if (tmp_path / name).read_bytes() != (ROOT / name).read_bytes()
+        name for name in files if (tmp_path / name).read_bytes() != (ROOT / name).read_bytes()
     ]
     assert not drifted, (
         f"generated files differ from what .projenrc.py produces: {drifted}; "
         "edit .projenrc.py and run `./dev default` instead of editing them by hand"
     )
-

@@ -1,5 +1,34 @@
-"""dr-constructs: AWS CDK v2 constructs for a single-region, Multi-AZ disaster-recovery stack."""
+"""dr-constructs: AWS CDK v2 constructs for a single-region, Multi-AZ disaster-recovery stack.
+
+Layers, one module each, composed by :class:`DrPlatform`:
+
+* :class:`DrNetwork` - VPC, subnets, endpoints, flow logs (``network``)
+* :class:`DrDatabase` - Aurora PostgreSQL and DynamoDB (``database``)
+* :class:`DrBucket` - the versioned S3 bucket (``storage``)
+* :class:`DrFunction` - the VPC Lambda health check (``function``)
+* :class:`DrBackupVault` - AWS Backup (``backup``)
+* :class:`DrObservability` - SNS, alarms, dashboard, EventBridge (``observability``)
+"""
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .backup import DrBackupVault
+from .database import DrDatabase
+from .errors import DrConfigurationError
+from .function import DrFunction
+from .network import DrNetwork
+from .observability import DrObservability
+from .platform import DrPlatform
+from .storage import DrBucket
+
+__all__ = [
+    "DrBackupVault",
+    "DrBucket",
+    "DrConfigurationError",
+    "DrDatabase",
+    "DrFunction",
+    "DrNetwork",
+    "DrObservability",
+    "DrPlatform",
+    "__version__",
+]

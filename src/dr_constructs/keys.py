@@ -1,0 +1,67 @@
+"""Customer-managed KMS keys: one factory so every key rotates and is retained alike."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+def customer_managed_key(
+    scope: Construct, id: str, *, description: str, removal_policy: RemovalPolicy
+) -> kms.Key:
+    """A symmetric KMS key with yearly automatic rotation.
+
+    ``RemovalPolicy.RETAIN`` keeps the key when the stack is deleted; ``DESTROY``
+    schedules its deletion after the shortest waiting period (7 days).
+    """
+    return kms.Key(
+        scope,
+        id,
+        description=description,
+        enable_key_rotation=True,
+        removal_policy=removal_policy,
+        pending_window=Duration.days(7 if removal_policy == RemovalPolicy.DESTROY else 30),
+    )
+
+
+def allow_cloudwatch_logs(key: kms.IKey) -> None:
+    """Let CloudWatch Logs in this account and region encrypt log groups with ``key``."""
+    stack = Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogs",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+                "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:DescribeKey",
+            ],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    )
+                }
+            },
+        )
+    )
+
+
+def allow_service_publishers(key: kms.IKey, *services: str) -> None:
+    """Let AWS services (e.g. CloudWatch alarms, EventBridge) publish to a topic encrypted with
+    ``key``; without this, their messages to an encrypted SNS topic are dropped silently."""
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowServicePublishers",
+            principals=[iam.ServicePrincipal(s) for s in services],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],  # in a key policy, "*" means this key
+        )
+    )

@@ -1,0 +1,68 @@
+"""Shared test helpers: build a stack once per module, normalise templates for snapshots."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk.assertions import Template
+from syrupy.extensions.json import JSONSnapshotExtension
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def new_stack(region: str | None = REGION, **context: Any) -> Stack:
+    """A stack in an explicit account/region (or environment-agnostic with region=None)."""
+    app = App(analytics_reporting=False, context=context or None)
+    env = Environment(account=ACCOUNT, region=region) if region else None
+    return Stack(app, "Test", env=env)
+
+
+def template_of(build: Callable[[Stack], object], region: str | None = REGION) -> Template:
+    """Synthesize ``build(stack)`` and return the assertions Template."""
+    stack = new_stack(region)
+    build(stack)
+    return Template.from_stack(stack)
+
+
+def normalised(template: Template) -> dict[str, Any]:
+    """The template as JSON, with what churns without meaning (asset hashes) replaced."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, str):
+            return _HASH.sub("<asset-hash>", value)
+        return value
+
+    body = template.to_json()
+    body.get("Parameters", {}).pop("BootstrapVersion", None)
+    body.get("Rules", {}).pop("CheckBootstrapVersion", None)
+    return walk(body)  # type: ignore[no-any-return]
+
+
+def resources_of(template: Template, type_: str) -> dict[str, dict[str, Any]]:
+    return template.find_resources(type_)  # type: ignore[no-any-return]
+
+
+def only(template: Template, type_: str) -> dict[str, Any]:
+    """The properties of the one resource of ``type_``."""
+    found = resources_of(template, type_)
+    assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
+    return next(iter(found.values())).get("Properties", {})  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def snapshot_json(snapshot: Any) -> Any:
+    return snapshot.use_extension(JSONSnapshotExtension)
