@@ -1,0 +1,131 @@
+"""The example app, synthesized by the real AWS CDK CLI as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+OUTPUTS = {
+    "ClusterIdentifier",
+    "ClusterEndpoint",
+    "ClusterReaderEndpoint",
+    "TableName",
+    "FunctionName",
+    "BucketName",
+    "BackupVaultName",
+    "BackupPlanId",
+    "TopicArn",
+    "DashboardName",
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """cdk synth with --context environmentSuffix=prod and with ENVIRONMENT_SUFFIX=staging,
+    run side by side; returns the manifest and template of each."""
+    if not CDK.exists():
+        pytest.fail(f"{CDK} is missing: run `./dev test`, which installs the CDK CLI")
+    runs = {
+        "prod": (["--context", "environmentSuffix=prod"], {"ENVIRONMENT_SUFFIX": "ignored"}),
+        "staging": ([], {"ENVIRONMENT_SUFFIX": "staging"}),
+    }
+    procs = {}
+    for name, (args, extra_env) in runs.items():
+        out = tmp_path_factory.mktemp(name)
+        env = {**os.environ, **extra_env, "CDK_DISABLE_VERSION_CHECK": "1"}
+        env["PATH"] = f"{Path(shutil.which('python') or 'python').parent}:{env['PATH']}"
+        cmd = [str(CDK), "synth", "--quiet", "--output", str(out), *args]
+        proc = subprocess.Popen(
+            cmd, cwd=EXAMPLES, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        procs[name] = (out, proc)
+    result = {}
+    for name, (out, proc) in procs.items():
+        log, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, log
+        manifest = json.loads((out / "manifest.json").read_text())
+        stacks = {k: v for k, v in manifest["artifacts"].items() if v["type"].endswith("stack")}
+        ((stack_name, artifact),) = stacks.items()
+        template = json.loads((out / artifact["properties"]["templateFile"]).read_text())
+        result[name] = {"stack": stack_name, "artifact": artifact, "template": template}
+    return result
+
+
+def _resources(template: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == type_]
+
+
+@pytest.mark.parametrize("suffix", ["prod", "staging"])
+def test_stack_name_and_region_carry_the_suffix(
+    synthesized: dict[str, dict[str, Any]], suffix: str
+) -> None:
+    run = synthesized[suffix]
+    assert run["stack"] == f"DrStack-{suffix}"
+    assert run["artifact"]["environment"].endswith("/us-east-1")
+
+
+@pytest.mark.parametrize("suffix", ["prod", "staging"])
+def test_resource_names_follow_the_spec(
+    synthesized: dict[str, dict[str, Any]], suffix: str
+) -> None:
+    template = synthesized[suffix]["template"]
+    (table,) = _resources(template, "AWS::DynamoDB::Table")
+    assert table["Properties"]["TableName"] == f"dr-table-{suffix}"
+    names = {
+        f["Properties"].get("FunctionName") for f in _resources(template, "AWS::Lambda::Function")
+    }
+    assert f"dr-function-{suffix}" in names
+    (dashboard,) = _resources(template, "AWS::CloudWatch::Dashboard")
+    assert dashboard["Properties"]["DashboardName"] == f"DR-Dashboard-{suffix}"
+    subnets = _resources(template, "AWS::EC2::Subnet")
+    assert {s["Properties"]["AvailabilityZone"] for s in subnets} == {
+        "us-east-1a", "us-east-1b", "us-east-1c",
+    }  # fmt: skip
+
+
+def test_outputs_give_the_operator_what_comes_next(
+    synthesized: dict[str, dict[str, Any]],
+) -> None:
+    outputs = synthesized["prod"]["template"]["Outputs"]
+    assert set(outputs) >= OUTPUTS
+    assert outputs["DashboardName"]["Value"] == {
+        "Ref": _logical_id(synthesized, "AWS::CloudWatch::Dashboard")
+    }
+
+
+def test_example_opts_in_to_destroying_everything(synthesized: dict[str, dict[str, Any]]) -> None:
+    template = synthesized["prod"]["template"]
+    for type_ in (
+        "AWS::RDS::DBCluster",
+        "AWS::DynamoDB::Table",
+        "AWS::S3::Bucket",
+        "AWS::Backup::BackupVault",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+    ):
+        for resource in _resources(template, type_):
+            assert resource["DeletionPolicy"] == "Delete", type_
+    (cluster,) = _resources(template, "AWS::RDS::DBCluster")
+    assert cluster["Properties"]["DeletionProtection"] is False
+    (table,) = _resources(template, "AWS::DynamoDB::Table")
+    assert table["Properties"]["DeletionProtectionEnabled"] is False
+    # both buckets are emptied before deletion
+    assert len(_resources(template, "Custom::S3AutoDeleteObjects")) == 2
+
+
+def _logical_id(synthesized: dict[str, dict[str, Any]], type_: str) -> str:
+    resources = synthesized["prod"]["template"]["Resources"]
+    (logical_id,) = [k for k, r in resources.items() if r["Type"] == type_]
+    return logical_id
