@@ -131,7 +131,8 @@ class DrDatabase(Construct):
             retention=logs.RetentionDays.ONE_YEAR,
             removal_policy=removal_policy,
         )
-        parameter_group = rds.ParameterGroup(
+        #: Cluster parameter group (``rds.force_ssl=1``).
+        self.parameter_group = rds.ParameterGroup(
             self,
             "ClusterParameters",
             engine=rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION),
@@ -165,7 +166,7 @@ class DrDatabase(Construct):
             vpc=network.vpc,
             vpc_subnets=network.private_subnets,
             security_groups=[self.security_group],
-            parameter_group=parameter_group,
+            parameter_group=self.parameter_group,
             storage_encrypted=True,
             storage_encryption_key=self.encryption_key,
             iam_authentication=True,
@@ -178,6 +179,8 @@ class DrDatabase(Construct):
             removal_policy=RemovalPolicy.DESTROY if destroy else RemovalPolicy.SNAPSHOT,
         )
         self.cluster.node.add_dependency(self.log_group)
+        #: The cluster's DB subnet group (isolated subnets), e.g. for restores.
+        self.subnet_group: rds.ISubnetGroup = self.cluster.node.find_child("Subnets")  # type: ignore[assignment]
         self._spread_instances_over_azs(network)
         #: The admin secret (host, port, username, password, dbname), rotated every 30 days.
         self.secret = self.cluster.secret
