@@ -1,0 +1,636 @@
+"""The health-check Lambda handler: moto-backed AWS checks and a real PostgreSQL over TLS.
+
+The handler is loaded from its file as a standalone module, exactly as the Lambda runtime
+loads it (``handler.handler``), so these tests need neither jsii nor the rest of the package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import logging
+import socket
+import ssl
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pg8000.native
+import pytest
+from moto import mock_aws
+
+from . import postgres_server
+
+
+def _load_handler() -> ModuleType:
+    spec = importlib.util.find_spec("dr_constructs")
+    assert spec is not None and spec.submodule_search_locations
+    path = Path(spec.submodule_search_locations[0]) / "health_check" / "runtime" / "handler.py"
+    module_spec = importlib.util.spec_from_file_location("dr_health_check_handler", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_spec.name] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
+hc = _load_handler()
+
+REGION = "us-east-1"
+TABLE = "dr-table-test"
+BUCKET = "dr-bucket-test"
+SECRET_NAME = "dr-db-secret-test"
+FUNCTION = "dr-function-test"
+DB_USER = "dr_health"
+DB_PASSWORD = "s3cr3t-Pa55word-never-logged"
+PG_ROW = [
+    1,
+    "PostgreSQL 16.4 on aarch64-unknown-linux-gnu, compiled by gcc 10",
+    False,
+    True,
+    "TLSv1.3",
+    "TLS_AES_256_GCM_SHA384",
+    256,
+]
+
+
+DUMMY_CLIENTS = {name: object() for name in ("secretsmanager", "dynamodb", "s3")}
+
+
+class FakeConnection:
+    def __init__(self, rows: list[list[Any]]) -> None:
+        self.rows = rows
+        self.queries: list[str] = []
+        self.closed = False
+
+    def run(self, sql: str) -> list[list[Any]]:
+        self.queries.append(sql)
+        return self.rows
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeConnect:
+    """Stands in for pg8000.native.Connection; records what it was called with."""
+
+    def __init__(self, rows: list[list[Any]] | None = None, error: Exception | None = None):
+        self.rows = [list(PG_ROW)] if rows is None else rows
+        self.error = error
+        self.calls: list[dict[str, Any]] = []
+        self.connections: list[FakeConnection] = []
+
+    def __call__(self, **kwargs: Any) -> FakeConnection:
+        self.calls.append(kwargs)
+        if self.error is not None:
+            raise self.error
+        connection = FakeConnection(self.rows)
+        self.connections.append(connection)
+        return connection
+
+
+def secret_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "engine": "postgres",
+        "host": "dr-cluster.cluster-abc.us-east-1.rds.amazonaws.com",
+        "port": 5432,
+        "username": DB_USER,
+        "password": DB_PASSWORD,
+        "dbname": "dr",
+        "dbClusterIdentifier": "dr-cluster",
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+class Aws:
+    """moto-backed Secrets Manager, DynamoDB and S3 with the seed's resources.
+
+    One per module (creating boto3 clients is what costs time); tests that add resources
+    give them unique names.
+    """
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session(
+            region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        self.secrets = self.session.client("secretsmanager")
+        self.dynamodb = self.session.client("dynamodb")
+        self.s3 = self.session.client("s3")
+        self.clients = {"secretsmanager": self.secrets, "dynamodb": self.dynamodb, "s3": self.s3}
+        self.secret_arn = self.put_secret(SECRET_NAME, secret_payload())
+        self.create_table(TABLE)
+        self.s3.create_bucket(Bucket=BUCKET)
+
+    def put_secret(self, name: str, payload: dict[str, Any] | str) -> str:
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        unique = f"{name}-{uuid.uuid4().hex[:8]}"
+        arn: str = self.secrets.create_secret(Name=unique, SecretString=body)["ARN"]
+        return arn
+
+    def create_table(self, name: str, *, pk: str = "pk", sk: str | None = None) -> None:
+        keys = [{"AttributeName": pk, "KeyType": "HASH"}]
+        attributes = [{"AttributeName": pk, "AttributeType": "S"}]
+        if sk:
+            keys.append({"AttributeName": sk, "KeyType": "RANGE"})
+            attributes.append({"AttributeName": sk, "AttributeType": "S"})
+        self.dynamodb.create_table(
+            TableName=name,
+            KeySchema=keys,
+            AttributeDefinitions=attributes,
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        env: dict[str, str | None] = {
+            "DB_SECRET_ARN": self.secret_arn,
+            "TABLE_NAME": TABLE,
+            "BUCKET_NAME": BUCKET,
+            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
+        }
+        env.update(overrides)
+        return {k: v for k, v in env.items() if v is not None}
+
+    def run(self, connect: Callable[..., Any] | None = None, **env: str | None) -> dict[str, Any]:
+        report: dict[str, Any] = hc.handler(
+            {}, None, environ=self.env(**env), clients=self.clients, connect=connect
+        )
+        return report
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Aws]:
+    with mock_aws():
+        yield Aws()
+
+
+def assert_report_shape(report: dict[str, Any]) -> None:
+    json.loads(json.dumps(report))  # JSON-serialisable, no default= needed
+    assert report["status"] in ("ok", "degraded", "failed")
+    assert set(report["checks"]) == {"secret", "database", "dynamodb", "s3"}
+    for name, check in report["checks"].items():
+        assert isinstance(check["ok"], bool), name
+        assert isinstance(check["latency_ms"], float), name
+        assert check["latency_ms"] >= 0, name
+        assert (check["error"] is None) == check["ok"], (name, check)
+    oks = [check["ok"] for check in report["checks"].values()]
+    expected = "ok" if all(oks) else "degraded" if any(oks) else "failed"
+    assert report["status"] == expected
+
+
+def assert_no_secret_values(report: dict[str, Any], *values: str) -> None:
+    text = json.dumps(report)
+    for value in (DB_PASSWORD, *values):
+        assert value not in text
+
+
+# --- moto: every dependency on its own ---------------------------------------------------
+
+
+def test_all_checks_pass(aws: Aws) -> None:
+    # through a boto3 session, as in Lambda (the other tests pass ready clients)
+    connect = FakeConnect()
+    report = hc.handler({}, None, environ=aws.env(), session=aws.session, connect=connect)
+
+    assert_report_shape(report)
+    assert report["status"] == "ok", report
+    assert report["function"] == FUNCTION
+    checks = report["checks"]
+    assert checks["secret"]["fields"] == sorted(secret_payload())
+    db = checks["database"]
+    assert db["ssl"] is True
+    assert db["tls_version"] == "TLSv1.3"
+    assert db["server_version"] == "PostgreSQL 16.4"
+    assert db["in_recovery"] is False
+    assert db["tls_verified"] is False
+    assert checks["dynamodb"]["key"] == f"health-check#{FUNCTION}"
+    assert checks["s3"]["key"] == f"health-check/{FUNCTION}.json"
+    assert_no_secret_values(report, DB_USER, secret_payload()["host"])
+
+    # what the handler asked pg8000 for: the secret's coordinates, TLS, a short timeout
+    (call,) = connect.calls
+    assert call["host"] == secret_payload()["host"]
+    assert (call["port"], call["user"], call["database"]) == (5432, DB_USER, "dr")
+    assert call["password"] == DB_PASSWORD
+    assert isinstance(call["ssl_context"], ssl.SSLContext)
+    assert call["ssl_context"].minimum_version >= ssl.TLSVersion.TLSv1_2
+    assert call["timeout"] == 5.0
+    assert "pg_stat_ssl" in connect.connections[0].queries[0]
+    assert connect.connections[0].closed
+
+    # the heartbeats really were written
+    item = aws.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"health-check#{FUNCTION}"}})
+    assert {"checked_at", "nonce", "expires_at"} <= set(item["Item"])
+    listed = aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="health-check/")
+    assert [o["Key"] for o in listed["Contents"]] == [f"health-check/{FUNCTION}.json"]
+
+
+def test_partition_and_sort_key_names_come_from_the_environment(aws: Aws) -> None:
+    table = f"custom-{uuid.uuid4().hex[:8]}"
+    aws.create_table(table, pk="id", sk="kind")
+    report = aws.run(
+        FakeConnect(), TABLE_NAME=table, TABLE_PARTITION_KEY="id", TABLE_SORT_KEY="kind"
+    )
+    assert report["checks"]["dynamodb"]["ok"], report["checks"]["dynamodb"]
+    key = {"id": {"S": f"health-check#{FUNCTION}"}, "kind": {"S": "heartbeat"}}
+    assert "Item" in aws.dynamodb.get_item(TableName=table, Key=key)
+
+
+def test_wrong_partition_key_name_fails_only_dynamodb(aws: Aws) -> None:
+    report = aws.run(FakeConnect(), TABLE_PARTITION_KEY="id")
+    assert_report_shape(report)
+    assert report["status"] == "degraded"
+    assert not report["checks"]["dynamodb"]["ok"]
+    assert "ValidationException" in report["checks"]["dynamodb"]["error"]
+
+
+def test_missing_table_fails_only_dynamodb(aws: Aws) -> None:
+    report = aws.run(FakeConnect(), TABLE_NAME="no-such-table")
+    assert_report_shape(report)
+    assert report["status"] == "degraded"
+    error = report["checks"]["dynamodb"]["error"]
+    assert error.startswith("ResourceNotFoundException: An error occurred")
+    assert "PutItem" in error
+    assert all(report["checks"][name]["ok"] for name in ("secret", "database", "s3"))
+
+
+def test_missing_bucket_fails_only_s3(aws: Aws) -> None:
+    report = aws.run(FakeConnect(), BUCKET_NAME="no-such-bucket")
+    assert_report_shape(report)
+    assert report["status"] == "degraded"
+    assert "NoSuchBucket" in report["checks"]["s3"]["error"]
+    assert all(report["checks"][name]["ok"] for name in ("secret", "database", "dynamodb"))
+
+
+def test_missing_secret_fails_secret_and_skips_database(aws: Aws) -> None:
+    connect = FakeConnect()
+    missing = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:nope-AbCdEf"
+    report = aws.run(connect, DB_SECRET_ARN=missing)
+    assert_report_shape(report)
+    assert report["status"] == "degraded"
+    assert "ResourceNotFoundException" in report["checks"]["secret"]["error"]
+    database = report["checks"]["database"]
+    assert not database["ok"]
+    assert database["error"].startswith("not attempted: the database secret could not be read")
+    assert connect.calls == []
+    assert report["checks"]["dynamodb"]["ok"] and report["checks"]["s3"]["ok"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (secret_payload(password=None), "lacks string field(s): password"),
+        (secret_payload(host="", username=None), "lacks string field(s): host, username"),
+        (secret_payload(engine="mysql"), "not a PostgreSQL engine"),
+        (secret_payload(port="http"), "'port' field is not an integer"),
+        (secret_payload(port=70000), "'port' field is out of range"),
+    ],
+)
+def test_malformed_secret_fails_clearly_without_leaking(
+    aws: Aws, payload: dict[str, Any] | str, message: str
+) -> None:
+    arn = aws.put_secret("malformed", payload)
+    report = aws.run(FakeConnect(), DB_SECRET_ARN=arn)
+    assert_report_shape(report)
+    secret = report["checks"]["secret"]
+    assert secret["error"].startswith("HealthCheckError: ")
+    assert message in secret["error"]
+    assert_no_secret_values(report, DB_USER)
+
+
+def test_secret_defaults_port_and_database(aws: Aws) -> None:
+    arn = aws.put_secret("minimal", secret_payload(port=None, dbname=None, engine=None))
+    connect = FakeConnect()
+    report = aws.run(connect, DB_SECRET_ARN=arn)
+    assert report["status"] == "ok", report
+    assert (connect.calls[0]["port"], connect.calls[0]["database"]) == (5432, "postgres")
+
+
+def test_database_unreachable_fails_only_database(aws: Aws) -> None:
+    # the real pg8000 against a port where nothing listens
+    port = postgres_server.free_port()
+    arn = aws.put_secret("closed", secret_payload(host="127.0.0.1", port=port))
+    report = aws.run(None, DB_SECRET_ARN=arn)
+    assert_report_shape(report)
+    assert report["status"] == "degraded"
+    error = report["checks"]["database"]["error"]
+    assert error.startswith("InterfaceError: Can't create a connection to host 127.0.0.1")
+    assert "ConnectionRefusedError" in error
+    assert report["checks"]["database"]["ssl"] is None
+    assert_no_secret_values(report, DB_USER)
+
+
+def test_unresponsive_database_fails_within_the_timeout(aws: Aws) -> None:
+    # a TCP listener that accepts and never answers pg8000's SSLRequest
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        arn = aws.put_secret("silent", secret_payload(host="127.0.0.1", port=port))
+        started = time.monotonic()
+        report = aws.run(None, DB_SECRET_ARN=arn, DB_CONNECT_TIMEOUT="0.5")
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+        for sock in accepted:
+            sock.close()
+    assert not report["checks"]["database"]["ok"]
+    assert "timed out" in report["checks"]["database"]["error"].lower()
+    assert elapsed < 3
+
+
+def test_database_error_messages_are_redacted(aws: Aws) -> None:
+    error = RuntimeError(f"login {DB_USER}/{DB_PASSWORD} rejected")
+    report = aws.run(FakeConnect(error=error))
+    database = report["checks"]["database"]
+    assert database["error"] == "RuntimeError: login ***/*** rejected"
+    assert_no_secret_values(report, DB_USER)
+
+
+def test_pg8000_server_errors_are_rendered_readably(aws: Aws) -> None:
+    fields = {"S": "FATAL", "V": "FATAL", "C": "28P01", "M": f'auth failed for "{DB_USER}"'}
+    report = aws.run(FakeConnect(error=pg8000.native.DatabaseError(fields)))
+    assert (
+        report["checks"]["database"]["error"] == 'DatabaseError: FATAL 28P01: auth failed for "***"'
+    )
+
+
+def test_an_unencrypted_session_fails_the_database_check(aws: Aws) -> None:
+    row = list(PG_ROW)
+    row[3:7] = [False, None, None, None]
+    report = aws.run(FakeConnect(rows=[row]))
+    database = report["checks"]["database"]
+    assert not database["ok"]
+    assert database["ssl"] is False
+    assert database["error"] == (
+        "HealthCheckError: the server reports this connection is not encrypted"
+    )
+
+
+def test_no_pg_stat_ssl_row_fails_the_database_check(aws: Aws) -> None:
+    report = aws.run(FakeConnect(rows=[]))
+    assert report["checks"]["database"]["error"] == (
+        "HealthCheckError: pg_stat_ssl has no row for this session"
+    )
+
+
+def test_missing_configuration_fails_every_check_without_raising() -> None:
+    report = hc.handler({}, None, environ={}, clients=DUMMY_CLIENTS)
+    assert_report_shape(report)
+    assert report["status"] == "failed"
+    checks = report["checks"]
+    assert checks["secret"]["error"] == "HealthCheckError: DB_SECRET_ARN is not set"
+    assert checks["dynamodb"]["error"] == "HealthCheckError: TABLE_NAME is not set"
+    assert checks["s3"]["error"] == "HealthCheckError: BUCKET_NAME is not set"
+    assert report["function"] == "local"
+
+
+def test_clients_that_raise_anything_never_escape() -> None:
+    class Broken:
+        def __getattr__(self, name: str) -> Any:
+            raise ZeroDivisionError("boom")
+
+    clients = {name: Broken() for name in ("secretsmanager", "dynamodb", "s3")}
+    env = {"DB_SECRET_ARN": "arn", "TABLE_NAME": "t", "BUCKET_NAME": "b"}
+    report = hc.handler({}, None, environ=env, clients=clients)
+    assert_report_shape(report)
+    assert report["status"] == "failed"
+    for name in ("secret", "dynamodb", "s3"):
+        assert report["checks"][name]["error"] == "ZeroDivisionError: boom"
+
+
+def test_even_a_crash_outside_the_checks_returns_a_report() -> None:
+    class ExplodingEnviron(dict[str, str]):
+        def get(self, *args: Any) -> Any:
+            raise MemoryError("environ is gone")
+
+    report = hc.handler({}, None, environ=ExplodingEnviron())
+    assert_report_shape(report)
+    assert report["status"] == "failed"
+    assert report["checks"]["s3"]["error"] == ("health check crashed: MemoryError: environ is gone")
+
+
+def test_a_session_that_cannot_make_clients_fails_the_checks() -> None:
+    class NoRegion:
+        def client(self, name: str, **kwargs: Any) -> Any:
+            raise ValueError(f"no region for {name}")
+
+    env = {"DB_SECRET_ARN": "arn", "TABLE_NAME": "t", "BUCKET_NAME": "b"}
+    report = hc.handler({}, None, environ=env, session=NoRegion())
+    assert report["status"] == "failed"
+    assert report["checks"]["s3"]["error"] == (
+        "HealthCheckError: cannot create the s3 client: ValueError: no region for s3"
+    )
+
+
+def test_boto3_clients_have_short_timeouts_and_few_retries() -> None:
+    made: dict[str, Any] = {}
+
+    class Recorder:
+        def client(self, name: str, *, config: Any) -> Any:
+            made[name] = config
+            return object()
+
+    env = {
+        "HEALTH_CHECK_CONNECT_TIMEOUT": "1.5",
+        "HEALTH_CHECK_READ_TIMEOUT": "3",
+        "HEALTH_CHECK_MAX_ATTEMPTS": "3",
+    }
+    hc.handler({}, None, environ=env, session=Recorder())
+    assert set(made) == {"secretsmanager", "dynamodb", "s3"}
+    for config in made.values():
+        assert (config.connect_timeout, config.read_timeout) == (1.5, 3.0)
+        assert config.retries == {"max_attempts": 3, "mode": "standard"}
+
+    defaults = hc.Settings.from_env({})
+    assert (defaults.aws_connect_timeout, defaults.aws_read_timeout) == (2.0, 5.0)
+    assert (defaults.aws_max_attempts, defaults.db_connect_timeout) == (2, 5.0)
+
+
+def test_invalid_numbers_fall_back_to_defaults_with_a_warning() -> None:
+    settings = hc.Settings.from_env(
+        {"DB_CONNECT_TIMEOUT": "soon", "HEALTH_CHECK_READ_TIMEOUT": "-1"}
+    )
+    assert (settings.db_connect_timeout, settings.aws_read_timeout) == (5.0, 5.0)
+    assert settings.warnings == (
+        "DB_CONNECT_TIMEOUT='soon' is not a positive number; using 5",
+        "HEALTH_CHECK_READ_TIMEOUT='-1' is not a positive number; using 5",
+    )
+    report = hc.handler({}, None, environ={"DB_CONNECT_TIMEOUT": "soon"}, clients=DUMMY_CLIENTS)
+    assert report["warnings"] == [settings.warnings[0]]
+
+
+def test_the_event_cannot_redirect_the_check(aws: Aws) -> None:
+    connect = FakeConnect()
+    event = {"DB_SECRET_ARN": "arn:evil", "TABLE_NAME": "evil", "BUCKET_NAME": "evil"}
+    report = hc.handler(event, None, environ=aws.env(), clients=aws.clients, connect=connect)
+    assert report["status"] == "ok"
+    assert report["checks"]["dynamodb"]["table"] == TABLE
+
+
+def test_ssl_context_requires_tls_and_verifies_only_with_a_ca_file(tmp_path: Path) -> None:
+    unverified = hc.build_ssl_context(None)
+    assert unverified.verify_mode == ssl.CERT_NONE
+    assert not unverified.check_hostname
+    assert unverified.minimum_version == ssl.TLSVersion.TLSv1_2
+    ca_file, _, _ = postgres_server.write_ca_and_server_cert(tmp_path)
+    verified = hc.build_ssl_context(str(ca_file))
+    assert verified.verify_mode == ssl.CERT_REQUIRED
+    assert verified.check_hostname
+    assert verified.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_a_missing_ca_file_fails_the_database_check(aws: Aws) -> None:
+    report = aws.run(FakeConnect(), DB_TLS_CA_FILE="/nonexistent/rds-global-bundle.pem")
+    database = report["checks"]["database"]
+    assert database["error"] == (
+        "HealthCheckError: cannot load DB_TLS_CA_FILE '/nonexistent/rds-global-bundle.pem': "
+        "FileNotFoundError: [Errno 2] No such file or directory"
+    )
+    assert database["tls_verified"] is True
+    assert database["ssl"] is None
+
+
+def test_the_report_is_logged_without_secrets(aws: Aws, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger=hc.LOGGER.name):
+        report = aws.run(FakeConnect(error=RuntimeError(DB_PASSWORD)), TABLE_NAME="missing")
+    assert report["status"] == "degraded"
+    (record,) = [r for r in caplog.records if r.name == hc.LOGGER.name]
+    assert record.levelno == logging.WARNING
+    assert DB_PASSWORD not in record.getMessage()
+    assert '"status": "degraded"' in record.getMessage()
+
+
+# --- a real PostgreSQL on 127.0.0.1 ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pg_tls() -> Iterator[postgres_server.PostgresServer]:
+    try:
+        server = postgres_server.start_postgres(tls=True)
+    except postgres_server.PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        server.create_login(DB_USER, DB_PASSWORD, "dr")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_plain() -> Iterator[postgres_server.PostgresServer]:
+    try:
+        server = postgres_server.start_postgres(tls=False)
+    except postgres_server.PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        server.create_login(DB_USER, DB_PASSWORD, "dr")
+        yield server
+    finally:
+        server.stop()
+
+
+def real_secret(server: postgres_server.PostgresServer, **overrides: Any) -> dict[str, Any]:
+    return secret_payload(host=server.host, port=server.port, **overrides)
+
+
+@pytest.mark.slow
+def test_real_postgres_over_tls(aws: Aws, pg_tls: postgres_server.PostgresServer) -> None:
+    arn = aws.put_secret("real", real_secret(pg_tls))
+    report = aws.run(None, DB_SECRET_ARN=arn)
+    assert_report_shape(report)
+    assert report["status"] == "ok", report
+    database = report["checks"]["database"]
+    assert database["ssl"] is True
+    assert database["tls_version"] in ("TLSv1.2", "TLSv1.3")
+    assert database["cipher"]
+    assert database["server_version"].startswith("PostgreSQL ")
+    assert database["tls_verified"] is False
+    assert database["in_recovery"] is False
+    assert_no_secret_values(report, DB_USER)
+
+
+@pytest.mark.slow
+def test_real_postgres_verifies_the_certificate_with_a_ca_file(
+    aws: Aws, pg_tls: postgres_server.PostgresServer
+) -> None:
+    arn = aws.put_secret("real", real_secret(pg_tls))
+    report = aws.run(None, DB_SECRET_ARN=arn, DB_TLS_CA_FILE=str(pg_tls.ca_file))
+    database = report["checks"]["database"]
+    assert database["ok"], database
+    assert database["tls_verified"] is True
+    assert database["ssl"] is True
+
+
+@pytest.mark.slow
+def test_real_postgres_with_the_wrong_ca_fails_verification(
+    aws: Aws, pg_tls: postgres_server.PostgresServer, tmp_path: Path
+) -> None:
+    other_ca, _, _ = postgres_server.write_ca_and_server_cert(tmp_path, name="other")
+    arn = aws.put_secret("real", real_secret(pg_tls))
+    report = aws.run(None, DB_SECRET_ARN=arn, DB_TLS_CA_FILE=str(other_ca))
+    database = report["checks"]["database"]
+    assert not database["ok"]
+    assert "SSLCertVerificationError" in database["error"]
+    assert "certificate verify failed" in database["error"]
+
+
+@pytest.mark.slow
+def test_real_postgres_wrong_password(aws: Aws, pg_tls: postgres_server.PostgresServer) -> None:
+    wrong = "definitely-not-the-password"
+    arn = aws.put_secret("wrong", real_secret(pg_tls, password=wrong))
+    report = aws.run(None, DB_SECRET_ARN=arn)
+    assert_report_shape(report)
+    assert report["status"] == "degraded"
+    error = report["checks"]["database"]["error"]
+    assert error == 'DatabaseError: FATAL 28P01: password authentication failed for user "***"'
+    assert_no_secret_values(report, wrong, DB_USER)
+
+
+@pytest.mark.slow
+def test_real_postgres_refuses_a_connection_without_tls(
+    pg_tls: postgres_server.PostgresServer,
+) -> None:
+    # pg_hba.conf has only a hostssl line: a plaintext client is turned away by the server
+    with pytest.raises(pg8000.native.DatabaseError) as caught:
+        pg8000.native.Connection(
+            user=DB_USER,
+            password=DB_PASSWORD,
+            host=pg_tls.host,
+            port=pg_tls.port,
+            database="dr",
+            ssl_context=False,
+            timeout=5,
+        )
+    fields = caught.value.args[0]
+    assert fields["C"] == "28000"
+    assert "no encryption" in fields["M"]
+
+
+@pytest.mark.slow
+def test_real_postgres_with_tls_off_fails_the_check(
+    aws: Aws, pg_plain: postgres_server.PostgresServer
+) -> None:
+    arn = aws.put_secret("plain", real_secret(pg_plain))
+    report = aws.run(None, DB_SECRET_ARN=arn)
+    assert_report_shape(report)
+    database = report["checks"]["database"]
+    assert not database["ok"]
+    assert database["error"] == "InterfaceError: Server refuses SSL"
+    assert report["checks"]["dynamodb"]["ok"] and report["checks"]["s3"]["ok"]
