@@ -1,0 +1,84 @@
+"""DrFunction: the VPC Lambda, its least-privilege role, DLQ and custom code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk.assertions import Template
+
+from dr_constructs import DrConfigurationError, DrFunction, DrNetwork
+
+from .conftest import new_stack, normalised, resources_of
+
+
+def _function(**props: Any) -> tuple[DrFunction, Template]:
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    table = dynamodb.Table(stack, "Table", encryption_key=key,
+                           encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+                           partition_key=dynamodb.Attribute(
+                               name="pk", type=dynamodb.AttributeType.STRING))  # fmt: skip
+    fn = DrFunction(
+        stack,
+        "Fn",
+        network=DrNetwork(stack, "Network"),
+        secret=secretsmanager.Secret(stack, "Secret", encryption_key=key),
+        table=table,
+        bucket=s3.Bucket(stack, "Bucket", encryption_key=key),
+        encryption_key=key,
+        environment_suffix="qa",
+        **props,
+    )
+    return fn, Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return _function(code=lambda_.Code.from_inline("def h(e, c): return {}"), handler="index.h")[1]
+
+
+def test_snapshot(template: Template, snapshot_json: Any) -> None:
+    assert normalised(template) == snapshot_json
+
+
+def test_custom_code_replaces_the_health_check(template: Template) -> None:
+    fn = next(
+        f["Properties"]
+        for f in resources_of(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == "dr-function-qa"
+    )
+    assert fn["Handler"] == "index.h" and "ZipFile" in fn["Code"]
+    assert fn["Architectures"] == ["arm64"]
+    assert "KmsKeyArn" in fn and "DeadLetterConfig" in fn
+
+
+def test_egress_only_https_and_postgresql(template: Template) -> None:
+    groups = resources_of(template, "AWS::EC2::SecurityGroup")
+    fn_group = next(g["Properties"] for k, g in groups.items() if k.startswith("FnSecurityGroup"))
+    assert [(r["FromPort"], r["ToPort"]) for r in fn_group["SecurityGroupEgress"]] == [(443, 443)]
+
+
+def test_kms_grant_is_two_actions_on_one_key(template: Template) -> None:
+    policies = resources_of(template, "AWS::IAM::Policy")
+    policy = json.dumps(next(p for k, p in policies.items() if k.startswith("FnRole")))
+    assert policy.count('"kms:Decrypt"') == 1 and "kms:GenerateDataKey*" not in policy
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"memory_size": 64}, r"memory_size=64; accepted: an integer from 128 to 10240"),
+        ({"reserved_concurrency": 0}, r"reserved_concurrency=0"),
+        ({"handler": "index.h"}, r"handler='index.h'; accepted: given together with code"),
+    ],
+)
+def test_bad_props(props: dict[str, Any], message: str) -> None:
+    with pytest.raises(DrConfigurationError, match=message):
+        _function(**props)

@@ -1,0 +1,70 @@
+"""DrObservability: topic, alarms, dashboard, AWS Backup job rules, bring-your-own topic."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
+
+from dr_constructs import DrConfigurationError, DrObservability
+from dr_constructs.observability import BACKUP_JOB_EVENTS
+
+from .conftest import new_stack, normalised, only, resources_of
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    stack = new_stack()
+    obs = DrObservability(stack, "Observability", environment_suffix="prod")
+    fn = lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_13, handler="i.h",
+                          code=lambda_.Code.from_inline("def h(e, c): pass"))  # fmt: skip
+    obs.watch_function(fn)
+    return Template.from_stack(stack)
+
+
+def test_snapshot(template: Template, snapshot_json: Any) -> None:
+    assert normalised(template) == snapshot_json
+
+
+def test_rules_for_backup_restore_and_copy_jobs(template: Template) -> None:
+    rules = [
+        r["Properties"]["EventPattern"]
+        for r in resources_of(template, "AWS::Events::Rule").values()
+    ]
+    assert sorted(p["detail-type"][0] for p in rules) == sorted(BACKUP_JOB_EVENTS.values())
+    assert all(
+        "FAILED" in p["detail"]["state"] and "COMPLETED" in p["detail"]["state"] for p in rules
+    )
+
+
+def test_alarms_notify_on_alarm_and_recovery(template: Template) -> None:
+    alarms = [a["Properties"] for a in resources_of(template, "AWS::CloudWatch::Alarm").values()]
+    assert {a["AlarmName"] for a in alarms} == {"dr-prod-BackupJobsFailed", "dr-prod-LambdaErrors"}
+    assert all(a["AlarmActions"] == a["OKActions"] for a in alarms)
+    assert all(a["TreatMissingData"] == "notBreaching" for a in alarms)
+
+
+def test_topic_encrypted_and_named(template: Template) -> None:
+    topic = only(template, "AWS::SNS::Topic")
+    assert topic["TopicName"] == "dr-alerts-prod" and "KmsMasterKeyId" in topic
+    key = json.dumps(only(template, "AWS::KMS::Key"))
+    assert "cloudwatch.amazonaws.com" in key and "events.amazonaws.com" in key
+
+
+def test_bring_your_own_topic() -> None:
+    stack = new_stack()
+    topic = sns.Topic.from_topic_arn(stack, "Mine", "arn:aws:sns:us-east-1:123456789012:ops")
+    obs = DrObservability(stack, "Observability", topic=topic)
+    assert obs.topic is topic
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::SNS::Topic", 0)
+    template.resource_count_is("AWS::KMS::Key", 0)
+
+
+def test_bad_suffix() -> None:
+    with pytest.raises(DrConfigurationError, match=r"environment_suffix='-x'"):
+        DrObservability(new_stack(), "Observability", environment_suffix="-x")
