@@ -17,6 +17,16 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+#: Resource types holding data (or the keys to it) that must never be deleted by default.
+STATEFUL_TYPES = (
+    "AWS::RDS::DBCluster",
+    "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::Backup::BackupVault",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::SecretsManager::Secret",
+)
 _HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 

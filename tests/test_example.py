@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import STATEFUL_TYPES
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -107,14 +109,7 @@ def test_outputs_give_the_operator_what_comes_next(
 
 def test_example_opts_in_to_destroying_everything(synthesized: dict[str, dict[str, Any]]) -> None:
     template = synthesized["prod"]["template"]
-    for type_ in (
-        "AWS::RDS::DBCluster",
-        "AWS::DynamoDB::Table",
-        "AWS::S3::Bucket",
-        "AWS::Backup::BackupVault",
-        "AWS::KMS::Key",
-        "AWS::Logs::LogGroup",
-    ):
+    for type_ in STATEFUL_TYPES:
         for resource in _resources(template, type_):
             assert resource["DeletionPolicy"] == "Delete", type_
     (cluster,) = _resources(template, "AWS::RDS::DBCluster")

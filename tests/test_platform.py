@@ -11,17 +11,7 @@ from aws_cdk.assertions import Match, Template
 
 from dr_constructs import DrPlatform
 
-from .conftest import new_stack, normalised, only, resources_of
-
-STATEFUL = (
-    "AWS::RDS::DBCluster",
-    "AWS::DynamoDB::Table",
-    "AWS::S3::Bucket",
-    "AWS::Backup::BackupVault",
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::SecretsManager::Secret",
-)
+from .conftest import STATEFUL_TYPES, new_stack, normalised, only, resources_of
 
 
 @pytest.fixture(scope="module")
@@ -340,7 +330,7 @@ def test_topic_key_lets_cloudwatch_and_eventbridge_publish(template: Template) -
 
 
 def test_defaults_retain_every_stateful_resource(template: Template) -> None:
-    for type_ in STATEFUL:
+    for type_ in STATEFUL_TYPES:
         for logical_id, resource in resources_of(template, type_).items():
             expected = "Snapshot" if type_ == "AWS::RDS::DBCluster" else "Retain"
             assert resource.get("DeletionPolicy") == expected, (logical_id, type_)
@@ -349,7 +339,7 @@ def test_defaults_retain_every_stateful_resource(template: Template) -> None:
 
 
 def test_destroy_opt_in_covers_every_stateful_resource(destroyed: Template) -> None:
-    for type_ in STATEFUL:
+    for type_ in STATEFUL_TYPES:
         for logical_id, resource in resources_of(destroyed, type_).items():
             assert resource.get("DeletionPolicy") == "Delete", (logical_id, type_)
     assert only(destroyed, "AWS::RDS::DBCluster")["DeletionProtection"] is False
