@@ -38,7 +38,9 @@ class DrStack(cdk.Stack):
             "ClusterPort": str(database.port),
             "ClusterSubnetGroupName": database.subnet_group.subnet_group_name,
             "ClusterSecurityGroupId": database.security_group.security_group_id,
-            "ClusterParameterGroupName": database.parameter_group.bind_to_cluster().parameter_group_name,
+            "ClusterParameterGroupName": (
+                database.parameter_group.bind_to_cluster().parameter_group_name
+            ),
             "DataKeyArn": platform.data_key.key_arn,
             "DbSecretArn": platform.database.secret.secret_arn,  # type: ignore[union-attr]
             "TableName": platform.table.table_name,
