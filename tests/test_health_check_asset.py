@@ -12,6 +12,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -130,7 +131,32 @@ def test_bundle_is_free_of_installer_noise(bundle: tuple[Path, list[str]]) -> No
         assert path.name not in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"), name
         assert (out / name).stat().st_mode & 0o777 == 0o644, name
     metadata = sorted(name for name in files if name.endswith(".dist-info/METADATA"))
-    assert len(metadata) == len(bundling.BUNDLED_DISTRIBUTIONS)
+    assert len(metadata) == len(bundling.runtime_distributions())
+
+
+def test_bundled_distributions_follow_the_installed_requirements() -> None:
+    names = bundling.runtime_distributions()
+    assert names[0].lower() != "boto3" and "pg8000" in names
+    for name in names:  # every requirement of every bundled distribution is bundled too
+        for requirement in importlib.metadata.requires(name) or []:
+            if "extra" in requirement:
+                continue
+            required = re.match(r"[A-Za-z0-9._-]+", requirement).group(0)  # type: ignore[union-attr]
+            if ";" in requirement and not _installed(required):
+                continue
+            assert any(_same(required, n) for n in names), (name, requirement)
+
+
+def _same(a: str, b: str) -> bool:
+    return re.sub(r"[-_.]+", "-", a).lower() == re.sub(r"[-_.]+", "-", b).lower()
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def test_bundle_is_deterministic(bundle: tuple[Path, list[str]], tmp_path: Path) -> None:

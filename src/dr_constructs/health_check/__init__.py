@@ -28,14 +28,15 @@ import jsii
 from aws_cdk import aws_lambda as lambda_
 
 from dr_constructs.health_check.bundling import (
-    BUNDLED_DISTRIBUTIONS,
+    BUNDLED_ROOTS,
     RUNTIME_DIR,
     BundlingError,
     bundle_health_check,
+    runtime_distributions,
 )
 
 __all__ = [
-    "BUNDLED_DISTRIBUTIONS",
+    "BUNDLED_ROOTS",
     "HANDLER",
     "RUNTIME",
     "RUNTIME_DIR",
@@ -43,6 +44,7 @@ __all__ = [
     "HealthCheckBundler",
     "bundle_health_check",
     "health_check_code",
+    "runtime_distributions",
 ]
 
 HANDLER: Final = "handler.handler"
@@ -64,10 +66,10 @@ class HealthCheckBundler:
         self,
         *,
         source_dir: str | os.PathLike[str] = RUNTIME_DIR,
-        distributions: Sequence[str] = BUNDLED_DISTRIBUTIONS,
+        distributions: Sequence[str] | None = None,
     ) -> None:
         self._source_dir = Path(source_dir)
-        self._distributions = tuple(distributions)
+        self._distributions = None if distributions is None else tuple(distributions)
 
     def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_options: object) -> bool:
         """Bundle into ``output_dir``; ``image`` and the other options are not used."""

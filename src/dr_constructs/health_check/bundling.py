@@ -8,24 +8,78 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Final
 
 __all__ = [
-    "BUNDLED_DISTRIBUTIONS",
+    "BUNDLED_ROOTS",
     "HANDLER_FILES",
     "RUNTIME_DIR",
     "BundlingError",
     "bundle_health_check",
+    "runtime_distributions",
 ]
 
 RUNTIME_DIR: Final = Path(__file__).resolve().parent / "runtime"
 """The directory holding the Lambda's source (``handler.py``)."""
 
-BUNDLED_DISTRIBUTIONS: Final = ("pg8000", "scramp", "asn1crypto", "python-dateutil", "six")
-"""Pure-Python distributions copied beside the handler (pg8000 and its dependencies)."""
+
+class BundlingError(RuntimeError):
+    """The health check's asset could not be built from the current environment."""
+
+
+BUNDLED_ROOTS: Final = ("pg8000",)
+"""Distributions the handler imports (boto3 comes with the Lambda runtime)."""
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def runtime_distributions(roots: Sequence[str] = BUNDLED_ROOTS) -> tuple[str, ...]:
+    """``roots`` and everything they require, as installed here (pure-Python wheels).
+
+    Read from the installed metadata, so a new release of pg8000 or of one of its
+    dependencies (python-dateutil 4 needs tzdata, not six) is bundled as it is installed.
+    Requirements behind an ``extra`` are skipped; one behind another environment marker is
+    bundled when it is installed here.
+    """
+    seen: dict[str, str] = {}
+    pending = list(roots)
+    while pending:
+        name = pending.pop(0)
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            raise BundlingError(
+                f"the health-check asset needs the distribution {name!r}, which is not "
+                "installed in this Python environment (it is a dependency of dr-constructs)"
+            ) from None
+        seen[key] = dist.metadata["Name"]
+        for requirement in dist.requires or ():
+            requirement_name, _, marker = requirement.partition(";")
+            if "extra" in marker:
+                continue
+            match = _NAME.match(requirement_name)
+            if match is None:
+                continue
+            if marker.strip() and not _installed(match.group(1)):
+                continue
+            pending.append(match.group(1))
+    return tuple(sorted(seen.values(), key=str.lower))
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
 
 HANDLER_FILES: Final = ("handler.py",)
 
@@ -35,15 +89,11 @@ _KEPT_METADATA: Final = frozenset({"METADATA"})
 _LICENSE_PREFIXES: Final = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
 
 
-class BundlingError(RuntimeError):
-    """The health check's asset could not be built from the current environment."""
-
-
 def bundle_health_check(
     output_dir: str | os.PathLike[str],
     *,
     source_dir: str | os.PathLike[str] = RUNTIME_DIR,
-    distributions: Sequence[str] = BUNDLED_DISTRIBUTIONS,
+    distributions: Sequence[str] | None = None,
 ) -> list[str]:
     """Copy the handler and the distributions' importable files into ``output_dir``.
 
@@ -57,6 +107,8 @@ def bundle_health_check(
     Raises:
         BundlingError: a distribution is not installed or lists no files.
     """
+    if distributions is None:
+        distributions = runtime_distributions()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan: dict[str, Path] = {}
