@@ -167,7 +167,7 @@ def test_lambda_role_is_least_privilege(template: Template) -> None:
     assert "secretsmanager:GetSecretValue" in actions
     assert not [a for a in actions if a.endswith("*") or a == "*"]
     s3_statement = next(s for s in statements if "s3:PutObject" in _as_list(s["Action"]))
-    assert "/health-check/*" in json.dumps(s3_statement["Resource"])
+    assert "/health-check/dr-function-dev.json" in json.dumps(s3_statement["Resource"])
     managed = [
         r["Properties"].get("ManagedPolicyArns")
         for k, r in resources_of(template, "AWS::IAM::Role").items()
@@ -396,10 +396,15 @@ def _role_of(template: Template, prefix: str) -> dict[str, Any]:
 
 
 def _role_statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    """Every statement attached to the role: inline and customer-managed policies alike."""
     role_id = next(k for k in resources_of(template, "AWS::IAM::Role") if k.startswith(role_prefix))
+    policies = {
+        **resources_of(template, "AWS::IAM::Policy"),
+        **resources_of(template, "AWS::IAM::ManagedPolicy"),
+    }
     return [
         statement
-        for policy in resources_of(template, "AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for policy in policies.values()
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]

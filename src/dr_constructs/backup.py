@@ -12,7 +12,14 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .errors import DrConfigurationError, check_days, check_environment_suffix, check_removal_policy
+from .compliance import AWS_SOLUTIONS, HIPAA_SECURITY, NIST_800_53_R5, acknowledge, in_packs
+from .errors import (
+    DrConfigurationError,
+    check_days,
+    check_environment_suffix,
+    check_key,
+    check_removal_policy,
+)
 from .keys import customer_managed_key
 
 #: Every hour on the hour (UTC).
@@ -28,6 +35,16 @@ _S3_POLICIES = ("AWSBackupServiceRolePolicyForS3Backup", "AWSBackupServiceRolePo
 
 #: What the backup role may do with a protected resource's key: read to back up, write to restore.
 _KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+#: Why the backup role keeps AWS's service-role policies (AwsSolutions-IAM4).
+MANAGED_POLICY_REASON = (
+    "AWS Backup's service-role policies are AWS's documented way to let AWS Backup back up "
+    "and restore Aurora, DynamoDB and S3 (continuous S3 backup included). AWS maintains them as "
+    "the service gains features and resource types, and scopes them to what AWS Backup does; "
+    "a customer copy would silently break backups or restores whenever the service changes. "
+    "The role is assumable by backup.amazonaws.com only, and what it may decrypt is limited "
+    "to the protected resources' own keys, in a customer-managed policy."
+)
 
 Protectable = rds.IDatabaseCluster | dynamodb.ITable | s3.IBucket
 
@@ -71,6 +88,7 @@ class DrBackupVault(Construct):
     ) -> None:
         super().__init__(scope, id)
         check_removal_policy("DrBackupVault", removal_policy)
+        check_key("DrBackupVault", "encryption_key", encryption_key)
         suffix = check_environment_suffix("DrBackupVault", environment_suffix)
         #: Retention in days, shared with Aurora's backup window by DrPlatform.
         self.retention_days = check_days("DrBackupVault", "retention", retention, 1, 35)
@@ -128,8 +146,13 @@ class DrBackupVault(Construct):
                 iam.ManagedPolicy.from_aws_managed_policy_name(p) for p in _BACKUP_POLICIES
             ],
         )
+        self._acknowledge_managed_policies(_BACKUP_POLICIES)
         self._s3_enabled = False
         self._selections = 0
+        #: The customer-managed policy that lets the role use the protected resources' keys,
+        #: created by the first :meth:`protect` of a resource with its own key.
+        self.key_policy: iam.ManagedPolicy | None = None
+        self._keys: set[str] = set()
 
     def protect(self, *resources: Protectable) -> backup.BackupSelection:
         """Add Aurora clusters, DynamoDB tables and S3 buckets to the plan.
@@ -146,6 +169,14 @@ class DrBackupVault(Construct):
             # jsii interfaces are not runtime-checkable: recognise resources by their attributes
             if hasattr(resource, "cluster_identifier") and hasattr(resource, "cluster_endpoint"):
                 selected.append(backup.BackupResource.from_rds_database_cluster(resource))  # type: ignore[arg-type]
+                acknowledge(
+                    resource,
+                    "False positive (cdk-nag issue 1627): AWS Backup protects Aurora at the "
+                    "cluster level, and this cluster is in this backup plan's selection; the "
+                    "rule looks for each DB instance in a plan, which Aurora instances never "
+                    "are (they hold no storage of their own).",
+                    *in_packs("RDSInBackupPlan", (HIPAA_SECURITY, NIST_800_53_R5)),
+                )
                 continue
             if hasattr(resource, "table_arn"):
                 selected.append(backup.BackupResource.from_dynamo_db_table(resource))  # type: ignore[arg-type]
@@ -161,7 +192,7 @@ class DrBackupVault(Construct):
                 )
             key = getattr(resource, "encryption_key", None)
             if key is not None:
-                key.grant(self.role, *_KEY_ACTIONS)
+                self._allow_key(key)
         self._selections += 1
         return self.plan.add_selection(
             f"Selection{self._selections}",
@@ -174,4 +205,32 @@ class DrBackupVault(Construct):
         if not self._s3_enabled:
             for name in _S3_POLICIES:
                 self.role.add_managed_policy(iam.ManagedPolicy.from_aws_managed_policy_name(name))
+            self._acknowledge_managed_policies(_S3_POLICIES)
             self._s3_enabled = True
+
+    def _allow_key(self, key: kms.IKey) -> None:
+        """Let the role use ``key`` (a protected resource's key) in a customer-managed policy,
+        not the inline default policy that ``key.grant`` would write."""
+        if key.node.path in self._keys:
+            return
+        self._keys.add(key.node.path)
+        if self.key_policy is None:
+            self.key_policy = iam.ManagedPolicy(
+                self,
+                "KeyPolicy",
+                description="AWS Backup: use the keys of the DR resources it protects",
+                roles=[self.role],
+            )
+        self.key_policy.add_statements(
+            iam.PolicyStatement(actions=list(_KEY_ACTIONS), resources=[key.key_arn])
+        )
+
+    def _acknowledge_managed_policies(self, names: tuple[str, ...]) -> None:
+        acknowledge(
+            self.role,
+            MANAGED_POLICY_REASON,
+            *(
+                f"{AWS_SOLUTIONS}-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]"
+                for name in names
+            ),
+        )

@@ -3,21 +3,34 @@ time and encrypted with a customer-managed key."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from .compliance import (
+    AWS_SOLUTIONS,
+    HIPAA_SECURITY,
+    NIST_800_53_R5,
+    acknowledge,
+    ignore_cfn_lint,
+    in_packs,
+)
 from .errors import (
     DrConfigurationError,
     check_days,
     check_environment_suffix,
+    check_instance_of,
     check_int_range,
+    check_key,
     check_removal_policy,
 )
 from .keys import allow_cloudwatch_logs, customer_managed_key
@@ -35,6 +48,13 @@ _SIZES = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarg
           "16xlarge", "24xlarge", "32xlarge", "48xlarge")  # fmt: skip
 #: Automated-backup (PITR) window; AWS allows 1-35 days.
 DEFAULT_BACKUP_RETENTION = Duration.days(7)
+#: The admin secret is rotated this often.
+ROTATION_INTERVAL = Duration.days(30)
+#: Characters the rotation never puts in a password (CDK's default for RDS secrets).
+PASSWORD_EXCLUDE_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
+#: Aurora PostgreSQL database names: a letter, then letters, digits or underscores.
+_DATABASE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+_RESERVED_DATABASE_NAMES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
 
 
 class DrDatabase(Construct):
@@ -60,7 +80,9 @@ class DrDatabase(Construct):
             the network has one. Default - 1.
         backup_retention: automated-backup and PITR window, 1-35 days. Keep it equal to the
             AWS Backup plan's retention when AWS Backup protects the cluster. Default - 7 days.
-        database_name: initial database. Default - ``dr``.
+        database_name: initial database: a letter, then up to 62 letters, digits or
+            underscores, not a name PostgreSQL or RDS reserves (``postgres``, ...).
+            Default - ``dr``.
         port: the PostgreSQL port, 1150-65535. Default - 5432.
         partition_key: the table's partition key. Default - ``pk`` (string).
         sort_key: the table's sort key. Default - none.
@@ -100,6 +122,21 @@ class DrDatabase(Construct):
         check_int_range("DrDatabase", "port", port, 1150, 65535)
         retention_days = check_days("DrDatabase", "backup_retention", backup_retention, 1, 35)
         self._check_instance_type(instance_type)
+        self._check_database_name(database_name)
+        self._check_keys(partition_key, sort_key)
+        check_instance_of(
+            "DrDatabase", "network", network, DrNetwork, "the DrNetwork the database runs in"
+        )
+        check_key("DrDatabase", "encryption_key", encryption_key)
+        check_key("DrDatabase", "logs_key", logs_key)
+        for client in clients:
+            if not hasattr(client, "connections"):
+                raise DrConfigurationError(
+                    "DrDatabase",
+                    "clients",
+                    type(client).__name__,
+                    "security groups or other ec2.IConnectable (a Lambda function, ...)",
+                )
         destroy = removal_policy == RemovalPolicy.DESTROY
         #: The PostgreSQL port clients connect to.
         self.port = port
@@ -174,6 +211,7 @@ class DrDatabase(Construct):
             preferred_maintenance_window="sun:04:30-sun:05:30",
             cloudwatch_logs_exports=["postgresql"],
             monitoring_interval=Duration.seconds(60),
+            monitoring_role=self._monitoring_role(),
             deletion_protection=not destroy,
             copy_tags_to_snapshot=True,
             removal_policy=RemovalPolicy.DESTROY if destroy else RemovalPolicy.SNAPSHOT,
@@ -187,10 +225,18 @@ class DrDatabase(Construct):
         assert self.secret is not None
         # cluster.secret is the attachment; the Secret resource itself is this child:
         self.cluster.node.find_child("Secret").apply_removal_policy(removal_policy)  # type: ignore[attr-defined]
-        self.secret_rotation = self.cluster.add_rotation_single_user(
-            automatically_after=Duration.days(30), vpc_subnets=network.private_subnets
-        )
+        self.secret_rotation = self._rotate_secret(network)
         self.backup_retention_days = retention_days
+        if destroy:
+            acknowledge(
+                self.cluster,
+                "Deletion protection is off only because the caller opted in to "
+                "removal_policy=RemovalPolicy.DESTROY, explicitly, so that deleting the stack "
+                "deletes the cluster; the default, RETAIN, keeps deletion protection on and a "
+                "final snapshot.",
+                f"{AWS_SOLUTIONS}-RDS10",
+                *in_packs("RDSInstanceDeletionProtectionEnabled", (HIPAA_SECURITY, NIST_800_53_R5)),
+            )
 
         key = partition_key or dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
         #: The table's partition-key attribute name.
@@ -227,17 +273,143 @@ class DrDatabase(Construct):
             cfn = self.cluster.node.find_child(name).node.default_child
             assert isinstance(cfn, rds.CfnDBInstance)
             cfn.availability_zone = azs[index % len(azs)]
+            if not Token.is_unresolved(cfn.availability_zone):
+                ignore_cfn_lint(cfn, "W3010")  # see network.PINNED_AZ_REASON
+
+    def _monitoring_role(self) -> iam.Role:
+        """The Enhanced Monitoring role: AWS's AmazonRDSEnhancedMonitoringRole statements as a
+        customer-managed policy, narrowed to this account, region and RDS's log group."""
+        role = iam.Role(
+            self,
+            "MonitoringRole",
+            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
+            description="RDS Enhanced Monitoring: publish OS metrics of the DR cluster",
+        )
+        group = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:RDSOSMetrics"
+        policy = iam.ManagedPolicy(
+            self,
+            "MonitoringPolicy",
+            description="RDS Enhanced Monitoring: write OS metrics to RDSOSMetrics only",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="RdsOsMetricsLogGroup",
+                    actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+                    resources=[f"{group}*"],
+                ),
+                iam.PolicyStatement(
+                    sid="RdsOsMetricsLogStreams",
+                    actions=[
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                        "logs:GetLogEvents",
+                    ],
+                    resources=[f"{group}:log-stream:*"],
+                ),
+            ],
+        )
+        acknowledge(
+            policy,
+            "Enhanced Monitoring writes to the log group RDS owns, RDSOSMetrics, one stream per "
+            "DB instance named after the instance's resource id, which exists only after "
+            "deployment. These are the statements of AWS's AmazonRDSEnhancedMonitoringRole, "
+            "narrowed from any region and account and every RDS* group to this account, "
+            "this region and RDSOSMetrics.",
+            f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:RDSOSMetrics*]",
+            f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*]",
+        )
+        return role
+
+    def _rotate_secret(self, network: DrNetwork) -> secretsmanager.SecretRotation:
+        """Single-user rotation every 30 days, by AWS's rotation application in the isolated
+        subnets. Same as ``cluster.add_rotation_single_user()``, except that the rotation
+        Lambda's security group sends only HTTPS (Secrets Manager endpoint) and PostgreSQL
+        (the cluster), and the cluster admits it on the literal port rather than the
+        ``Endpoint.Port`` attribute (which rule packs cannot verify)."""
+        assert self.secret is not None
+        rotation_security_group = ec2.SecurityGroup(
+            self.cluster,
+            "RotationSingleUserSecurityGroup",
+            vpc=network.vpc,
+            description="Secret rotation Lambda: HTTPS to Secrets Manager, PostgreSQL to Aurora",
+            allow_all_outbound=False,
+        )
+        rotation_security_group.add_egress_rule(
+            ec2.Peer.ipv4(network.cidr),
+            ec2.Port.tcp(443),
+            "HTTPS to the Secrets Manager endpoint inside the VPC",
+        )
+        return secretsmanager.SecretRotation(
+            self.cluster,
+            "RotationSingleUser",
+            application=secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+            secret=self.secret,
+            target=ec2.Connections(
+                security_groups=[self.security_group], default_port=ec2.Port.tcp(self.port)
+            ),
+            vpc=network.vpc,
+            vpc_subnets=network.private_subnets,
+            security_group=rotation_security_group,
+            automatically_after=ROTATION_INTERVAL,
+            exclude_characters=PASSWORD_EXCLUDE_CHARACTERS,
+        )
+
+    @staticmethod
+    def _check_database_name(name: str) -> None:
+        if (
+            not isinstance(name, str)
+            or not _DATABASE_NAME.match(name)
+            or name.lower() in _RESERVED_DATABASE_NAMES
+        ):
+            raise DrConfigurationError(
+                "DrDatabase",
+                "database_name",
+                name,
+                "a letter, then up to 62 letters, digits or underscores, and not one of "
+                + ", ".join(sorted(_RESERVED_DATABASE_NAMES)),
+            )
+
+    @staticmethod
+    def _check_keys(
+        partition_key: dynamodb.Attribute | None, sort_key: dynamodb.Attribute | None
+    ) -> None:
+        for prop, key in (("partition_key", partition_key), ("sort_key", sort_key)):
+            if key is None:
+                continue
+            if not isinstance(key, dynamodb.Attribute):
+                raise DrConfigurationError(
+                    "DrDatabase", prop, type(key).__name__,
+                    "a dynamodb.Attribute(name=..., type=AttributeType.STRING/NUMBER/BINARY)",
+                )  # fmt: skip
+            if (
+                not isinstance(key.name, str)
+                or Token.is_unresolved(key.name)
+                or not 1 <= len(key.name.encode()) <= 255
+            ):
+                raise DrConfigurationError(
+                    "DrDatabase", f"{prop}.name", key.name, "1 to 255 bytes of UTF-8"
+                )
+        if (
+            partition_key is not None
+            and sort_key is not None
+            and (sort_key.name == partition_key.name)
+        ):
+            raise DrConfigurationError(
+                "DrDatabase", "sort_key.name", sort_key.name,
+                "a different attribute from the partition key",
+            )  # fmt: skip
 
     @staticmethod
     def _check_instance_type(instance_type: ec2.InstanceType) -> None:
-        name = (
-            instance_type.to_string()
-            if isinstance(instance_type, ec2.InstanceType)
-            else str(instance_type)
-        )
+        is_type = isinstance(instance_type, ec2.InstanceType)
+        name = instance_type.to_string() if is_type else repr(instance_type)
         family, _, size = name.partition(".")
         if (
-            family not in AURORA_POSTGRESQL_FAMILIES
+            not is_type
+            or family not in AURORA_POSTGRESQL_FAMILIES
             or size not in _SIZES
             or (family in ("t3", "t4g") and size not in ("medium", "large"))
         ):

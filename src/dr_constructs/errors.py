@@ -27,8 +27,9 @@ class DrConfigurationError(ValueError):
 #: Accepted ``removal_policy`` values: keep stateful data, or opt in to deleting it.
 REMOVAL_POLICIES = (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY)
 
-# dr-table-{suffix}, dr-function-{suffix}, S3 bucket names: lower case, digits, hyphens.
-_SUFFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
+# dr-table-{suffix}, dr-function-{suffix}, dr-aurora-{suffix} (RDS identifiers allow no "--"):
+# lower case, digits, single inner hyphens.
+_SUFFIX = re.compile(r"^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 
 
 def check_removal_policy(construct: str, value: RemovalPolicy) -> RemovalPolicy:
@@ -48,10 +49,42 @@ def check_environment_suffix(construct: str, value: str) -> str:
             construct,
             "environment_suffix",
             value,
-            "1-20 characters of lower-case letters, digits and inner hyphens "
-            "(it names S3 buckets, DynamoDB tables and Lambda functions), e.g. 'dev' or 'prod'",
+            "1-20 characters of lower-case letters, digits and single inner hyphens "
+            "(it names the Aurora cluster, DynamoDB table, Lambda function and backup vault), "
+            "e.g. 'dev' or 'prod'",
         )
     return value
+
+
+def check_instance_of(construct: str, prop: str, value: Any, type_: type, accepted: str) -> Any:
+    """Return ``value`` if it is a ``type_``, else raise naming ``accepted``."""
+    if not isinstance(value, type_):
+        shown = value if isinstance(value, str | int | float) else type(value).__name__
+        raise DrConfigurationError(construct, prop, shown, accepted)
+    return value
+
+
+def check_key(construct: str, prop: str, value: Any) -> Any:
+    """``None`` or a KMS key (``kms.IKey``: recognised by its ARN and grant methods)."""
+    if value is not None and not (hasattr(value, "key_arn") and hasattr(value, "grant")):
+        raise DrConfigurationError(
+            construct, prop, type(value).__name__, "a kms.IKey, or None for a new key"
+        )
+    return value
+
+
+def check_duration(construct: str, prop: str, value: Any, low: int, high: int) -> int:
+    """Return ``value`` in whole seconds, or raise unless it is ``low``..``high`` seconds."""
+    accepted = f"a Duration of whole seconds from {low} to {high} seconds"
+    if not isinstance(value, Duration):
+        raise DrConfigurationError(construct, prop, type(value).__name__, accepted)
+    try:
+        seconds = value.to_seconds()
+    except RuntimeError:  # e.g. Duration.millis(1500): jsii refuses a fractional conversion
+        raise DrConfigurationError(construct, prop, value.to_human_string(), accepted) from None
+    if seconds != int(seconds) or not low <= seconds <= high:
+        raise DrConfigurationError(construct, prop, value.to_human_string(), accepted)
+    return int(seconds)
 
 
 def check_int_range(construct: str, prop: str, value: Any, low: int, high: int) -> int:
@@ -65,7 +98,10 @@ def check_days(construct: str, prop: str, value: Duration, low: int, high: int) 
     accepted = f"a Duration of whole days from {low} to {high}"
     if not isinstance(value, Duration):
         raise DrConfigurationError(construct, prop, value, accepted)
-    hours = value.to_hours()
+    try:
+        hours = value.to_hours()
+    except RuntimeError:  # e.g. Duration.minutes(90): jsii refuses a fractional conversion
+        raise DrConfigurationError(construct, prop, value.to_human_string(), accepted) from None
     if hours % 24 or not low <= hours // 24 <= high:
         raise DrConfigurationError(construct, prop, value.to_human_string(), accepted)
     return int(hours // 24)

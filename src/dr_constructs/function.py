@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -16,15 +17,50 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .errors import DrConfigurationError, check_environment_suffix, check_int_range
+from .compliance import AWS_SOLUTIONS, acknowledge, drop_redundant_dependency
+from .errors import (
+    DrConfigurationError,
+    check_duration,
+    check_environment_suffix,
+    check_instance_of,
+    check_int_range,
+    check_key,
+    check_removal_policy,
+)
 from .health_check import HANDLER, RUNTIME, health_check_code
+from .keys import allow_cloudwatch_logs, customer_managed_key
 from .network import DrNetwork
 
-#: The S3 prefix the function may read and write (the health check writes there).
+#: The S3 prefix of the health check's heartbeat object (``health-check/{function}.json``).
 OBJECT_PREFIX = "health-check/"
+#: The partition-key prefix of the health check's heartbeat item (``health-check#{function}``).
+ITEM_PREFIX = "health-check#"
 #: Lambda's smallest memory size: the health check needs no more.
 DEFAULT_MEMORY_MB = 128
 DEFAULT_TIMEOUT = Duration.seconds(30)
+#: Environment variables Lambda sets itself; a function may not set them.
+RESERVED_ENVIRONMENT = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID",
+    "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_RUNTIME_API",
+    "AWS_REGION", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_RUNTIME_DIR",
+    "LAMBDA_TASK_ROOT",
+})  # fmt: skip
+_ENVIRONMENT_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
+#: Lambda allows 4 KB of environment variables; DrFunction keeps 512 bytes for its own.
+ENVIRONMENT_BUDGET = 4096 - 512
+_HANDLER_PATTERN = re.compile(r"^[^\s]{1,128}$")
+
+#: Why a VPC Lambda's ENI actions name no single network interface (AwsSolutions-IAM5).
+ENI_REASON = (
+    "Lambda creates and deletes the function's network interfaces itself, with the execution "
+    "role, and their ids exist only then: CreateNetworkInterface is limited to the function's "
+    "own subnets and security group plus network-interface/* in this account and region, the "
+    "other ENI actions to network-interface/* there, and DescribeNetworkInterfaces/"
+    "DescribeSubnets support no resource-level permissions at all (AWS's "
+    "AWSLambdaVPCAccessExecutionRole grants all six on '*')."
+)
 
 
 class DrFunction(Construct):
@@ -32,31 +68,40 @@ class DrFunction(Construct):
 
     By default it runs the packaged health check (``dr_constructs.health_check``): it reads
     the database secret, connects to Aurora over TLS, writes and reads a DynamoDB item and an
-    S3 object, and reports per dependency. Its role holds only what that needs: read the one
-    secret, ``PutItem``/``GetItem`` on the one table, ``PutObject``/``GetObject`` under
-    ``health-check/`` in the one bucket, use of their keys, its own log group and the ENI
-    actions of VPC Lambdas. Its security group sends HTTPS (VPC endpoints) and PostgreSQL to
-    the cluster only. Failed asynchronous invocations go to an encrypted dead-letter queue.
+    S3 object, and reports per dependency. Its role holds only what that needs, in one
+    customer-managed policy (:attr:`policy`): read the one secret (and decrypt it through
+    Secrets Manager), ``PutItem``/``GetItem`` on its own heartbeat item
+    (``health-check#dr-function-{suffix}``) of the one table, ``PutObject``/``GetObject`` on
+    its own heartbeat object (``health-check/dr-function-{suffix}.json``) of the one bucket,
+    the data keys through DynamoDB and S3 only, its own log group, its dead-letter queue and
+    the ENI actions of VPC Lambdas. Code you bring gets the same; add what it needs with
+    ``policy.add_statements(...)``. Its security group sends HTTPS (VPC endpoints) and
+    PostgreSQL to the cluster only. Failed asynchronous invocations go to an encrypted
+    dead-letter queue.
 
     Args:
         scope: parent construct.
         id: construct id.
         network: the :class:`DrNetwork` to run in.
         secret: the database secret to read (host, port, credentials).
-        table: the DynamoDB table to read and write.
-        bucket: the S3 bucket to read and write under ``health-check/``.
-        encryption_key: key for the environment variables, log group and dead-letter queue.
-            Must let CloudWatch Logs use it. Default - a new key with rotation.
+        table: the DynamoDB table to write and read the heartbeat item in.
+        bucket: the S3 bucket to write and read the heartbeat object in.
+        encryption_key: key for the environment variables, log group and dead-letter queue;
+            it must let CloudWatch Logs use it. Default - a new key with rotation.
         environment_suffix: names the function ``dr-function-{suffix}``. Default - ``dev``.
-        code: bring your own code. Default - the packaged health check.
-        handler: handler of ``code``. Default - the health check's.
+        code: bring your own code (an ``aws_lambda.Code``, with ``handler``). Default - the
+            packaged health check.
+        handler: handler of ``code``, 1-128 characters without spaces. Default - the health
+            check's.
         memory_size: MB, 128-10240. Default - 128.
-        timeout: Default - 30 seconds.
+        timeout: whole seconds, 1-900. Default - 30 seconds.
         reserved_concurrency: concurrent executions reserved (and capped), 1-1000, or None.
             Accounts with the default concurrency quota of 10 must pass None. Default - 2.
-        environment: extra environment variables. Default - none.
-        log_retention: Default - one year.
-        removal_policy: for the log group and a new key. Default - ``RETAIN``.
+        environment: extra environment variables: names of letters, digits and underscores
+            (not one Lambda reserves, such as ``AWS_REGION``), string values, at most 3,584
+            bytes in all. Default - none.
+        log_retention: an ``aws_logs.RetentionDays``. Default - one year.
+        removal_policy: for the log group, the queue and a new key. Default - ``RETAIN``.
     """
 
     def __init__(
@@ -68,7 +113,7 @@ class DrFunction(Construct):
         secret: secretsmanager.ISecret,
         table: dynamodb.ITable,
         bucket: s3.IBucket,
-        encryption_key: kms.IKey,
+        encryption_key: kms.IKey | None = None,
         environment_suffix: str = "dev",
         code: lambda_.Code | None = None,
         handler: str | None = None,
@@ -81,19 +126,57 @@ class DrFunction(Construct):
     ) -> None:
         super().__init__(scope, id)
         suffix = check_environment_suffix("DrFunction", environment_suffix)
+        check_removal_policy("DrFunction", removal_policy)
+        check_instance_of(
+            "DrFunction", "network", network, DrNetwork, "the DrNetwork the function runs in"
+        )
+        for prop, value, attribute, accepted in (
+            ("secret", secret, "secret_arn", "a secretsmanager.ISecret"),
+            ("table", table, "table_arn", "a dynamodb.ITable"),
+            ("bucket", bucket, "bucket_arn", "an s3.IBucket"),
+        ):
+            if not hasattr(value, attribute):
+                raise DrConfigurationError("DrFunction", prop, type(value).__name__, accepted)
+        check_key("DrFunction", "encryption_key", encryption_key)
         check_int_range("DrFunction", "memory_size", memory_size, 128, 10240)
+        check_duration("DrFunction", "timeout", timeout, 1, 900)
         if reserved_concurrency is not None:
             check_int_range("DrFunction", "reserved_concurrency", reserved_concurrency, 1, 1000)
         if (code is None) != (handler is None):
             raise DrConfigurationError(
                 "DrFunction", "handler", handler, "given together with code, or both omitted"
             )
+        if code is not None:
+            check_instance_of(
+                "DrFunction", "code", code, lambda_.Code,
+                "an aws_lambda.Code, e.g. Code.from_asset('src/my_function')",
+            )  # fmt: skip
+            if not isinstance(handler, str) or not _HANDLER_PATTERN.match(handler):
+                raise DrConfigurationError(
+                    "DrFunction", "handler", handler,
+                    "1-128 characters without whitespace, e.g. 'index.handler'",
+                )  # fmt: skip
+        check_instance_of(
+            "DrFunction", "log_retention", log_retention, logs.RetentionDays,
+            "an aws_logs.RetentionDays, e.g. RetentionDays.ONE_YEAR",
+        )  # fmt: skip
+        extra_environment = self._check_environment(environment)
+        function_name = f"dr-function-{suffix}"
+
+        if encryption_key is None:
+            encryption_key = customer_managed_key(
+                self, "Key", description=f"DR function {function_name}",
+                removal_policy=removal_policy,
+            )  # fmt: skip
+            allow_cloudwatch_logs(encryption_key)
+        #: Key of the environment variables, the log group and the dead-letter queue.
+        self.encryption_key = encryption_key
 
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
             vpc=network.vpc,
-            description=f"dr-function-{suffix}: HTTPS to VPC endpoints, PostgreSQL to Aurora",
+            description=f"{function_name}: HTTPS to VPC endpoints, PostgreSQL to Aurora",
             allow_all_outbound=False,
         )
         self.security_group.add_egress_rule(
@@ -104,7 +187,7 @@ class DrFunction(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/lambda/dr-function-{suffix}",
+            log_group_name=f"/aws/lambda/{function_name}",
             encryption_key=encryption_key,
             retention=log_retention,
             removal_policy=removal_policy,
@@ -122,28 +205,23 @@ class DrFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"dr-function-{suffix}: least privilege",
+            description=f"{function_name}: least privilege",
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="VpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=["*"],  # these EC2 actions support no resource-level permissions
-            )
+        #: The role's customer-managed policy: every permission the function has. Add to it
+        #: (``policy.add_statements``) for code you bring; grants on the role still work but
+        #: land in an inline policy, which the HIPAA/NIST/PCI packs report.
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description=f"{function_name}: what the DR health check needs, nothing more",
+            roles=[self.role],
         )
-        self.log_group.grant_write(self.role)
+        self._grant(network, secret, table, bucket, function_name)
 
         self.function = lambda_.Function(
             self,
             "Function",
-            function_name=f"dr-function-{suffix}",
+            function_name=function_name,
             description="DR health check: Aurora over TLS, DynamoDB and S3",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
@@ -160,30 +238,158 @@ class DrFunction(Construct):
                 "DB_SECRET_ARN": secret.secret_arn,
                 "TABLE_NAME": table.table_name,
                 "BUCKET_NAME": bucket.bucket_name,
-                **(environment or {}),
+                **extra_environment,
             },
             environment_encryption=encryption_key,
-            dead_letter_queue=self.dead_letter_queue,
             reserved_concurrent_executions=reserved_concurrency,
         )
+        cfn_function = self.function.node.default_child
+        cfn_role = self.role.node.default_child
+        cfn_policy = self.policy.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        assert isinstance(cfn_role, iam.CfnRole) and isinstance(cfn_policy, iam.CfnManagedPolicy)
+        # The queue is set on the L1: the L2 prop would add its grant to an inline policy.
+        cfn_function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+            target_arn=self.dead_letter_queue.queue_arn
+        )
+        # A VPC function is created only if its role may create ENIs already: wait for the
+        # policy. The role itself is ordered by `Role: Fn::GetAtt` (cfn-lint W3005).
+        cfn_function.add_resource_dependency(cfn_policy)
+        drop_redundant_dependency(cfn_function, cfn_role)
+        acknowledge(
+            self.function,
+            "The function runs the packaged health check, built and tested for "
+            f"{RUNTIME.name} (dr_constructs.health_check.RUNTIME), a runtime Lambda supports "
+            "and has not deprecated. It moves to a newer one with a tested release of the "
+            "health check, not whenever the installed CDK learns a newer runtime.",
+            f"{AWS_SOLUTIONS}-L1",
+        )
 
-        secret.grant_read(self.role)
-        self.role.add_to_policy(
+    def _grant(
+        self,
+        network: DrNetwork,
+        secret: secretsmanager.ISecret,
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        function_name: str,
+    ) -> None:
+        """Every statement of :attr:`policy`, each on the narrowest resource there is."""
+        stack = Stack.of(self)
+        ec2_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        enis = f"{ec2_arn}:network-interface/*"
+        subnets = network.vpc.select_subnets(
+            subnet_type=network.private_subnets.subnet_type
+        ).subnet_ids
+        statements = [
+            iam.PolicyStatement(
+                sid="DescribeVpcNetworking",
+                actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                resources=["*"],  # these actions support no resource-level permissions
+            ),
+            iam.PolicyStatement(
+                sid="CreateFunctionNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    enis,
+                    *(f"{ec2_arn}:subnet/{subnet}" for subnet in subnets),
+                    f"{ec2_arn}:security-group/{self.security_group.security_group_id}",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ManageFunctionNetworkInterfaces",
+                actions=[
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=[enis],
+            ),
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetters",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadDatabaseSecret",
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[secret.secret_full_arn or f"{secret.secret_arn}-??????"],
+            ),
             iam.PolicyStatement(
                 sid="HeartbeatItem",
                 actions=["dynamodb:PutItem", "dynamodb:GetItem"],
                 resources=[table.table_arn],
-            )
-        )
-        self.role.add_to_policy(
+                conditions={
+                    "ForAllValues:StringEquals": {
+                        "dynamodb:LeadingKeys": [f"{ITEM_PREFIX}{function_name}"]
+                    }
+                },
+            ),
             iam.PolicyStatement(
                 sid="HeartbeatObject",
                 actions=["s3:PutObject", "s3:GetObject"],
-                resources=[bucket.arn_for_objects(f"{OBJECT_PREFIX}*")],
+                resources=[bucket.arn_for_objects(f"{OBJECT_PREFIX}{function_name}.json")],
+            ),
+        ]
+        # Each key only through the services that store the data it protects.
+        via: dict[str, tuple[kms.IKey, list[str]]] = {}
+        for key, service in (
+            (self.encryption_key, "sqs"),
+            (secret.encryption_key, "secretsmanager"),
+            (table.encryption_key, "dynamodb"),
+            (bucket.encryption_key, "s3"),
+        ):
+            if key is not None:
+                path = key.node.path
+                via.setdefault(path, (key, []))[1].append(
+                    f"{service}.{stack.region}.{stack.url_suffix}"
+                )
+        for index, (key, services) in enumerate(via.values()):
+            statements.append(
+                iam.PolicyStatement(
+                    sid=f"UseKey{index}",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": services}},
+                )
             )
+        self.policy.add_statements(*statements)
+        acknowledge(
+            self.policy,
+            ENI_REASON,
+            f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
+            f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+            "<AWS::AccountId>:network-interface/*]",
         )
-        keys: list[kms.IKey] = []
-        for key in (table.encryption_key, bucket.encryption_key):
-            if key is not None and all(key is not k for k in keys):
-                keys.append(key)
-                key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
+
+    @staticmethod
+    def _check_environment(environment: Mapping[str, str] | None) -> dict[str, str]:
+        accepted = (
+            "a mapping of names (a letter, then letters, digits or underscores; not one Lambda "
+            f"reserves, such as AWS_REGION) to strings, at most {ENVIRONMENT_BUDGET} bytes in all"
+        )
+        if environment is None:
+            return {}
+        if not isinstance(environment, Mapping):
+            raise DrConfigurationError(
+                "DrFunction", "environment", type(environment).__name__, accepted
+            )
+        size = 0
+        for name, value in environment.items():
+            if (
+                not isinstance(name, str)
+                or not _ENVIRONMENT_KEY.match(name)
+                or name in RESERVED_ENVIRONMENT
+                or not isinstance(value, str)
+            ):
+                raise DrConfigurationError("DrFunction", "environment", {name: value}, accepted)
+            size += len(name.encode()) + (0 if Token.is_unresolved(value) else len(value.encode()))
+        if size > ENVIRONMENT_BUDGET:
+            raise DrConfigurationError(
+                "DrFunction", "environment", f"{size} bytes of variables", accepted
+            )
+        return dict(environment)

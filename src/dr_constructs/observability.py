@@ -14,7 +14,13 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .errors import check_environment_suffix, check_removal_policy
+from .errors import (
+    DrConfigurationError,
+    check_environment_suffix,
+    check_int_range,
+    check_key,
+    check_removal_policy,
+)
 from .keys import allow_service_publishers, customer_managed_key
 
 #: AWS Backup job events sent to the topic, by EventBridge detail-type.
@@ -62,6 +68,12 @@ class DrObservability(Construct):
         super().__init__(scope, id)
         check_removal_policy("DrObservability", removal_policy)
         self.suffix = check_environment_suffix("DrObservability", environment_suffix)
+        check_key("DrObservability", "encryption_key", encryption_key)
+        if topic is not None and not hasattr(topic, "topic_arn"):
+            raise DrConfigurationError(
+                "DrObservability", "topic", type(topic).__name__,
+                "an sns.ITopic, or None for a new encrypted topic",
+            )  # fmt: skip
 
         if topic is None:
             self.encryption_key: kms.IKey | None = encryption_key or customer_managed_key(
@@ -136,6 +148,13 @@ class DrObservability(Construct):
     ) -> cloudwatch.Alarm:
         """Create an alarm ``dr-{suffix}-{id}`` on ``metric > threshold`` that notifies the
         topic on alarm and on recovery (the one alarm factory of the library)."""
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise DrConfigurationError(
+                "DrObservability", "add_alarm(threshold)", threshold, "a number"
+            )
+        check_int_range(
+            "DrObservability", "add_alarm(evaluation_periods)", evaluation_periods, 1, 100
+        )
         alarm = cloudwatch.Alarm(
             self,
             f"{id}Alarm",

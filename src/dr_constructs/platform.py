@@ -17,7 +17,13 @@ from constructs import Construct
 
 from .backup import DEFAULT_RETENTION, DrBackupVault
 from .database import DEFAULT_INSTANCE_TYPE, DrDatabase
-from .errors import check_days, check_environment_suffix, check_removal_policy
+from .errors import (
+    DrConfigurationError,
+    check_days,
+    check_environment_suffix,
+    check_key,
+    check_removal_policy,
+)
 from .function import DrFunction
 from .keys import allow_cloudwatch_logs, customer_managed_key
 from .network import DrNetwork
@@ -50,7 +56,9 @@ class DrPlatform(Construct):
         instance_type: Aurora instance class. Default - ``t4g.medium``.
         backup_retention: AWS Backup retention and Aurora PITR window, 1-35 days.
             Default - 7 days.
-        partition_key: the table's partition key (string or number). Default - ``pk``.
+        partition_key: the table's partition key. A string attribute while the Lambda runs
+            the packaged health check (it writes a string heartbeat key); any type with
+            ``function_code``. Default - ``pk`` (string).
         data_key: key for Aurora, its secret, the table and the bucket. Default - new.
         topic: bring your own alerts topic. Default - a new encrypted topic.
         function_code: code for the Lambda instead of the health check (with
@@ -85,6 +93,19 @@ class DrPlatform(Construct):
         suffix = check_environment_suffix("DrPlatform", environment_suffix)
         check_removal_policy("DrPlatform", removal_policy)
         check_days("DrPlatform", "backup_retention", backup_retention, 1, 35)
+        check_key("DrPlatform", "data_key", data_key)
+        if (
+            function_code is None
+            and isinstance(partition_key, dynamodb.Attribute)
+            and partition_key.type != dynamodb.AttributeType.STRING
+        ):
+            raise DrConfigurationError(
+                "DrPlatform",
+                "partition_key",
+                f"{partition_key.name} ({partition_key.type.name})",
+                "a STRING attribute while the Lambda runs the packaged health check (its "
+                "heartbeat item has a string key); other types need your own function_code",
+            )
         self.environment_suffix = suffix
         self.removal_policy = removal_policy
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .errors import check_days, check_removal_policy
+from .compliance import acknowledge, in_packs, skip_checkov, tidy_cdk_provider
+from .errors import check_days, check_key, check_removal_policy
 from .keys import customer_managed_key
 
 #: Old object versions move to Infrequent Access after 30 days and expire after 90.
@@ -44,6 +45,7 @@ class DrBucket(Construct):
         # app's feature flags say): ACLs stay disabled on both buckets.
         self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         check_removal_policy("DrBucket", removal_policy)
+        check_key("DrBucket", "encryption_key", encryption_key)
         expiration_days = check_days(
             "DrBucket", "noncurrent_version_expiration", noncurrent_version_expiration, 31, 3650
         )
@@ -112,3 +114,42 @@ class DrBucket(Construct):
                 event_bridge_enabled=True
             )
         )
+        self._record_review(destroy)
+
+    def _record_review(self, destroy: bool) -> None:
+        """Why the rule packs' remaining findings on the two buckets cannot apply."""
+        for bucket in (self.bucket, self.access_logs_bucket):
+            acknowledge(
+                bucket,
+                "dr-constructs is a single-region design (the spec's DR is Multi-AZ within one "
+                "region): S3 already stores objects across at least three AZs, the data bucket "
+                "is versioned and protected by AWS Backup with continuous backup, and "
+                "cross-region replication would copy the data out of the region the design "
+                "confines it to.",
+                *in_packs("S3BucketReplicationEnabled"),
+            )
+        acknowledge(
+            self.access_logs_bucket,
+            "This bucket receives S3 server access logs, and S3 delivers those only to buckets "
+            "whose default encryption is SSE-S3 (AES256): SSE-KMS is not supported for the "
+            "target bucket. It is private, TLS-only, versioned and holds no application data.",
+            *in_packs("S3DefaultEncryptionKMS"),
+        )
+        cfn_logs = self.access_logs_bucket.node.default_child
+        assert isinstance(cfn_logs, s3.CfnBucket)
+        skip_checkov(
+            cfn_logs,
+            [
+                (
+                    "CKV_AWS_18",
+                    "This is the access-log target bucket: logging it into itself would log "
+                    "every log delivery, without end",
+                )
+            ],
+        )
+        if destroy:
+            tidy_cdk_provider(
+                Stack.of(self),
+                "Custom::S3AutoDeleteObjectsCustomResourceProvider",
+                "empties the buckets when the stack is deleted, after the DESTROY opt-in",
+            )
