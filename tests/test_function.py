@@ -65,10 +65,18 @@ def test_egress_only_https_and_postgresql(template: Template) -> None:
     assert [(r["FromPort"], r["ToPort"]) for r in fn_group["SecurityGroupEgress"]] == [(443, 443)]
 
 
-def test_kms_grant_is_two_actions_on_one_key(template: Template) -> None:
-    policies = resources_of(template, "AWS::IAM::Policy")
-    policy = json.dumps(next(p for k, p in policies.items() if k.startswith("FnRole")))
-    assert policy.count('"kms:Decrypt"') == 1 and "kms:GenerateDataKey*" not in policy
+def test_kms_grant_is_two_actions_through_the_services_only(template: Template) -> None:
+    policies = resources_of(template, "AWS::IAM::ManagedPolicy")
+    policy = next(p for k, p in policies.items() if k.startswith("FnPolicy"))
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    kms = [s for s in statements if any(str(a).startswith("kms:") for a in _list(s["Action"]))]
+    assert kms and all(sorted(_list(s["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+                       for s in kms)  # fmt: skip
+    assert all("kms:ViaService" in json.dumps(s.get("Condition")) for s in kms)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 @pytest.mark.parametrize(
