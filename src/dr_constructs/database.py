@@ -40,12 +40,27 @@ from .network import DrNetwork
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
 #: Graviton burstable class of the spec; any class below is accepted.
 DEFAULT_INSTANCE_TYPE = ec2.InstanceType("t4g.medium")
-#: Instance families Aurora PostgreSQL runs on (``db.`` prefix omitted).
-AURORA_POSTGRESQL_FAMILIES = (
-    "t3", "t4g", "r5", "r6g", "r6gd", "r6i", "r6id", "r7g", "r7i", "r8g", "x2g",
-)  # fmt: skip
-_SIZES = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge",
-          "16xlarge", "24xlarge", "32xlarge", "48xlarge")  # fmt: skip
+_L = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+#: Provisioned instance classes of Aurora PostgreSQL, by family (``db.`` prefix omitted): the
+#: current-generation part of the engine's class list in cfn-lint 1.58's RDS data. Whether a
+#: class is offered in a given region is left to the rule packs (cfn-lint E3025): a table of
+#: regions here would go stale and then reject classes AWS has since added.
+AURORA_POSTGRESQL_CLASSES: dict[str, tuple[str, ...]] = {
+    "t3": ("medium", "large"),
+    "t4g": ("medium", "large"),
+    "r5": (*_L, "24xlarge"),
+    "r6g": _L,
+    "r6gd": _L[1:],
+    "r6i": (*_L, "24xlarge", "32xlarge"),
+    "r6id": ("24xlarge", "32xlarge"),
+    "r7g": _L,
+    "r7i": (*_L, "24xlarge", "48xlarge"),
+    "r8a": (*_L, "24xlarge", "48xlarge"),
+    "r8g": (*_L, "24xlarge", "48xlarge"),
+    "r8gd": (*_L[1:], "24xlarge", "48xlarge"),
+    "x2g": _L,
+}
+AURORA_POSTGRESQL_FAMILIES = tuple(AURORA_POSTGRESQL_CLASSES)
 #: Automated-backup (PITR) window; AWS allows 1-35 days.
 DEFAULT_BACKUP_RETENTION = Duration.days(7)
 #: The admin secret is rotated this often.
@@ -407,16 +422,14 @@ class DrDatabase(Construct):
         is_type = isinstance(instance_type, ec2.InstanceType)
         name = instance_type.to_string() if is_type else repr(instance_type)
         family, _, size = name.partition(".")
-        if (
-            not is_type
-            or family not in AURORA_POSTGRESQL_FAMILIES
-            or size not in _SIZES
-            or (family in ("t3", "t4g") and size not in ("medium", "large"))
-        ):
+        if not is_type or size not in AURORA_POSTGRESQL_CLASSES.get(family, ()):
             raise DrConfigurationError(
                 "DrDatabase",
                 "instance_type",
                 name,
-                "an Aurora PostgreSQL instance class: db.t3/t4g.{medium,large} or a memory-"
-                f"optimised size of {', '.join(AURORA_POSTGRESQL_FAMILIES[2:])}",
+                "an ec2.InstanceType of a provisioned Aurora PostgreSQL class: "
+                + "; ".join(
+                    f"{family}.{{{','.join(sizes)}}}"
+                    for family, sizes in AURORA_POSTGRESQL_CLASSES.items()
+                ),
             )
