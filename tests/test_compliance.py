@@ -82,7 +82,6 @@ ACKNOWLEDGED: dict[str, set[tuple[str, str]]] = {
             "<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*]",
             "Database/MonitoringPolicy",
         ),
-        ("AwsSolutions-L1", "Function/Function"),
     },
     **{
         pack: {

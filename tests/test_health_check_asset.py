@@ -250,7 +250,7 @@ def test_synthesized_asset_is_bundled_locally_without_docker(
     assert relative_files(asset_dir) == files
     function = synthesized["function"]
     assert function["Handler"] == "handler.handler"
-    assert function["Runtime"] == "python3.13"
+    assert function["Runtime"] == "python3.14"
 
 
 @pytest.mark.slow

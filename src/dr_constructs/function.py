@@ -256,14 +256,6 @@ class DrFunction(Construct):
         # policy. The role itself is ordered by `Role: Fn::GetAtt` (cfn-lint W3005).
         cfn_function.add_resource_dependency(cfn_policy)
         drop_redundant_dependency(cfn_function, cfn_role)
-        acknowledge(
-            self.function,
-            "The function runs the packaged health check, built and tested for "
-            f"{RUNTIME.name} (dr_constructs.health_check.RUNTIME), a runtime Lambda supports "
-            "and has not deprecated. It moves to a newer one with a tested release of the "
-            "health check, not whenever the installed CDK learns a newer runtime.",
-            f"{AWS_SOLUTIONS}-L1",
-        )
 
     def _grant(
         self,

@@ -227,12 +227,21 @@ class DrNetwork(Construct):
         if existing is not None:
             return existing
         name = service.short_name.title().replace("-", "").replace(".", "")
+        # Endpoints answer requests and never start connections: no egress at all.
+        security_group = ec2.SecurityGroup(
+            self,
+            f"{name}EndpointSecurityGroup",
+            vpc=self.vpc,
+            description=f"{service.short_name} endpoint: HTTPS in from the VPC, nothing out",
+            allow_all_outbound=False,
+        )
         endpoint = self.vpc.add_interface_endpoint(
             f"{name}Endpoint",
             service=service,
             subnets=self.private_subnets,
             private_dns_enabled=True,
             open=False,
+            security_groups=[security_group],
         )
         # The literal range of a new VPC (not a token), so rule packs can verify the ingress.
         endpoint.connections.allow_from(

@@ -50,7 +50,7 @@ __all__ = [
 HANDLER: Final = "handler.handler"
 """The Lambda handler string for :func:`health_check_code`."""
 
-RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
+RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 """The Lambda runtime the health check is written and bundled for."""
 
 
