@@ -69,6 +69,8 @@ assert pyproject is not None
 # One version source: hatchling reads __version__ from the package.
 pyproject.add_deletion_override("project.version")
 pyproject.add_override("project.dynamic", ["version"])
+# `pip install 'dr-constructs[compliance]'` adds the rule packs apply_rule_packs() runs.
+pyproject.add_override("project.optional-dependencies", {"compliance": ["cdk-nag>=3.0.2,<4"]})
 pyproject.add_override("project.readme", "README.md")
 pyproject.add_override("project.license-files", ["LICENSE"])
 pyproject.add_override(
@@ -126,7 +128,11 @@ pyproject.add_override(
             "slow: slow gates (rule packs, property tests, release, PostgreSQL, CDK CLI); "
             "deselect with -m 'not slow'",
         ],
-        "filterwarnings": ["ignore::DeprecationWarning:jsii.*"],
+        # jsii's and passlib's (pypiserver's htpasswd) deprecations are not ours to fix
+        "filterwarnings": [
+            "ignore::DeprecationWarning:jsii.*",
+            "ignore::DeprecationWarning:passlib.*",
+        ],
     },
 )
 

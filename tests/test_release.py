@@ -504,11 +504,17 @@ def test_the_metadata_describes_the_package(release: Release) -> None:
     assert meta["Summary"] == pyproject["description"]
     # dependency ranges: the same as pyproject.toml, each with a floor and a ceiling
     declared = {str(Requirement(r)) for r in meta.get_all("Requires-Dist", [])}
-    assert declared == {str(Requirement(r)) for r in pyproject["dependencies"]}
+    extras = {
+        str(Requirement(f'{r}; extra == "{extra}"'))
+        for extra, requirements in pyproject["optional-dependencies"].items()
+        for r in requirements
+    }
+    assert declared == {str(Requirement(r)) for r in pyproject["dependencies"]} | extras
+    assert meta.get_all("Provides-Extra") == ["compliance"]
     for requirement in map(Requirement, meta.get_all("Requires-Dist", [])):
         operators = {spec.operator for spec in requirement.specifier}
         assert {">=", "<"} <= operators, f"{requirement} needs a floor and a ceiling"
-    assert {r.name for r in map(Requirement, declared)} >= {"aws-cdk-lib", "constructs"}
+    assert {r.name for r in map(Requirement, declared)} >= {"aws-cdk-lib", "constructs", "cdk-nag"}
     assert meta["Requires-Python"] == ">=3.11"
     assert meta["License-Expression"] == "Apache-2.0"
     assert meta.get_all("License-File") == ["LICENSE"]

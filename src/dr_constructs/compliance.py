@@ -59,7 +59,7 @@ def apply_rule_packs(
             template's resource Metadata (``cdk_nag.rules_to_suppress``), for audit tooling.
 
     Raises:
-        ImportError: cdk-nag 3 is not installed (``pip install 'cdk-nag>=3,<4'``).
+        ImportError: cdk-nag 3 is not installed (``pip install 'dr-constructs[compliance]'``).
     """
     try:
         from cdk_nag import (
@@ -70,7 +70,7 @@ def apply_rule_packs(
         )
     except ImportError as error:  # pragma: no cover - cdk-nag is a dev dependency here
         raise ImportError(
-            "apply_rule_packs needs cdk-nag 3: pip install 'cdk-nag>=3,<4'"
+            "apply_rule_packs needs cdk-nag 3: pip install 'dr-constructs[compliance]'"
         ) from error
     options: dict[str, Any] = {
         "verbose": verbose,
