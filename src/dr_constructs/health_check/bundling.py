@@ -52,13 +52,7 @@ def runtime_distributions(roots: Sequence[str] = BUNDLED_ROOTS) -> tuple[str, ..
         key = re.sub(r"[-_.]+", "-", name).lower()
         if key in seen:
             continue
-        try:
-            dist = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            raise BundlingError(
-                f"the health-check asset needs the distribution {name!r}, which is not "
-                "installed in this Python environment (it is a dependency of dr-constructs)"
-            ) from None
+        dist = _distribution(name)
         seen[key] = dist.metadata["Name"]
         for requirement in dist.requires or ():
             requirement_name, _, marker = requirement.partition(";")
@@ -71,6 +65,16 @@ def runtime_distributions(roots: Sequence[str] = BUNDLED_ROOTS) -> tuple[str, ..
                 continue
             pending.append(match.group(1))
     return tuple(sorted(seen.values(), key=str.lower))
+
+
+def _distribution(name: str) -> importlib.metadata.Distribution:
+    try:
+        return importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        raise BundlingError(
+            f"the health-check asset needs the distribution {name!r}, which is not "
+            "installed in this Python environment (it is a dependency of dr-constructs)"
+        ) from None
 
 
 def _installed(name: str) -> bool:
@@ -127,14 +131,7 @@ def bundle_health_check(
 
 
 def _distribution_files(dist_name: str) -> Iterable[tuple[str, Path]]:
-    try:
-        dist = importlib.metadata.distribution(dist_name)
-    except importlib.metadata.PackageNotFoundError:
-        raise BundlingError(
-            f"the health-check asset needs the distribution {dist_name!r}, which is not "
-            "installed in this Python environment (it is a dependency of dr-constructs)"
-        ) from None
-    files = dist.files
+    files = _distribution(dist_name).files
     if not files:
         raise BundlingError(f"distribution {dist_name!r} lists no files (no RECORD?)")
     found = False
