@@ -167,6 +167,9 @@ TextFile(
 )
 
 tasks = project.tasks
+# Absolute paths, so tasks that run in a sub-directory (examples/) find the venv too.
+tasks.add_environment("VIRTUAL_ENV", "$(pwd)/.venv")
+tasks.add_environment("PATH", "$(echo $(pwd)/.venv/bin:$PATH)")
 # Dependencies come from the pinned lists; `uv lock` would write registry URLs.
 tasks.try_find("install").reset("uv sync --inexact")
 tasks.try_find("install:ci").reset("uv sync --inexact")

@@ -124,3 +124,17 @@ def _logical_id(synthesized: dict[str, dict[str, Any]], type_: str) -> str:
     resources = synthesized["prod"]["template"]["Resources"]
     (logical_id,) = [k for k, r in resources.items() if r["Type"] == type_]
     return logical_id
+
+
+def test_readme_synth_command_leaves_the_template_and_prints_the_summary() -> None:
+    """`./dev synth` runs the projen `synth` task; run that task as the README's command does."""
+    projen = Path(shutil.which("projen") or ROOT / ".venv" / "bin" / "projen")
+    env = {**os.environ, "CDK_DISABLE_VERSION_CHECK": "1", "PROJEN_DISABLE_POST": "true"}
+    run = subprocess.run(
+        [str(projen), "synth"], cwd=ROOT, env=env, text=True, capture_output=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Stack DrStack-dev (aws://unknown-account/us-east-1)" in run.stdout
+    assert "17 outputs:" in run.stdout
+    template = json.loads((EXAMPLES / "cdk.out" / "DrStack-dev.template.json").read_text())
+    assert "AWS::RDS::DBCluster" in {r["Type"] for r in template["Resources"].values()}
