@@ -68,3 +68,20 @@ def test_bring_your_own_topic() -> None:
 def test_bad_suffix() -> None:
     with pytest.raises(DrConfigurationError, match=r"environment_suffix='-x'"):
         DrObservability(new_stack(), "Observability", environment_suffix="-x")
+
+
+def test_a_second_resource_of_a_kind_needs_its_own_alarm_name() -> None:
+    stack = new_stack()
+    obs = DrObservability(stack, "Observability")
+    code = lambda_.Code.from_inline("def h(e, c): pass")
+    first, second = (
+        lambda_.Function(stack, f"Fn{i}", runtime=lambda_.Runtime.PYTHON_3_13, handler="i.h",
+                         code=code)
+        for i in (1, 2)
+    )  # fmt: skip
+    obs.watch_function(first)
+    with pytest.raises(DrConfigurationError, match=r"alarm name='LambdaErrors'.*name=\.\.\."):
+        obs.watch_function(second)
+    assert obs.watch_function(second, name="WorkerErrors").alarm_name is not None
+    names = {a.node.id for a in obs.alarms}
+    assert {"LambdaErrorsAlarm", "WorkerErrorsAlarm"} <= names

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -155,6 +157,16 @@ class DrObservability(Construct):
         check_int_range(
             "DrObservability", "add_alarm(evaluation_periods)", evaluation_periods, 1, 100
         )
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,63}", str(id)) or self.node.try_find_child(
+            f"{id}Alarm"
+        ):
+            raise DrConfigurationError(
+                "DrObservability",
+                "alarm name",
+                id,
+                "letters and digits, not used by another alarm of this construct "
+                "(pass name=... to watch a second resource of the same kind)",
+            )
         alarm = cloudwatch.Alarm(
             self,
             f"{id}Alarm",
@@ -172,11 +184,14 @@ class DrObservability(Construct):
         self.alarms.append(alarm)
         return alarm
 
-    def watch_cluster(self, cluster: rds.IDatabaseCluster) -> cloudwatch.Alarm:
-        """Alarm when Aurora CPU is above 80% for 10 minutes; graph CPU and connections."""
+    def watch_cluster(
+        self, cluster: rds.IDatabaseCluster, *, name: str = "AuroraHighCpu"
+    ) -> cloudwatch.Alarm:
+        """Alarm ``dr-{suffix}-{name}`` when Aurora CPU is above 80% for 10 minutes; graph CPU
+        and connections."""
         cpu = cluster.metric_cpu_utilization(period=_PERIOD, statistic="Average")
         alarm = self.add_alarm(
-            "AuroraHighCpu", cpu, threshold=80, evaluation_periods=2,
+            name, cpu, threshold=80, evaluation_periods=2,
             description="Aurora CPU above 80% for 10 minutes",
         )  # fmt: skip
         self.dashboard.add_widgets(
@@ -189,8 +204,11 @@ class DrObservability(Construct):
         )
         return alarm
 
-    def watch_table(self, table: dynamodb.ITable) -> cloudwatch.Alarm:
-        """Alarm when DynamoDB throttles more than 10 requests in 5 minutes; graph capacity."""
+    def watch_table(
+        self, table: dynamodb.ITable, *, name: str = "DynamoDbThrottles"
+    ) -> cloudwatch.Alarm:
+        """Alarm ``dr-{suffix}-{name}`` when DynamoDB throttles more than 10 requests in 5
+        minutes; graph capacity and throttles."""
         throttles = cloudwatch.MathExpression(
             expression="reads + writes",
             using_metrics={
@@ -201,7 +219,7 @@ class DrObservability(Construct):
             period=_PERIOD,
         )
         alarm = self.add_alarm(
-            "DynamoDbThrottles", throttles, threshold=10, evaluation_periods=1,
+            name, throttles, threshold=10, evaluation_periods=1,
             description="DynamoDB throttled more than 10 requests in 5 minutes",
         )  # fmt: skip
         self.dashboard.add_widgets(
@@ -217,12 +235,14 @@ class DrObservability(Construct):
         )
         return alarm
 
-    def watch_function(self, function: lambda_.IFunction) -> cloudwatch.Alarm:
-        """Alarm when a Lambda function has more than 5 errors in 5 minutes; graph
-        invocations, errors and duration."""
+    def watch_function(
+        self, function: lambda_.IFunction, *, name: str = "LambdaErrors"
+    ) -> cloudwatch.Alarm:
+        """Alarm ``dr-{suffix}-{name}`` when a Lambda function has more than 5 errors in 5
+        minutes; graph invocations, errors and duration."""
         errors = function.metric_errors(period=_PERIOD, statistic="Sum")
         alarm = self.add_alarm(
-            "LambdaErrors", errors, threshold=5, evaluation_periods=1,
+            name, errors, threshold=5, evaluation_periods=1,
             description="Lambda function errors above 5 in 5 minutes",
         )  # fmt: skip
         self.dashboard.add_widgets(
