@@ -291,10 +291,10 @@ def test_spec_alarms_notify_the_topic(
     assert alarm["Threshold"] == threshold
     assert alarm["EvaluationPeriods"] == periods
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-    periods = {alarm.get("Period")} | {
+    metric_periods = {alarm.get("Period")} | {
         m["MetricStat"]["Period"] for m in alarm.get("Metrics", []) if "MetricStat" in m
     }
-    assert periods - {None} == {period}
+    assert metric_periods - {None} == {period}
     topic = _logical_id(template, "AWS::SNS::Topic")
     assert alarm["AlarmActions"] == [{"Ref": topic}]
 
