@@ -520,30 +520,27 @@ def test_the_report_is_logged_without_secrets(aws: Aws, caplog: pytest.LogCaptur
 # --- a real PostgreSQL on 127.0.0.1 ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pg_tls() -> Iterator[postgres_server.PostgresServer]:
+def _serve(*, tls: bool) -> Iterator[postgres_server.PostgresServer]:
+    """Start a real server for the module; fail (never skip) when none can be had."""
     try:
-        server = postgres_server.start_postgres(tls=True)
+        server = postgres_server.start_postgres(tls=tls)
     except postgres_server.PostgresUnavailable as exc:
-        pytest.skip(str(exc))
+        pytest.fail(f"a real PostgreSQL is required for these tests: {exc}")
     try:
         server.create_login(DB_USER, DB_PASSWORD, "dr")
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_tls() -> Iterator[postgres_server.PostgresServer]:
+    yield from _serve(tls=True)
 
 
 @pytest.fixture(scope="module")
 def pg_plain() -> Iterator[postgres_server.PostgresServer]:
-    try:
-        server = postgres_server.start_postgres(tls=False)
-    except postgres_server.PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        server.create_login(DB_USER, DB_PASSWORD, "dr")
-        yield server
-    finally:
-        server.stop()
+    yield from _serve(tls=False)
 
 
 def real_secret(server: postgres_server.PostgresServer, **overrides: Any) -> dict[str, Any]:
