@@ -33,7 +33,7 @@ from .errors import (
     check_key,
     check_removal_policy,
 )
-from .keys import allow_cloudwatch_logs, customer_managed_key
+from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
 
 #: Aurora PostgreSQL 17.9: current major, not deprecated for new clusters.
@@ -159,12 +159,10 @@ class DrDatabase(Construct):
         self.encryption_key = encryption_key or customer_managed_key(
             self, "Key", description=f"DR data ({suffix})", removal_policy=removal_policy
         )
-        self.logs_key = logs_key or customer_managed_key(
+        self.logs_key = logs_key or logs_encryption_key(
             self, "LogsKey", description=f"DR database logs ({suffix})",
             removal_policy=removal_policy,
         )  # fmt: skip
-        if logs_key is None:
-            allow_cloudwatch_logs(self.logs_key)
 
         self.security_group = ec2.SecurityGroup(
             self,

@@ -28,7 +28,7 @@ from .errors import (
     check_removal_policy,
 )
 from .health_check import HANDLER, RUNTIME, health_check_code
-from .keys import allow_cloudwatch_logs, customer_managed_key
+from .keys import logs_encryption_key
 from .network import DrNetwork
 
 #: The S3 prefix of the health check's heartbeat object (``health-check/{function}.json``).
@@ -164,11 +164,10 @@ class DrFunction(Construct):
         function_name = f"dr-function-{suffix}"
 
         if encryption_key is None:
-            encryption_key = customer_managed_key(
+            encryption_key = logs_encryption_key(
                 self, "Key", description=f"DR function {function_name}",
                 removal_policy=removal_policy,
             )  # fmt: skip
-            allow_cloudwatch_logs(encryption_key)
         #: Key of the environment variables, the log group and the dead-letter queue.
         self.encryption_key = encryption_key
 

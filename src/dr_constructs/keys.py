@@ -26,6 +26,15 @@ def customer_managed_key(
     )
 
 
+def logs_encryption_key(
+    scope: Construct, id: str, *, description: str, removal_policy: RemovalPolicy
+) -> kms.Key:
+    """A :func:`customer_managed_key` that CloudWatch Logs may use for log groups."""
+    key = customer_managed_key(scope, id, description=description, removal_policy=removal_policy)
+    allow_cloudwatch_logs(key)
+    return key
+
+
 def allow_cloudwatch_logs(key: kms.IKey) -> None:
     """Let CloudWatch Logs in this account and region encrypt log groups with ``key``."""
     stack = Stack.of(key)

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from .compliance import acknowledge, ignore_cfn_lint, in_packs, tidy_cdk_provider
 from .errors import DrConfigurationError, check_instance_of, check_key, check_removal_policy
-from .keys import allow_cloudwatch_logs, customer_managed_key
+from .keys import logs_encryption_key
 
 #: Regions whose first three AZ letters are not a, b, c.
 _AZ_LETTERS = {"ap-northeast-1": "acd", "ca-central-1": "abd"}
@@ -170,11 +170,9 @@ class DrNetwork(Construct):
         for service in [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, *interface_endpoints]:
             self.add_interface_endpoint(service)
 
-        self.flow_logs_key = flow_logs_key or customer_managed_key(
+        self.flow_logs_key = flow_logs_key or logs_encryption_key(
             self, "FlowLogsKey", description="DR VPC flow logs", removal_policy=removal_policy
         )
-        if flow_logs_key is None:
-            allow_cloudwatch_logs(self.flow_logs_key)
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",

@@ -25,7 +25,7 @@ from .errors import (
     check_removal_policy,
 )
 from .function import DrFunction
-from .keys import allow_cloudwatch_logs, customer_managed_key
+from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
 from .observability import DrObservability
 from .storage import DrBucket
@@ -114,10 +114,9 @@ class DrPlatform(Construct):
             self, "DataKey", description=f"DR data ({suffix})", removal_policy=removal_policy
         )
         #: Key for every log group, the Lambda's environment and its dead-letter queue.
-        self.logs_key = customer_managed_key(
+        self.logs_key = logs_encryption_key(
             self, "LogsKey", description=f"DR logs ({suffix})", removal_policy=removal_policy
         )
-        allow_cloudwatch_logs(self.logs_key)
 
         self.network = DrNetwork(
             self,
