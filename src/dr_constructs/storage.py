@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from pathlib import Path
+
+from aws_cdk import (
+    CfnResource,
+    CustomResource,
+    CustomResourceProvider,
+    CustomResourceProviderRuntime,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Tags,
+)
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -14,6 +25,11 @@ from .keys import customer_managed_key
 #: Old object versions move to Infrequent Access after 30 days and expire after 90.
 DEFAULT_NONCURRENT_EXPIRATION = Duration.days(90)
 _NONCURRENT_TO_IA = Duration.days(30)
+#: The handler that deletes the access-log bucket under the DESTROY opt-in, and its provider.
+_BUCKET_DELETION_CODE = Path(__file__).parent / "bucket_deletion"
+_BUCKET_DELETION = "Custom::DrBucketDeletion"
+#: Only buckets carrying this tag are deleted by the handler.
+BUCKET_DELETION_TAG = "dr-constructs:delete-with-stack"
 
 
 class DrBucket(Construct):
@@ -28,7 +44,8 @@ class DrBucket(Construct):
         noncurrent_version_expiration: how long old versions are kept, 31-3650 days
             (they move to Infrequent Access after 30 days). Default - 90 days.
         removal_policy: ``RETAIN`` (default) keeps both buckets and the key; ``DESTROY``
-            empties and deletes them with the stack.
+            empties and deletes them with the stack: the data bucket first, then the
+            access-log bucket, emptied and deleted again while late log deliveries land.
     """
 
     def __init__(
@@ -73,7 +90,6 @@ class DrBucket(Construct):
                 )
             ],
             removal_policy=removal_policy,
-            auto_delete_objects=destroy,
         )
         self.bucket = s3.Bucket(
             self,
@@ -114,7 +130,59 @@ class DrBucket(Construct):
                 event_bridge_enabled=True
             )
         )
+        if destroy:
+            self._delete_access_logs_last()
         self._record_review(destroy)
+
+    def _delete_access_logs_last(self) -> None:
+        """Under DESTROY, delete the access-log bucket after the data bucket, and tolerate late
+        log deliveries: CDK's auto-delete only empties a bucket, and S3 delivers access logs
+        (those of the data bucket's own emptying included) minutes later, so CloudFormation's
+        DeleteBucket would find it non-empty.
+
+        A custom resource deletes the log bucket itself: it empties it and deletes it, again
+        while objects keep arriving, until it is gone (bucket_deletion/index.js). Deletion
+        runs in reverse order of creation: the log bucket's policy (its log-delivery grant names
+        the data bucket), the data bucket (emptied by CDK's auto-delete), then this resource,
+        then CloudFormation's delete of the log bucket, which finds it gone.
+        """
+        logs = self.access_logs_bucket
+        provider = CustomResourceProvider.get_or_create_provider(
+            Stack.of(self),
+            _BUCKET_DELETION,
+            code_directory=str(_BUCKET_DELETION_CODE),
+            runtime=CustomResourceProviderRuntime.NODEJS_24_X,
+            timeout=Duration.minutes(15),
+            description="Deletes dr-constructs access-log buckets when their stack is deleted",
+        )
+        provider.add_to_role_policy(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketTagging", "s3:ListBucketVersions", "s3:DeleteBucket"],
+                "Resource": logs.bucket_arn,
+            }
+        )
+        provider.add_to_role_policy(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObjectVersion"],
+                "Resource": logs.arn_for_objects("*"),
+            }
+        )
+        Tags.of(logs).add(BUCKET_DELETION_TAG, "true")
+        deletion = CustomResource(
+            self,
+            "AccessLogsDeletion",
+            service_token=provider.service_token,
+            resource_type=_BUCKET_DELETION,
+            properties={"BucketName": logs.bucket_name},
+        )
+        # The data bucket waits for this resource at creation, so CloudFormation deletes it (once
+        # CDK's auto-delete has emptied it) before this resource runs. The log bucket's policy
+        # names the data bucket (its log-delivery grant), so it goes even earlier.
+        data, cfn_deletion = self.bucket.node.default_child, deletion.node.default_child
+        assert isinstance(data, s3.CfnBucket) and isinstance(cfn_deletion, CfnResource)
+        data.add_resource_dependency(cfn_deletion)
 
     def _record_review(self, destroy: bool) -> None:
         """Why the rule packs' remaining findings on the two buckets cannot apply."""
@@ -151,5 +219,10 @@ class DrBucket(Construct):
             tidy_cdk_provider(
                 Stack.of(self),
                 "Custom::S3AutoDeleteObjectsCustomResourceProvider",
-                "empties the buckets when the stack is deleted, after the DESTROY opt-in",
+                "empties the data bucket when the stack is deleted, after the DESTROY opt-in",
+            )
+            tidy_cdk_provider(
+                Stack.of(self),
+                f"{_BUCKET_DELETION}CustomResourceProvider",
+                "deletes the access-log bucket at stack deletion, after the DESTROY opt-in",
             )
