@@ -116,8 +116,9 @@ def test_example_opts_in_to_destroying_everything(synthesized: dict[str, dict[st
     assert cluster["Properties"]["DeletionProtection"] is False
     (table,) = _resources(template, "AWS::DynamoDB::Table")
     assert table["Properties"]["DeletionProtectionEnabled"] is False
-    # both buckets are emptied before deletion
-    assert len(_resources(template, "Custom::S3AutoDeleteObjects")) == 2
+    # the data bucket is emptied before deletion, the access-log bucket deleted after it
+    assert len(_resources(template, "Custom::S3AutoDeleteObjects")) == 1
+    assert len(_resources(template, "Custom::DrBucketDeletion")) == 1
 
 
 def _logical_id(synthesized: dict[str, dict[str, Any]], type_: str) -> str:
