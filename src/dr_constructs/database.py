@@ -26,6 +26,7 @@ from .compliance import (
 )
 from .errors import (
     DrConfigurationError,
+    check_binding,
     check_days,
     check_environment_suffix,
     check_instance_of,
@@ -33,6 +34,7 @@ from .errors import (
     check_key,
     check_removal_policy,
 )
+from .hooks import ObjectivesBinding
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
 
@@ -109,6 +111,9 @@ class DrDatabase(Construct):
         removal_policy: ``RETAIN`` (default) snapshots the cluster on delete with deletion
             protection on, and retains the table, secret and keys; ``DESTROY`` deletes all
             of them with the stack.
+        objectives: recovery objectives (``dr_constructs.RecoveryObjectives``) the cluster
+            and the table must meet, checked when the app is synthesized and written to the
+            posture report. Default - none (DrPlatform checks its own).
     """
 
     def __init__(
@@ -129,9 +134,11 @@ class DrDatabase(Construct):
         encryption_key: kms.IKey | None = None,
         logs_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        objectives: ObjectivesBinding | None = None,
     ) -> None:
         super().__init__(scope, id)
         check_removal_policy("DrDatabase", removal_policy)
+        check_binding("DrDatabase", objectives)
         suffix = check_environment_suffix("DrDatabase", environment_suffix)
         check_int_range("DrDatabase", "readers", readers, 1, 15)
         check_int_range("DrDatabase", "port", port, 1150, 65535)
@@ -272,6 +279,8 @@ class DrDatabase(Construct):
         )
         for client in clients:
             self.allow_from(client)
+        if objectives is not None:
+            objectives.bind(self, self.cluster, self.table)
 
     def allow_from(self, client: ec2.IConnectable, description: str | None = None) -> None:
         """Admit ``client`` (a security group, Lambda, ...) to the cluster's port."""

@@ -54,6 +54,9 @@ class DrObservability(Construct):
         topic: bring your own topic (its key policy must admit CloudWatch and EventBridge).
             Default - a new topic ``dr-alerts-{suffix}``.
         encryption_key: key for a new topic. Default - a new key with rotation.
+        summary: markdown for the dashboard's header, e.g. the declared recovery objectives
+            and the achievable figures (DrPlatform passes them). Default - the spec's
+            objectives, RPO 1 hour and RTO 4 hours, as prose.
         removal_policy: for a new topic key: ``RETAIN`` (default) or ``DESTROY``.
     """
 
@@ -65,10 +68,15 @@ class DrObservability(Construct):
         environment_suffix: str = "dev",
         topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
+        summary: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         check_removal_policy("DrObservability", removal_policy)
+        if summary is not None and not isinstance(summary, str):
+            raise DrConfigurationError(
+                "DrObservability", "summary", type(summary).__name__, "markdown text, or None"
+            )
         self.suffix = check_environment_suffix("DrObservability", environment_suffix)
         check_key("DrObservability", "encryption_key", encryption_key)
         if topic is not None and not hasattr(topic, "topic_arn"):
@@ -102,10 +110,11 @@ class DrObservability(Construct):
         )
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(
-                markdown=f"# DR stack `{self.suffix}`\nRPO 1 hour (continuous backup ~5 min), "
-                "RTO 4 hours. Alarms notify the DR alerts topic.",
+                markdown=f"# DR stack `{self.suffix}`\n"
+                + (summary or "RPO 1 hour (continuous backup ~5 min), RTO 4 hours.")
+                + " Alarms notify the DR alerts topic.",
                 width=24,
-                height=2,
+                height=2 if summary is None else 4,
             )
         )
         self.backup_rules = {

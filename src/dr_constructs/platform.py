@@ -27,6 +27,7 @@ from .errors import (
 from .function import DrFunction
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
+from .objectives import Posture, PostureReport, RecoveryObjectives, summary_markdown
 from .observability import DrObservability
 from .storage import DrBucket
 
@@ -69,6 +70,11 @@ class DrPlatform(Construct):
         removal_policy: ``RETAIN`` (default) keeps every stateful resource (Aurora snapshot
             and deletion protection, table, bucket, vault, keys, log groups); ``DESTROY``
             deletes them all with the stack, consistently. Opt in explicitly.
+        objectives: the :class:`RecoveryObjectives` the cluster, table and bucket must meet,
+            checked at the end of the constructor (a breach raises
+            :class:`DrConfigurationError`), shown on the dashboard and written to the posture
+            report ``{stack}.dr-posture.json``/``.md`` beside the template.
+            Default - the spec's RPO 1 hour / RTO 4 hours for every failure mode.
     """
 
     def __init__(
@@ -88,9 +94,18 @@ class DrPlatform(Construct):
         function_handler: str | None = None,
         reserved_concurrency: int | None = 2,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        objectives: RecoveryObjectives | None = None,
     ) -> None:
         super().__init__(scope, id)
         suffix = check_environment_suffix("DrPlatform", environment_suffix)
+        objectives = objectives or RecoveryObjectives()
+        if not isinstance(objectives, RecoveryObjectives):
+            raise DrConfigurationError(
+                "DrPlatform", "objectives", type(objectives).__name__,
+                "a RecoveryObjectives, or None for the spec's RPO 1 hour / RTO 4 hours",
+            )  # fmt: skip
+        #: The recovery objectives the data stores are held to.
+        self.objectives = objectives
         check_removal_policy("DrPlatform", removal_policy)
         check_days("DrPlatform", "backup_retention", backup_retention, 1, 35)
         check_key("DrPlatform", "data_key", data_key)
@@ -167,14 +182,22 @@ class DrPlatform(Construct):
             removal_policy=removal_policy,
         )
         self.backup.protect(self.database.cluster, self.database.table, self.storage.bucket)
+        self.postures = self._check_objectives()
 
         self.observability = DrObservability(
             self, "Observability", environment_suffix=suffix, topic=topic,
-            removal_policy=removal_policy,
+            summary=summary_markdown(objectives, self.postures), removal_policy=removal_policy,
         )  # fmt: skip
         self.observability.watch_cluster(self.database.cluster)
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
+
+    def _check_objectives(self) -> list[Posture]:
+        """Every data store against :attr:`objectives` (raises on a breach), and the stack's
+        posture report."""
+        stores = (self.database.cluster, self.database.table, self.storage.bucket)
+        PostureReport.of(self).add(self.objectives, stores, check_at_synth=False)
+        return self.objectives.check(stores)
 
     # Shortcuts to the resources of the spec, for outputs and grants in user code.
     @property

@@ -8,7 +8,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .compliance import acknowledge, in_packs, skip_checkov, tidy_cdk_provider
-from .errors import check_days, check_key, check_removal_policy
+from .errors import check_binding, check_days, check_key, check_removal_policy
+from .hooks import ObjectivesBinding
 from .keys import customer_managed_key
 
 #: Old object versions move to Infrequent Access after 30 days and expire after 90.
@@ -29,6 +30,9 @@ class DrBucket(Construct):
             (they move to Infrequent Access after 30 days). Default - 90 days.
         removal_policy: ``RETAIN`` (default) keeps both buckets and the key; ``DESTROY``
             empties and deletes them with the stack.
+        objectives: recovery objectives (``dr_constructs.RecoveryObjectives``) the bucket
+            must meet, checked when the app is synthesized and written to the posture report.
+            Default - none (DrPlatform checks its own).
     """
 
     def __init__(
@@ -39,8 +43,10 @@ class DrBucket(Construct):
         encryption_key: kms.IKey | None = None,
         noncurrent_version_expiration: Duration = DEFAULT_NONCURRENT_EXPIRATION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        objectives: ObjectivesBinding | None = None,
     ) -> None:
         super().__init__(scope, id)
+        check_binding("DrBucket", objectives)
         # Grant S3 log delivery through a bucket policy, never the legacy ACL (whatever the
         # app's feature flags say): ACLs stay disabled on both buckets.
         self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
@@ -115,6 +121,8 @@ class DrBucket(Construct):
             )
         )
         self._record_review(destroy)
+        if objectives is not None:
+            objectives.bind(self, self.bucket)
 
     def _record_review(self, destroy: bool) -> None:
         """Why the rule packs' remaining findings on the two buckets cannot apply."""
