@@ -49,7 +49,8 @@ def _posture(template_file: Path) -> list[str]:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines += [
-        "    " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+        ("    " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip()
+        for row in rows
     ]
     return lines
 
