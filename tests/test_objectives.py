@@ -12,6 +12,7 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +34,7 @@ from dr_constructs.objectives import (
     Posture,
     PostureReport,
     assess,
+    backup_alarm_window_seconds,
     schedule_interval_seconds,
 )
 
@@ -495,3 +497,111 @@ def test_every_default_configuration_meets_the_spec(
         for p in platform.postures
     )
     assert len(platform.postures) == 9
+
+
+# --- Alarms that catch the objectives slipping in operation -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def template(platform: DrPlatform) -> Template:
+    return Template.from_stack(Stack.of(platform))
+
+
+def _alarm(template: Template, name: str) -> dict[str, Any]:
+    (alarm,) = [
+        a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == name
+    ]
+    return alarm  # type: ignore[no-any-return]
+
+
+def _vault_ref(template: Template) -> dict[str, Any]:
+    (logical_id,) = template.find_resources("AWS::Backup::BackupVault")
+    return {"Fn::GetAtt": [logical_id, "BackupVaultName"]}
+
+
+@pytest.mark.parametrize("resource_type", ["Aurora", "DynamoDB", "S3"])
+def test_no_backup_completed_within_the_rpo_window(template: Template, resource_type: str) -> None:
+    alarm = _alarm(template, f"dr-dev-NoRecentBackup{resource_type}")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/Backup",
+        "NumberOfBackupJobsCompleted",
+        "Sum",
+    )
+    assert alarm["Dimensions"] == [
+        {"Name": "BackupVaultName", "Value": _vault_ref(template)},
+        {"Name": "ResourceType", "Value": resource_type},
+    ]
+    assert alarm["TreatMissingData"] == "breaching"  # published only when non-zero
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+    # 1 h RPO target: 12 periods of 5 min, every one of them empty.
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
+        300,
+        12,
+        12,
+    )
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == HOUR
+    assert alarm["AlarmActions"] == alarm["OKActions"]
+
+
+@pytest.mark.parametrize("job", ["Backup", "Copy", "Restore"])
+def test_vault_job_failures(template: Template, job: str) -> None:
+    alarm = _alarm(template, f"dr-dev-Vault{job}JobsFailed")
+    metrics = [m for m in alarm["Metrics"] if "MetricStat" in m]
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in metrics} == {
+        f"NumberOf{job}JobsFailed"
+    }
+    assert sorted(
+        d["Value"] for m in metrics for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "ResourceType"
+    ) == ["Aurora", "DynamoDB", "S3"]  # fmt: skip
+    assert all(
+        {"Name": "BackupVaultName", "Value": _vault_ref(template)}
+        in m["MetricStat"]["Metric"]["Dimensions"]
+        for m in metrics
+    )
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_aurora_replica_lag(template: Template) -> None:
+    alarm = _alarm(template, "dr-dev-AuroraReplicaLag")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/RDS",
+        "AuroraReplicaLagMaximum",
+        "Maximum",
+    )
+    (dimension,) = alarm["Dimensions"]
+    assert dimension["Name"] == "DBClusterIdentifier"
+    assert (alarm["Threshold"], alarm["Period"], alarm["EvaluationPeriods"]) == (1000, 60, 5)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_dynamodb_system_errors(template: Template) -> None:
+    alarm = _alarm(template, "dr-dev-DynamoDbSystemErrors")
+    metrics = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert {m["MetricName"] for m in metrics} == {"SystemErrors"}
+    assert {m["Namespace"] for m in metrics} == {"AWS/DynamoDB"}
+    operations = {d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == "Operation"}
+    assert {"GetItem", "PutItem", "Query"} <= operations and len(operations) == 8
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_rpo_window_follows_the_objective() -> None:
+    platform = DrPlatform(new_stack(), "Dr", objectives=RecoveryObjectives(rpo=Duration.hours(4)))
+    alarm = _alarm(Template.from_stack(Stack.of(platform)), "dr-dev-NoRecentBackupS3")
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
+        1200,
+        12,
+        12,
+    )
+
+
+def test_rpo_window_is_never_shorter_than_the_backup_schedule() -> None:
+    stack = new_stack()
+    table = _table(stack, pitr=True)
+    _plan(stack, [table.attr_arn], schedule="cron(0 5 * * ? *)")
+    strict = RecoveryObjectives(rpo=Duration.minutes(15))
+    assert backup_alarm_window_seconds(strict, [table]) == 24 * HOUR
+    assert backup_alarm_window_seconds(strict, [_table(new_stack())]) == 15 * 60

@@ -619,6 +619,21 @@ def schedule_interval_seconds(expression: str) -> int | None:
     return None
 
 
+def backup_alarm_window_seconds(objectives: RecoveryObjectives, stores: Iterable[Construct]) -> int:
+    """How long "no backup job completed" may last before it means the RPO is slipping: the
+    corruption RPO target, but never less than the longest schedule interval of the backup
+    rules that select the stores (a slower schedule is the plan's choice, and the objective
+    is then met through continuous backup or PITR), and at least 5 minutes (AWS Backup
+    publishes its metrics every 5 minutes)."""
+    intervals = [
+        schedule_interval_seconds(str(rule.get("scheduleExpression", ""))) or 0
+        for store in stores
+        for rule, _ in _backup_rules(_cfn_of(store))
+    ]
+    target = objectives.targets[FailureMode.CORRUPTION][0]
+    return max(300, target, *intervals)
+
+
 # --- The posture report ----------------------------------------------------------------------
 
 
@@ -808,6 +823,7 @@ __all__ = [
     "RecoveryObjectives",
     "Target",
     "assess",
+    "backup_alarm_window_seconds",
     "posture_table",
     "schedule_interval_seconds",
     "summary_markdown",

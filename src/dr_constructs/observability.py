@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -18,6 +21,7 @@ from constructs import Construct
 
 from .errors import (
     DrConfigurationError,
+    check_duration,
     check_environment_suffix,
     check_int_range,
     check_key,
@@ -33,6 +37,16 @@ BACKUP_JOB_EVENTS = {
 }
 #: Job states worth a notification: completion and every kind of failure.
 NOTIFY_STATES = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"]
+#: AWS Backup's ``ResourceType`` dimension values for the stores of the DR stack.
+BACKUP_RESOURCE_TYPES = ("Aurora", "DynamoDB", "S3")
+#: DynamoDB operations whose ``SystemErrors`` are watched (an alarm's math takes 10 metrics).
+TABLE_OPERATIONS = (
+    dynamodb.Operation.GET_ITEM, dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM,
+    dynamodb.Operation.DELETE_ITEM, dynamodb.Operation.QUERY, dynamodb.Operation.SCAN,
+    dynamodb.Operation.BATCH_GET_ITEM, dynamodb.Operation.BATCH_WRITE_ITEM,
+)  # fmt: skip
+#: Aurora replicas typically lag under 100 ms; a reader a second behind for 5 minutes is sick.
+REPLICA_LAG_THRESHOLD_MS = 1000
 
 _PERIOD = Duration.minutes(5)
 
@@ -156,9 +170,19 @@ class DrObservability(Construct):
         threshold: float,
         evaluation_periods: int,
         description: str,
+        comparison_operator: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+        ),
+        treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+        datapoints_to_alarm: int | None = None,
     ) -> cloudwatch.Alarm:
         """Create an alarm ``dr-{suffix}-{id}`` on ``metric > threshold`` that notifies the
-        topic on alarm and on recovery (the one alarm factory of the library)."""
+        topic on alarm and on recovery (the one alarm factory of the library).
+
+        ``comparison_operator`` (default ``>``), ``treat_missing_data`` (default not
+        breaching) and ``datapoints_to_alarm`` (default ``evaluation_periods``) change how it
+        reads the metric, e.g. "no data for a whole window" for metrics published only when
+        non-zero."""
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise DrConfigurationError(
                 "DrObservability", "add_alarm(threshold)", threshold, "a number"
@@ -166,6 +190,11 @@ class DrObservability(Construct):
         check_int_range(
             "DrObservability", "add_alarm(evaluation_periods)", evaluation_periods, 1, 100
         )
+        if datapoints_to_alarm is not None:
+            check_int_range(
+                "DrObservability", "add_alarm(datapoints_to_alarm)", datapoints_to_alarm, 1,
+                evaluation_periods,
+            )  # fmt: skip
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,63}", str(id)) or self.node.try_find_child(
             f"{id}Alarm"
         ):
@@ -184,8 +213,9 @@ class DrObservability(Construct):
             metric=metric,
             threshold=threshold,
             evaluation_periods=evaluation_periods,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            datapoints_to_alarm=datapoints_to_alarm,
+            comparison_operator=comparison_operator,
+            treat_missing_data=treat_missing_data,
         )
         action = cw_actions.SnsAction(self.topic)
         alarm.add_alarm_action(action)
@@ -265,5 +295,116 @@ class DrObservability(Construct):
                 left=[function.metric_duration(period=_PERIOD, statistic="Average")],
                 width=12,
             ),
+        )
+        return alarm
+
+    def watch_backups(
+        self,
+        vault: backup.IBackupVault,
+        *,
+        window: Duration,
+        resource_types: Sequence[str] = BACKUP_RESOURCE_TYPES,
+    ) -> list[cloudwatch.Alarm]:
+        """Alarms that catch a recovery-point objective slipping in operation.
+
+        Per resource type, ``dr-{suffix}-NoRecentBackup{type}`` fires when no backup job into
+        ``vault`` completed (AWS/Backup ``NumberOfBackupJobsCompleted``, dimensions
+        ``BackupVaultName`` and ``ResourceType``) for a whole ``window``: AWS Backup publishes
+        the metric only when non-zero, so missing data counts as breaching. The window is
+        read as up to 12 periods of at least 5 minutes, all of which must be empty.
+        ``dr-{suffix}-Vault{Backup,Copy,Restore}JobsFailed`` fire on any failed job of the
+        vault (``NumberOf{Backup,Copy,Restore}JobsFailed`` summed over the resource types).
+        """
+        seconds = check_duration("DrObservability", "watch_backups(window)", window, 300, 604800)
+        period = math.ceil(seconds / 12 / 300) * 300
+        periods = math.ceil(seconds / period)
+
+        def metric(name: str, resource_type: str, period: int) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Backup",
+                metric_name=name,
+                dimensions_map={
+                    "BackupVaultName": vault.backup_vault_name,
+                    "ResourceType": resource_type,
+                },
+                statistic="Sum",
+                period=Duration.seconds(period),
+            )
+
+        alarms: list[cloudwatch.Alarm] = []
+        completed: list[cloudwatch.IMetric] = []
+        for resource_type in resource_types:
+            done = metric("NumberOfBackupJobsCompleted", resource_type, period)
+            completed.append(done)
+            alarms.append(
+                self.add_alarm(
+                    f"NoRecentBackup{resource_type}",
+                    done,
+                    threshold=1,
+                    evaluation_periods=periods,
+                    datapoints_to_alarm=periods,
+                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+                    description=f"No {resource_type} backup job completed in the backup vault "
+                    f"for {seconds} s, the window the recovery point objective allows",
+                )
+            )
+        failed: list[cloudwatch.IMetric] = []
+        for job in ("Backup", "Copy", "Restore"):
+            names = {f"{job.lower()}{i}": metric(f"NumberOf{job}JobsFailed", t, 300)
+                     for i, t in enumerate(resource_types)}  # fmt: skip
+            jobs = cloudwatch.MathExpression(
+                expression=" + ".join(names), using_metrics=names,
+                label=f"Failed {job.lower()} jobs", period=_PERIOD,
+            )  # fmt: skip
+            failed.append(jobs)
+            alarms.append(
+                self.add_alarm(
+                    f"Vault{job}JobsFailed",
+                    jobs,
+                    threshold=0,
+                    evaluation_periods=1,
+                    description=f"An AWS Backup {job.lower()} job of the backup vault failed",
+                )
+            )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="AWS Backup completed backup jobs", left=completed, width=12
+            ),
+            cloudwatch.GraphWidget(title="AWS Backup failed jobs (vault)", left=failed, width=12),
+        )
+        return alarms
+
+    def watch_replica_lag(
+        self, cluster: rds.IDatabaseCluster, *, name: str = "AuroraReplicaLag"
+    ) -> cloudwatch.Alarm:
+        """Alarm ``dr-{suffix}-{name}`` when the largest Aurora replica lag
+        (``AuroraReplicaLagMaximum``) stays above 1 s for 5 minutes; graph it."""
+        lag = cluster.metric(
+            "AuroraReplicaLagMaximum", period=Duration.minutes(1), statistic="Maximum"
+        )
+        alarm = self.add_alarm(
+            name, lag, threshold=REPLICA_LAG_THRESHOLD_MS, evaluation_periods=5,
+            description="Aurora replica lag above 1 s for 5 minutes",
+        )  # fmt: skip
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Aurora replica lag, max (ms)", left=[lag], width=12)
+        )
+        return alarm
+
+    def watch_table_errors(
+        self, table: dynamodb.ITable, *, name: str = "DynamoDbSystemErrors"
+    ) -> cloudwatch.Alarm:
+        """Alarm ``dr-{suffix}-{name}`` on any DynamoDB system error (HTTP 500) of the table's
+        item operations in 5 minutes; graph them."""
+        errors = table.metric_system_errors_for_operations(
+            operations=list(TABLE_OPERATIONS), period=_PERIOD, statistic="Sum"
+        )
+        alarm = self.add_alarm(
+            name, errors, threshold=0, evaluation_periods=1,
+            description="DynamoDB returned system errors (HTTP 500) in 5 minutes",
+        )  # fmt: skip
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="DynamoDB system errors", left=[errors], width=12)
         )
         return alarm

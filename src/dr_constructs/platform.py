@@ -27,7 +27,13 @@ from .errors import (
 from .function import DrFunction
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
-from .objectives import Posture, PostureReport, RecoveryObjectives, summary_markdown
+from .objectives import (
+    Posture,
+    PostureReport,
+    RecoveryObjectives,
+    backup_alarm_window_seconds,
+    summary_markdown,
+)
 from .observability import DrObservability
 from .storage import DrBucket
 
@@ -191,13 +197,21 @@ class DrPlatform(Construct):
         self.observability.watch_cluster(self.database.cluster)
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
+        # Alarms that catch the objectives slipping in operation.
+        window = backup_alarm_window_seconds(objectives, self._stores)
+        self.observability.watch_backups(self.backup.vault, window=Duration.seconds(window))
+        self.observability.watch_replica_lag(self.database.cluster)
+        self.observability.watch_table_errors(self.database.table)
 
     def _check_objectives(self) -> list[Posture]:
         """Every data store against :attr:`objectives` (raises on a breach), and the stack's
         posture report."""
-        stores = (self.database.cluster, self.database.table, self.storage.bucket)
-        PostureReport.of(self).add(self.objectives, stores, check_at_synth=False)
-        return self.objectives.check(stores)
+        PostureReport.of(self).add(self.objectives, self._stores, check_at_synth=False)
+        return self.objectives.check(self._stores)
+
+    @property
+    def _stores(self) -> tuple[Construct, ...]:
+        return (self.database.cluster, self.database.table, self.storage.bucket)
 
     # Shortcuts to the resources of the spec, for outputs and grants in user code.
     @property
