@@ -12,6 +12,7 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,12 +34,13 @@ from dr_constructs.objectives import (
     FailureMode,
     Posture,
     PostureReport,
+    ResilienceHubApp,
     assess,
     backup_alarm_window_seconds,
     schedule_interval_seconds,
 )
 
-from .conftest import new_stack
+from .conftest import new_stack, normalised
 
 AZ, CORRUPTION, DELETION = FailureMode.AZ_LOSS, FailureMode.CORRUPTION, FailureMode.STACK_DELETION
 HOUR = 3600
@@ -605,3 +607,137 @@ def test_rpo_window_is_never_shorter_than_the_backup_schedule() -> None:
     strict = RecoveryObjectives(rpo=Duration.minutes(15))
     assert backup_alarm_window_seconds(strict, [table]) == 24 * HOUR
     assert backup_alarm_window_seconds(strict, [_table(new_stack())]) == 15 * 60
+
+
+# --- Opt-ins: RDS Proxy and AWS Resilience Hub ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def opted_in() -> tuple[DrPlatform, Template]:
+    objectives = RecoveryObjectives(
+        rpo=Duration.minutes(15), rto=Duration.hours(2), az_loss=Target(rto=Duration.seconds(30))
+    )
+    platform = DrPlatform(
+        new_stack(), "Dr", proxy=True, resilience_hub=True, objectives=objectives
+    )  # a 30 s AZ-loss RTO passes only behind the proxy
+    return platform, Template.from_stack(Stack.of(platform))
+
+
+def test_snapshot_with_proxy_and_resilience_hub(
+    opted_in: tuple[DrPlatform, Template], snapshot_json: Any
+) -> None:
+    assert normalised(opted_in[1]) == snapshot_json
+
+
+def test_posture_counts_the_proxy(opted_in: tuple[DrPlatform, Template]) -> None:
+    posture = _by(opted_in[0].postures)["Cluster", AZ]
+    assert (posture.rto_seconds, posture.target_rto_seconds) == (PROXY_FAILOVER_SECONDS, 30)
+    assert "behind RDS Proxy Test/Dr/Database/Proxy" in posture.evidence
+
+
+def test_proxy_requires_tls_and_iam_with_the_db_secret(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    platform, template = opted_in
+    (proxy,) = template.find_resources("AWS::RDS::DBProxy").values()
+    props = proxy["Properties"]
+    assert (props["RequireTLS"], props["EngineFamily"], props["DBProxyName"]) == (
+        True,
+        "POSTGRESQL",
+        "dr-proxy-dev",
+    )
+    (auth,) = props["Auth"]
+    assert (auth["AuthScheme"], auth["IAMAuth"]) == ("SECRETS", "REQUIRED")
+    assert platform.database.secret is not None
+    assert auth["SecretArn"] == Stack.of(platform).resolve(platform.database.secret.secret_arn)
+    (group,) = template.find_resources("AWS::RDS::DBProxyTargetGroup").values()
+    assert group["Properties"]["DBClusterIdentifiers"] == [
+        {"Ref": Stack.of(platform).get_logical_id(platform.cluster.node.default_child)}  # type: ignore[arg-type]
+    ]
+    # the proxy reads the secret through a managed policy, never an inline one
+    template.resource_count_is("AWS::IAM::Policy", 0)
+
+
+def test_health_check_connects_through_the_proxy_with_iam(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    platform, template = opted_in
+    function = platform.lambda_function.node.default_child
+    env = Stack.of(platform).resolve(function._cfn_properties)["environment"]["variables"]  # type: ignore[union-attr]
+    assert env["DB_IAM_AUTH"] == "true"
+    assert env["DB_HOST"]["Fn::GetAtt"][1] == "Endpoint"
+    policy = json.dumps(Stack.of(platform).resolve(platform.function.policy.document))
+    assert "rds-db:connect" in policy and "/dradmin" in policy
+    ingress = [
+        r["Properties"]
+        for r in template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"].get("FromPort") == 5432
+    ]
+    assert len(ingress) == 4  # cluster: rotation, proxy, Lambda; proxy: Lambda
+    assert all(r["ToPort"] == 5432 for r in ingress)
+
+
+def test_resilience_hub_policy_from_the_same_objectives(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    template = opted_in[1]
+    (policy,) = template.find_resources("AWS::ResilienceHub::ResiliencyPolicy").values()
+    props = policy["Properties"]
+    assert props["Policy"] == {
+        "AZ": {"RpoInSecs": 900, "RtoInSecs": 30},
+        "Hardware": {"RpoInSecs": 900, "RtoInSecs": 30},
+        "Software": {"RpoInSecs": 900, "RtoInSecs": 7200},
+    }
+    assert "Region" not in props["Policy"] and props["Tier"] == "Critical"
+
+
+def test_resilience_hub_app_mapped_to_the_stack_assessed_daily_notifying_the_topic(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    platform, template = opted_in
+    (app,) = template.find_resources("AWS::ResilienceHub::App").values()
+    props = app["Properties"]
+    assert props["ResourceMappings"] == [
+        {
+            "MappingType": "CfnStack",
+            "PhysicalResourceId": {"Identifier": {"Ref": "AWS::StackId"}, "Type": "Arn"},
+        }
+    ]
+    assert props["AppAssessmentSchedule"] == "Daily"
+    topic = {"Ref": Stack.of(platform).get_logical_id(platform.topic.node.default_child)}  # type: ignore[arg-type]
+    assert sorted(
+        (s["EventType"], json.dumps(s["SnsTopicArn"])) for s in props["EventSubscriptions"]
+    ) == [
+        ("DriftDetected", json.dumps(topic)),
+        ("ScheduledAssessmentFailure", json.dumps(topic)),
+    ]
+    assert json.loads(props["AppTemplateBody"])["version"] == 2.0
+    assert "PolicyArn" in json.dumps(props["ResiliencyPolicyArn"])
+
+
+def test_resilience_hub_may_publish_to_the_encrypted_topic(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    template = opted_in[1]
+    (topic_policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    statements = topic_policy["Properties"]["PolicyDocument"]["Statement"]
+    (publish,) = [s for s in statements if s.get("Sid") == "PublishResiliencehub"]
+    assert (publish["Principal"], publish["Action"]) == (
+        {"Service": "resiliencehub.amazonaws.com"},
+        "sns:Publish",
+    )
+    keys = [
+        k["Properties"]["KeyPolicy"]["Statement"]
+        for k in template.find_resources("AWS::KMS::Key").values()
+    ]
+    (key_statement,) = [s for ks in keys for s in ks if s.get("Sid") == "PublishResiliencehub"]
+    assert sorted(key_statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_resilience_hub_rejects_a_bad_tier() -> None:
+    stack = new_stack()
+    topic = sns.Topic(stack, "T")
+    with pytest.raises(DrConfigurationError, match=r"tier='Gold'"):
+        ResilienceHubApp(
+            stack, "Hub", objectives=RecoveryObjectives(), name="dr", topic=topic, tier="Gold"
+        )

@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import CfnDeletionPolicy, CfnResource, Duration, Stack, Stage
+from aws_cdk import Aws, CfnDeletionPolicy, CfnResource, Duration, Stack, Stage
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_resiliencehub as resiliencehub
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct, IValidation
 
-from .errors import DrConfigurationError, check_duration
+from .errors import DrConfigurationError, check_choice, check_duration
 
 #: The spec's objectives: RPO 1 hour, RTO 4 hours.
 DEFAULT_RPO = Duration.hours(1)
@@ -755,6 +757,95 @@ def summary_markdown(objectives: RecoveryObjectives, postures: Sequence[Posture]
     return " ".join(lines)
 
 
+# --- AWS Resilience Hub ----------------------------------------------------------------------
+
+#: The app template of an application whose resources come from its CloudFormation stack.
+_APP_TEMPLATE = {
+    "resources": [],
+    "appComponents": [
+        {"name": "appcommon", "type": "AWS::ResilienceHub::AppCommonAppComponent",
+         "resourceNames": []}
+    ],
+    "excludedResources": {},
+    "version": 2.0,
+}  # fmt: skip
+RESILIENCE_HUB_TIERS = ("MissionCritical", "Critical", "Important", "CoreServices", "NonCritical")
+
+
+class ResilienceHubApp(Construct):
+    """The objectives handed to AWS Resilience Hub for its own assessment (L1 only).
+
+    A resiliency policy (:attr:`policy`) from the same objectives: ``AZ`` and ``Hardware``
+    take the AZ-loss targets, ``Software`` the corruption targets; no ``Region`` (a
+    single-region design). An application (:attr:`app`) mapped to the deployed stack
+    (``CfnStack``, the stack's ARN), assessed daily, that sends drift and failed scheduled
+    assessments to ``topic`` (let ``resiliencehub.amazonaws.com`` publish to it, e.g.
+    ``DrObservability.allow_service_to_publish``).
+
+    Args:
+        scope: parent construct.
+        id: construct id.
+        objectives: the :class:`RecoveryObjectives` to hand over.
+        name: names the policy and the application (letters, digits, ``-``, ``_``).
+        topic: the SNS topic for drift and assessment-failure notifications.
+        tier: the policy's tier. Default - ``Critical``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        objectives: RecoveryObjectives,
+        name: str,
+        topic: sns.ITopic,
+        tier: str = "Critical",
+    ) -> None:
+        super().__init__(scope, id)
+        check_choice("ResilienceHubApp", "tier", tier, RESILIENCE_HUB_TIERS)
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{1,59}", name):
+            raise DrConfigurationError(
+                "ResilienceHubApp", "name", name, "2-60 letters, digits, '-' or '_'"
+            )
+
+        def failure(mode: FailureMode) -> resiliencehub.CfnResiliencyPolicy.FailurePolicyProperty:
+            rpo, rto = objectives.targets[mode]
+            return resiliencehub.CfnResiliencyPolicy.FailurePolicyProperty(
+                rpo_in_secs=rpo, rto_in_secs=rto
+            )
+
+        self.policy = resiliencehub.CfnResiliencyPolicy(
+            self, "Policy", policy_name=name, tier=tier,
+            policy_description=f"dr-constructs objectives: {objectives.describe()}",
+            policy={
+                "AZ": failure(FailureMode.AZ_LOSS),
+                "Hardware": failure(FailureMode.AZ_LOSS),
+                "Software": failure(FailureMode.CORRUPTION),
+            },
+        )  # fmt: skip
+        self.app = resiliencehub.CfnApp(
+            self, "App", name=name,
+            description="The DR stack, assessed against its declared recovery objectives",
+            app_template_body=json.dumps(_APP_TEMPLATE, separators=(",", ":")),
+            resiliency_policy_arn=self.policy.attr_policy_arn,
+            resource_mappings=[
+                resiliencehub.CfnApp.ResourceMappingProperty(
+                    mapping_type="CfnStack",
+                    physical_resource_id=resiliencehub.CfnApp.PhysicalResourceIdProperty(
+                        identifier=Aws.STACK_ID, type="Arn"
+                    ),
+                )
+            ],
+            app_assessment_schedule="Daily",
+            event_subscriptions=[
+                resiliencehub.CfnApp.EventSubscriptionProperty(
+                    event_type=event, name=f"{name}-{event}", sns_topic_arn=topic.topic_arn
+                )
+                for event in ("DriftDetected", "ScheduledAssessmentFailure")
+            ],
+        )  # fmt: skip
+
+
 # --- Helpers ---------------------------------------------------------------------------------
 
 
@@ -821,6 +912,7 @@ __all__ = [
     "Posture",
     "PostureReport",
     "RecoveryObjectives",
+    "ResilienceHubApp",
     "Target",
     "assess",
     "backup_alarm_window_seconds",

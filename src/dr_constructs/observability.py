@@ -6,13 +6,14 @@ import math
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
@@ -297,6 +298,33 @@ class DrObservability(Construct):
             ),
         )
         return alarm
+
+    def allow_service_to_publish(self, service: str) -> None:
+        """Let an AWS service principal (e.g. ``resiliencehub.amazonaws.com``) publish to the
+        topic: ``sns:Publish`` from this account in the topic policy, and use of the topic's
+        key when this construct made it."""
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com", str(service)):
+            raise DrConfigurationError(
+                "DrObservability", "allow_service_to_publish(service)", service,
+                "an AWS service principal such as 'resiliencehub.amazonaws.com'",
+            )  # fmt: skip
+        sid = "Publish" + "".join(p.capitalize() for p in service.split(".")[0].split("-"))
+        if self.encryption_key is not None:
+            self.encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid, principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],  # in a key policy, "*" means this key
+                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                )
+            )  # fmt: skip
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid, principals=[iam.ServicePrincipal(service)], actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )  # fmt: skip
 
     def watch_backups(
         self,

@@ -31,6 +31,7 @@ from .objectives import (
     Posture,
     PostureReport,
     RecoveryObjectives,
+    ResilienceHubApp,
     backup_alarm_window_seconds,
     summary_markdown,
 )
@@ -76,6 +77,12 @@ class DrPlatform(Construct):
         removal_policy: ``RETAIN`` (default) keeps every stateful resource (Aurora snapshot
             and deletion protection, table, bucket, vault, keys, log groups); ``DESTROY``
             deletes them all with the stack, consistently. Opt in explicitly.
+        proxy: put an RDS Proxy (TLS, IAM authentication) in front of Aurora; the Lambda
+            connects through it, and the posture counts its shorter failover.
+            Default - no proxy.
+        resilience_hub: hand the objectives to AWS Resilience Hub: a resiliency policy and an
+            application mapped to this stack, assessed daily, drift and failed assessments
+            to the topic (:attr:`resilience_hub`). Default - off.
         objectives: the :class:`RecoveryObjectives` the cluster, table and bucket must meet,
             checked at the end of the constructor (a breach raises
             :class:`DrConfigurationError`), shown on the dashboard and written to the posture
@@ -100,6 +107,8 @@ class DrPlatform(Construct):
         function_handler: str | None = None,
         reserved_concurrency: int | None = 2,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        proxy: bool = False,
+        resilience_hub: bool = False,
         objectives: RecoveryObjectives | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -158,6 +167,7 @@ class DrPlatform(Construct):
             encryption_key=self.data_key,
             logs_key=self.logs_key,
             removal_policy=removal_policy,
+            proxy=proxy,
         )
         self.storage = DrBucket(
             self, "Storage", encryption_key=self.data_key, removal_policy=removal_policy
@@ -177,6 +187,8 @@ class DrPlatform(Construct):
             reserved_concurrency=reserved_concurrency,
             environment={"TABLE_PARTITION_KEY": self.database.partition_key_name},
             removal_policy=removal_policy,
+            database_proxy=self.database.proxy,
+            database_user=self.database.admin_username if proxy else None,
         )
         self.database.allow_from(self.function.security_group, "PostgreSQL from the DR Lambda")
 
@@ -202,6 +214,15 @@ class DrPlatform(Construct):
         self.observability.watch_backups(self.backup.vault, window=Duration.seconds(window))
         self.observability.watch_replica_lag(self.database.cluster)
         self.observability.watch_table_errors(self.database.table)
+
+        #: The AWS Resilience Hub policy and application, when ``resilience_hub=True``.
+        self.resilience_hub: ResilienceHubApp | None = None
+        if resilience_hub:
+            self.observability.allow_service_to_publish("resiliencehub.amazonaws.com")
+            self.resilience_hub = ResilienceHubApp(
+                self, "ResilienceHub", objectives=objectives, name=f"dr-{suffix}",
+                topic=self.topic,
+            )  # fmt: skip
 
     def _check_objectives(self) -> list[Posture]:
         """Every data store against :attr:`objectives` (raises on a breach), and the stack's
