@@ -1,4 +1,5 @@
-"""Print a summary of each stack in cdk.out: environment, resources by type, outputs."""
+"""Print a summary of each stack in cdk.out: environment, resources by type, outputs, and the
+DR posture (``{stack}.dr-posture.json`` beside the template) as a table."""
 
 from __future__ import annotations
 
@@ -22,7 +23,40 @@ def summarize(out_dir: Path) -> str:
         lines += [f"    {count:3d}  {type_}" for type_, count in sorted(resources.items())]
         outputs = template.get("Outputs", {})
         lines.append(f"  {len(outputs)} outputs: {', '.join(outputs)}")
+        lines += _posture(template_file)
     return "\n".join(lines)
+
+
+def _posture(template_file: Path) -> list[str]:
+    posture_file = template_file.with_name(
+        template_file.name.removesuffix(".template.json") + ".dr-posture.json"
+    )
+    if not posture_file.exists():
+        return []
+    report = json.loads(posture_file.read_text())
+    lines = [f"  DR posture ({posture_file.name}):"]
+    header = ("resource", "failure", "RPO s", "RTO s", "target RPO s", "target RTO s")
+    rows = [header] + [
+        (
+            p["resource"],
+            p["failure"],
+            _seconds(p["rpo_seconds"]),
+            _seconds(p["rto_seconds"]),
+            _seconds(p["target_rpo_seconds"]),
+            _seconds(p["target_rto_seconds"]),
+        )
+        for p in report["postures"]
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines += [
+        ("    " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip()
+        for row in rows
+    ]
+    return lines
+
+
+def _seconds(value: int | None) -> str:
+    return "none" if value is None else str(value)
 
 
 if __name__ == "__main__":

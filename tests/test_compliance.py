@@ -7,7 +7,8 @@ Three apps, each synthesized once per module:
   ``removal_policy=RemovalPolicy.DESTROY``), which adds the S3 auto-delete provider;
 * ``user_app``: DrPlatform wrapped in a user's own construct, in an environment-agnostic
   stack with other ids, to show that the library's acknowledgements travel with its
-  constructs rather than with the paths of the test's stack.
+  constructs rather than with the paths of the test's stack; with every opt-in of the
+  assurance layer on (RDS Proxy, AWS Resilience Hub).
 
 Each gate reads the same artifacts a user gets from ``cdk synth``: the template and
 ``validation-report.json`` of the cloud assembly, produced with
@@ -199,7 +200,7 @@ class UserPlatform(Construct):
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        DrPlatform(self, "Platform", environment_suffix="staging")
+        DrPlatform(self, "Platform", environment_suffix="staging", proxy=True, resilience_hub=True)
 
 
 def _synthesize(name: str, outdir: Path) -> Synthesized:
@@ -378,6 +379,9 @@ def test_database_admits_only_the_security_groups_it_is_told_about(synth: Synthe
         if r["Properties"]["GroupId"] == {"Fn::GetAtt": [db_group, "GroupId"]}
     ]
     sources = sorted(r["SourceSecurityGroupId"]["Fn::GetAtt"][0] for r in ingress)
+    proxy = [s for s in sources if re.match(r".*ProxySecurityGroup", s)]  # the opt-in RDS Proxy
+    assert len(proxy) == (1 if synth.name == "user_app" else 0)
+    sources = [s for s in sources if s not in proxy]
     assert len(sources) == 2
     assert re.match(r".*ClusterRotationSingleUserSecurityGroup", sources[0])  # secret rotation
     assert re.match(r".*FunctionSecurityGroup", sources[1])  # the DR Lambda

@@ -631,3 +631,26 @@ def test_real_postgres_with_tls_off_fails_the_check(
     assert not database["ok"]
     assert database["error"] == "InterfaceError: Server refuses SSL"
     assert report["checks"]["dynamodb"]["ok"] and report["checks"]["s3"]["ok"]
+
+
+def test_through_the_proxy_with_an_iam_token(aws: Aws) -> None:
+    connect = FakeConnect()
+    clients = {**aws.clients, "rds": aws.session.client("rds")}
+    report = hc.handler(
+        {}, None, clients=clients, connect=connect,
+        environ=aws.env(DB_HOST="dr-proxy-dev.proxy-abc.us-east-1.rds.amazonaws.com",
+                        DB_IAM_AUTH="true"),
+    )  # fmt: skip
+    assert report["status"] == "ok", report
+    assert (
+        report["checks"]["database"]["via_proxy"],
+        report["checks"]["database"]["iam_auth"],
+    ) == (
+        True,
+        True,
+    )
+    (call,) = connect.calls
+    assert call["host"] == "dr-proxy-dev.proxy-abc.us-east-1.rds.amazonaws.com"
+    # botocore's real signer: a presigned connect URL for this host, port and user
+    assert call["password"].startswith(f"{call['host']}:5432/?Action=connect&DBUser={DB_USER}")
+    assert "X-Amz-Signature=" in call["password"] and call["password"] != DB_PASSWORD

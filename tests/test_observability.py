@@ -6,6 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
@@ -85,3 +88,26 @@ def test_a_second_resource_of_a_kind_needs_its_own_alarm_name() -> None:
     assert obs.watch_function(second, name="WorkerErrors").alarm_name is not None
     names = {a.node.id for a in obs.alarms}
     assert {"LambdaErrorsAlarm", "WorkerErrorsAlarm"} <= names
+
+
+def test_watch_backups_window_and_alarm_options_are_checked() -> None:
+    stack = new_stack()
+    obs = DrObservability(stack, "Observability")
+    vault = backup.BackupVault.from_backup_vault_name(stack, "Vault", "v")
+    with pytest.raises(DrConfigurationError, match=r"watch_backups\(window\)"):
+        obs.watch_backups(vault, window=Duration.minutes(1))
+    with pytest.raises(DrConfigurationError, match=r"add_alarm\(datapoints_to_alarm\)=3"):
+        obs.add_alarm(
+            "X", cloudwatch.Metric(namespace="N", metric_name="M"), threshold=1,
+            evaluation_periods=2, datapoints_to_alarm=3, description="d",
+        )  # fmt: skip
+    alarms = obs.watch_backups(vault, window=Duration.days(1), resource_types=["S3"])
+    assert [a.node.id for a in alarms] == [
+        "NoRecentBackupS3Alarm", "VaultBackupJobsFailedAlarm", "VaultCopyJobsFailedAlarm",
+        "VaultRestoreJobsFailedAlarm",
+    ]  # fmt: skip
+    props = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+    (no_backup,) = [
+        p["Properties"] for p in props.values() if "NoRecent" in p["Properties"]["AlarmName"]
+    ]
+    assert (no_backup["Period"], no_backup["EvaluationPeriods"]) == (7200, 12)

@@ -8,6 +8,9 @@ Layers, one module each, composed by :class:`DrPlatform`:
 * :class:`DrFunction` - the VPC Lambda health check (``function``)
 * :class:`DrBackupVault` - AWS Backup (``backup``)
 * :class:`DrObservability` - SNS, alarms, dashboard, EventBridge (``observability``)
+
+Assurance: :class:`RecoveryObjectives` (``objectives``) - declared RPO/RTO, checked against
+the synthesized configuration, reported beside the template.
 """
 
 __version__ = "0.1.0"
@@ -17,6 +20,7 @@ from .database import DrDatabase
 from .errors import DrConfigurationError
 from .function import DrFunction
 from .network import DrNetwork
+from .objectives import RecoveryObjectives, Target
 from .observability import DrObservability
 from .platform import DrPlatform
 from .storage import DrBucket
@@ -30,5 +34,7 @@ __all__ = [
     "DrNetwork",
     "DrObservability",
     "DrPlatform",
+    "RecoveryObjectives",
+    "Target",
     "__version__",
 ]

@@ -114,3 +114,13 @@ def check_choice(construct: str, prop: str, value: Any, choices: Iterable[Any]) 
             construct, prop, value, "one of " + ", ".join(repr(o) for o in options)
         )
     return value
+
+
+def check_binding(construct: str, value: Any) -> Any:
+    """``None`` or recovery objectives (recognised by their ``bind`` method)."""
+    if value is not None and not callable(getattr(value, "bind", None)):
+        raise DrConfigurationError(
+            construct, "objectives", type(value).__name__,
+            "a dr_constructs.RecoveryObjectives, or None",
+        )  # fmt: skip
+    return value

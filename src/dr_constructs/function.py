@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
@@ -101,6 +102,12 @@ class DrFunction(Construct):
             (not one Lambda reserves, such as ``AWS_REGION``), string values, at most 3,584
             bytes in all. Default - none.
         log_retention: an ``aws_logs.RetentionDays``. Default - one year.
+        database_proxy: an RDS Proxy (IAM authentication) to reach the database through: the
+            function connects to its endpoint (``DB_HOST``) with an IAM token
+            (``DB_IAM_AUTH``) and may ``rds-db:connect`` to it as ``database_user``.
+            Default - the cluster endpoint of the secret, with its password.
+        database_user: the database user of ``database_proxy``. Default - none (required
+            with a proxy).
         removal_policy: for the log group, the queue and a new key. Default - ``RETAIN``.
     """
 
@@ -123,8 +130,23 @@ class DrFunction(Construct):
         environment: Mapping[str, str] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        database_proxy: rds.IDatabaseProxy | None = None,
+        database_user: str | None = None,
     ) -> None:
         super().__init__(scope, id)
+        if database_proxy is not None and not hasattr(database_proxy, "db_proxy_arn"):
+            raise DrConfigurationError(
+                "DrFunction", "database_proxy", type(database_proxy).__name__,
+                "an rds.IDatabaseProxy, or None",
+            )  # fmt: skip
+        if database_proxy is not None and not (
+            isinstance(database_user, str)
+            and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", database_user)
+        ):
+            raise DrConfigurationError(
+                "DrFunction", "database_user", database_user,
+                "the PostgreSQL user the function connects as through database_proxy",
+            )  # fmt: skip
         suffix = check_environment_suffix("DrFunction", environment_suffix)
         check_removal_policy("DrFunction", removal_policy)
         check_instance_of(
@@ -216,6 +238,11 @@ class DrFunction(Construct):
             roles=[self.role],
         )
         self._grant(network, secret, table, bucket, function_name)
+        proxy_environment: dict[str, str] = {}
+        if database_proxy is not None:
+            assert database_user is not None
+            self._grant_proxy(database_proxy, database_user)
+            proxy_environment = {"DB_HOST": database_proxy.endpoint, "DB_IAM_AUTH": "true"}
 
         self.function = lambda_.Function(
             self,
@@ -237,6 +264,7 @@ class DrFunction(Construct):
                 "DB_SECRET_ARN": secret.secret_arn,
                 "TABLE_NAME": table.table_name,
                 "BUCKET_NAME": bucket.bucket_name,
+                **proxy_environment,
                 **extra_environment,
             },
             environment_encryption=encryption_key,
@@ -255,6 +283,21 @@ class DrFunction(Construct):
         # policy. The role itself is ordered by `Role: Fn::GetAtt` (cfn-lint W3005).
         cfn_function.add_resource_dependency(cfn_policy)
         drop_redundant_dependency(cfn_function, cfn_role)
+
+    def _grant_proxy(self, proxy: rds.IDatabaseProxy, user: str) -> None:
+        """``rds-db:connect`` to ``proxy`` as ``user`` (what ``proxy.grant_connect`` does,
+        in :attr:`policy` rather than an inline policy)."""
+        proxy_id = Fn.select(6, Fn.split(":", proxy.db_proxy_arn))
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="ConnectThroughProxy",
+                actions=["rds-db:connect"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:rds-db:{Aws.REGION}:{Aws.ACCOUNT_ID}:dbuser:"
+                    f"{proxy_id}/{user}"
+                ],
+            )
+        )
 
     def _grant(
         self,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
@@ -18,6 +22,7 @@ from constructs import Construct
 
 from .errors import (
     DrConfigurationError,
+    check_duration,
     check_environment_suffix,
     check_int_range,
     check_key,
@@ -33,6 +38,16 @@ BACKUP_JOB_EVENTS = {
 }
 #: Job states worth a notification: completion and every kind of failure.
 NOTIFY_STATES = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"]
+#: AWS Backup's ``ResourceType`` dimension values for the stores of the DR stack.
+BACKUP_RESOURCE_TYPES = ("Aurora", "DynamoDB", "S3")
+#: DynamoDB operations whose ``SystemErrors`` are watched (an alarm's math takes 10 metrics).
+TABLE_OPERATIONS = (
+    dynamodb.Operation.GET_ITEM, dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM,
+    dynamodb.Operation.DELETE_ITEM, dynamodb.Operation.QUERY, dynamodb.Operation.SCAN,
+    dynamodb.Operation.BATCH_GET_ITEM, dynamodb.Operation.BATCH_WRITE_ITEM,
+)  # fmt: skip
+#: Aurora replicas typically lag under 100 ms; a reader a second behind for 5 minutes is sick.
+REPLICA_LAG_THRESHOLD_MS = 1000
 
 _PERIOD = Duration.minutes(5)
 
@@ -54,6 +69,9 @@ class DrObservability(Construct):
         topic: bring your own topic (its key policy must admit CloudWatch and EventBridge).
             Default - a new topic ``dr-alerts-{suffix}``.
         encryption_key: key for a new topic. Default - a new key with rotation.
+        summary: markdown for the dashboard's header, e.g. the declared recovery objectives
+            and the achievable figures (DrPlatform passes them). Default - the spec's
+            objectives, RPO 1 hour and RTO 4 hours, as prose.
         removal_policy: for a new topic key: ``RETAIN`` (default) or ``DESTROY``.
     """
 
@@ -65,10 +83,15 @@ class DrObservability(Construct):
         environment_suffix: str = "dev",
         topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
+        summary: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         check_removal_policy("DrObservability", removal_policy)
+        if summary is not None and not isinstance(summary, str):
+            raise DrConfigurationError(
+                "DrObservability", "summary", type(summary).__name__, "markdown text, or None"
+            )
         self.suffix = check_environment_suffix("DrObservability", environment_suffix)
         check_key("DrObservability", "encryption_key", encryption_key)
         if topic is not None and not hasattr(topic, "topic_arn"):
@@ -102,10 +125,11 @@ class DrObservability(Construct):
         )
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(
-                markdown=f"# DR stack `{self.suffix}`\nRPO 1 hour (continuous backup ~5 min), "
-                "RTO 4 hours. Alarms notify the DR alerts topic.",
+                markdown=f"# DR stack `{self.suffix}`\n"
+                + (summary or "RPO 1 hour (continuous backup ~5 min), RTO 4 hours.")
+                + " Alarms notify the DR alerts topic.",
                 width=24,
-                height=2,
+                height=2 if summary is None else 4,
             )
         )
         self.backup_rules = {
@@ -147,9 +171,19 @@ class DrObservability(Construct):
         threshold: float,
         evaluation_periods: int,
         description: str,
+        comparison_operator: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+        ),
+        treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+        datapoints_to_alarm: int | None = None,
     ) -> cloudwatch.Alarm:
         """Create an alarm ``dr-{suffix}-{id}`` on ``metric > threshold`` that notifies the
-        topic on alarm and on recovery (the one alarm factory of the library)."""
+        topic on alarm and on recovery (the one alarm factory of the library).
+
+        ``comparison_operator`` (default ``>``), ``treat_missing_data`` (default not
+        breaching) and ``datapoints_to_alarm`` (default ``evaluation_periods``) change how it
+        reads the metric, e.g. "no data for a whole window" for metrics published only when
+        non-zero."""
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise DrConfigurationError(
                 "DrObservability", "add_alarm(threshold)", threshold, "a number"
@@ -157,6 +191,11 @@ class DrObservability(Construct):
         check_int_range(
             "DrObservability", "add_alarm(evaluation_periods)", evaluation_periods, 1, 100
         )
+        if datapoints_to_alarm is not None:
+            check_int_range(
+                "DrObservability", "add_alarm(datapoints_to_alarm)", datapoints_to_alarm, 1,
+                evaluation_periods,
+            )  # fmt: skip
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,63}", str(id)) or self.node.try_find_child(
             f"{id}Alarm"
         ):
@@ -175,8 +214,9 @@ class DrObservability(Construct):
             metric=metric,
             threshold=threshold,
             evaluation_periods=evaluation_periods,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            datapoints_to_alarm=datapoints_to_alarm,
+            comparison_operator=comparison_operator,
+            treat_missing_data=treat_missing_data,
         )
         action = cw_actions.SnsAction(self.topic)
         alarm.add_alarm_action(action)
@@ -256,5 +296,143 @@ class DrObservability(Construct):
                 left=[function.metric_duration(period=_PERIOD, statistic="Average")],
                 width=12,
             ),
+        )
+        return alarm
+
+    def allow_service_to_publish(self, service: str) -> None:
+        """Let an AWS service principal (e.g. ``resiliencehub.amazonaws.com``) publish to the
+        topic: ``sns:Publish`` from this account in the topic policy, and use of the topic's
+        key when this construct made it."""
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com", str(service)):
+            raise DrConfigurationError(
+                "DrObservability", "allow_service_to_publish(service)", service,
+                "an AWS service principal such as 'resiliencehub.amazonaws.com'",
+            )  # fmt: skip
+        sid = "Publish" + "".join(p.capitalize() for p in service.split(".")[0].split("-"))
+        if self.encryption_key is not None:
+            self.encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid, principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],  # in a key policy, "*" means this key
+                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                )
+            )  # fmt: skip
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid, principals=[iam.ServicePrincipal(service)], actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )  # fmt: skip
+
+    def watch_backups(
+        self,
+        vault: backup.IBackupVault,
+        *,
+        window: Duration,
+        resource_types: Sequence[str] = BACKUP_RESOURCE_TYPES,
+    ) -> list[cloudwatch.Alarm]:
+        """Alarms that catch a recovery-point objective slipping in operation.
+
+        Per resource type, ``dr-{suffix}-NoRecentBackup{type}`` fires when no backup job into
+        ``vault`` completed (AWS/Backup ``NumberOfBackupJobsCompleted``, dimensions
+        ``BackupVaultName`` and ``ResourceType``) for a whole ``window``: AWS Backup publishes
+        the metric only when non-zero, so missing data counts as breaching. The window is
+        read as up to 12 periods of at least 5 minutes, all of which must be empty.
+        ``dr-{suffix}-Vault{Backup,Copy,Restore}JobsFailed`` fire on any failed job of the
+        vault (``NumberOf{Backup,Copy,Restore}JobsFailed`` summed over the resource types).
+        """
+        seconds = check_duration("DrObservability", "watch_backups(window)", window, 300, 604800)
+        period = math.ceil(seconds / 12 / 300) * 300
+        periods = math.ceil(seconds / period)
+
+        def metric(name: str, resource_type: str, period: int) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Backup",
+                metric_name=name,
+                dimensions_map={
+                    "BackupVaultName": vault.backup_vault_name,
+                    "ResourceType": resource_type,
+                },
+                statistic="Sum",
+                period=Duration.seconds(period),
+            )
+
+        alarms: list[cloudwatch.Alarm] = []
+        completed: list[cloudwatch.IMetric] = []
+        for resource_type in resource_types:
+            done = metric("NumberOfBackupJobsCompleted", resource_type, period)
+            completed.append(done)
+            alarms.append(
+                self.add_alarm(
+                    f"NoRecentBackup{resource_type}",
+                    done,
+                    threshold=1,
+                    evaluation_periods=periods,
+                    datapoints_to_alarm=periods,
+                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+                    description=f"No {resource_type} backup job completed in the backup vault "
+                    f"for {seconds} s, the window the recovery point objective allows",
+                )
+            )
+        failed: list[cloudwatch.IMetric] = []
+        for job in ("Backup", "Copy", "Restore"):
+            names = {f"{job.lower()}{i}": metric(f"NumberOf{job}JobsFailed", t, 300)
+                     for i, t in enumerate(resource_types)}  # fmt: skip
+            jobs = cloudwatch.MathExpression(
+                expression=" + ".join(names), using_metrics=names,
+                label=f"Failed {job.lower()} jobs", period=_PERIOD,
+            )  # fmt: skip
+            failed.append(jobs)
+            alarms.append(
+                self.add_alarm(
+                    f"Vault{job}JobsFailed",
+                    jobs,
+                    threshold=0,
+                    evaluation_periods=1,
+                    description=f"An AWS Backup {job.lower()} job of the backup vault failed",
+                )
+            )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="AWS Backup completed backup jobs", left=completed, width=12
+            ),
+            cloudwatch.GraphWidget(title="AWS Backup failed jobs (vault)", left=failed, width=12),
+        )
+        return alarms
+
+    def watch_replica_lag(
+        self, cluster: rds.IDatabaseCluster, *, name: str = "AuroraReplicaLag"
+    ) -> cloudwatch.Alarm:
+        """Alarm ``dr-{suffix}-{name}`` when the largest Aurora replica lag
+        (``AuroraReplicaLagMaximum``) stays above 1 s for 5 minutes; graph it."""
+        lag = cluster.metric(
+            "AuroraReplicaLagMaximum", period=Duration.minutes(1), statistic="Maximum"
+        )
+        alarm = self.add_alarm(
+            name, lag, threshold=REPLICA_LAG_THRESHOLD_MS, evaluation_periods=5,
+            description="Aurora replica lag above 1 s for 5 minutes",
+        )  # fmt: skip
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Aurora replica lag, max (ms)", left=[lag], width=12)
+        )
+        return alarm
+
+    def watch_table_errors(
+        self, table: dynamodb.ITable, *, name: str = "DynamoDbSystemErrors"
+    ) -> cloudwatch.Alarm:
+        """Alarm ``dr-{suffix}-{name}`` on any DynamoDB system error (HTTP 500) of the table's
+        item operations in 5 minutes; graph them."""
+        errors = table.metric_system_errors_for_operations(
+            operations=list(TABLE_OPERATIONS), period=_PERIOD, statistic="Sum"
+        )
+        alarm = self.add_alarm(
+            name, errors, threshold=0, evaluation_periods=1,
+            description="DynamoDB returned system errors (HTTP 500) in 5 minutes",
+        )  # fmt: skip
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="DynamoDB system errors", left=[errors], width=12)
         )
         return alarm

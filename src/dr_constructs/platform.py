@@ -27,6 +27,14 @@ from .errors import (
 from .function import DrFunction
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
+from .objectives import (
+    Posture,
+    PostureReport,
+    RecoveryObjectives,
+    ResilienceHubApp,
+    backup_alarm_window_seconds,
+    summary_markdown,
+)
 from .observability import DrObservability
 from .storage import DrBucket
 
@@ -69,6 +77,17 @@ class DrPlatform(Construct):
         removal_policy: ``RETAIN`` (default) keeps every stateful resource (Aurora snapshot
             and deletion protection, table, bucket, vault, keys, log groups); ``DESTROY``
             deletes them all with the stack, consistently. Opt in explicitly.
+        proxy: put an RDS Proxy (TLS, IAM authentication) in front of Aurora; the Lambda
+            connects through it, and the posture counts its shorter failover.
+            Default - no proxy.
+        resilience_hub: hand the objectives to AWS Resilience Hub: a resiliency policy and an
+            application mapped to this stack, assessed daily, drift and failed assessments
+            to the topic (:attr:`resilience_hub`). Default - off.
+        objectives: the :class:`RecoveryObjectives` the cluster, table and bucket must meet,
+            checked at the end of the constructor (a breach raises
+            :class:`DrConfigurationError`), shown on the dashboard and written to the posture
+            report ``{stack}.dr-posture.json``/``.md`` beside the template.
+            Default - the spec's RPO 1 hour / RTO 4 hours for every failure mode.
     """
 
     def __init__(
@@ -88,9 +107,20 @@ class DrPlatform(Construct):
         function_handler: str | None = None,
         reserved_concurrency: int | None = 2,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        proxy: bool = False,
+        resilience_hub: bool = False,
+        objectives: RecoveryObjectives | None = None,
     ) -> None:
         super().__init__(scope, id)
         suffix = check_environment_suffix("DrPlatform", environment_suffix)
+        objectives = objectives or RecoveryObjectives()
+        if not isinstance(objectives, RecoveryObjectives):
+            raise DrConfigurationError(
+                "DrPlatform", "objectives", type(objectives).__name__,
+                "a RecoveryObjectives, or None for the spec's RPO 1 hour / RTO 4 hours",
+            )  # fmt: skip
+        #: The recovery objectives the data stores are held to.
+        self.objectives = objectives
         check_removal_policy("DrPlatform", removal_policy)
         check_days("DrPlatform", "backup_retention", backup_retention, 1, 35)
         check_key("DrPlatform", "data_key", data_key)
@@ -137,6 +167,7 @@ class DrPlatform(Construct):
             encryption_key=self.data_key,
             logs_key=self.logs_key,
             removal_policy=removal_policy,
+            proxy=proxy,
         )
         self.storage = DrBucket(
             self, "Storage", encryption_key=self.data_key, removal_policy=removal_policy
@@ -156,6 +187,8 @@ class DrPlatform(Construct):
             reserved_concurrency=reserved_concurrency,
             environment={"TABLE_PARTITION_KEY": self.database.partition_key_name},
             removal_policy=removal_policy,
+            database_proxy=self.database.proxy,
+            database_user=self.database.admin_username if proxy else None,
         )
         self.database.allow_from(self.function.security_group, "PostgreSQL from the DR Lambda")
 
@@ -167,14 +200,39 @@ class DrPlatform(Construct):
             removal_policy=removal_policy,
         )
         self.backup.protect(self.database.cluster, self.database.table, self.storage.bucket)
+        self.postures = self._check_objectives()
 
         self.observability = DrObservability(
             self, "Observability", environment_suffix=suffix, topic=topic,
-            removal_policy=removal_policy,
+            summary=summary_markdown(objectives, self.postures), removal_policy=removal_policy,
         )  # fmt: skip
         self.observability.watch_cluster(self.database.cluster)
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
+        # Alarms that catch the objectives slipping in operation.
+        window = backup_alarm_window_seconds(objectives, self._stores)
+        self.observability.watch_backups(self.backup.vault, window=Duration.seconds(window))
+        self.observability.watch_replica_lag(self.database.cluster)
+        self.observability.watch_table_errors(self.database.table)
+
+        #: The AWS Resilience Hub policy and application, when ``resilience_hub=True``.
+        self.resilience_hub: ResilienceHubApp | None = None
+        if resilience_hub:
+            self.observability.allow_service_to_publish("resiliencehub.amazonaws.com")
+            self.resilience_hub = ResilienceHubApp(
+                self, "ResilienceHub", objectives=objectives, name=f"dr-{suffix}",
+                topic=self.topic,
+            )  # fmt: skip
+
+    def _check_objectives(self) -> list[Posture]:
+        """Every data store against :attr:`objectives` (raises on a breach), and the stack's
+        posture report."""
+        PostureReport.of(self).add(self.objectives, self._stores, check_at_synth=False)
+        return self.objectives.check(self._stores)
+
+    @property
+    def _stores(self) -> tuple[Construct, ...]:
+        return (self.database.cluster, self.database.table, self.storage.bucket)
 
     # Shortcuts to the resources of the spec, for outputs and grants in user code.
     @property

@@ -19,7 +19,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .compliance import acknowledge, in_packs, skip_checkov, tidy_cdk_provider
-from .errors import check_days, check_key, check_removal_policy
+from .errors import check_binding, check_days, check_key, check_removal_policy
+from .hooks import ObjectivesBinding
 from .keys import customer_managed_key
 
 #: Old object versions move to Infrequent Access after 30 days and expire after 90.
@@ -46,6 +47,9 @@ class DrBucket(Construct):
         removal_policy: ``RETAIN`` (default) keeps both buckets and the key; ``DESTROY``
             empties and deletes them with the stack: the data bucket first, then the
             access-log bucket, emptied and deleted again while late log deliveries land.
+        objectives: recovery objectives (``dr_constructs.RecoveryObjectives``) the bucket
+            must meet, checked when the app is synthesized and written to the posture report.
+            Default - none (DrPlatform checks its own).
     """
 
     def __init__(
@@ -56,8 +60,10 @@ class DrBucket(Construct):
         encryption_key: kms.IKey | None = None,
         noncurrent_version_expiration: Duration = DEFAULT_NONCURRENT_EXPIRATION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        objectives: ObjectivesBinding | None = None,
     ) -> None:
         super().__init__(scope, id)
+        check_binding("DrBucket", objectives)
         # Grant S3 log delivery through a bucket policy, never the legacy ACL (whatever the
         # app's feature flags say): ACLs stay disabled on both buckets.
         self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
@@ -133,6 +139,8 @@ class DrBucket(Construct):
         if destroy:
             self._delete_access_logs_last()
         self._record_review(destroy)
+        if objectives is not None:
+            objectives.bind(self, self.bucket)
 
     def _delete_access_logs_last(self) -> None:
         """Under DESTROY, delete the access-log bucket after the data bucket, and tolerate late

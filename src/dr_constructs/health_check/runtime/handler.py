@@ -26,6 +26,11 @@ Configuration (environment variables):
     The DynamoDB table and its string key attribute names. Required for ``dynamodb``.
 ``BUCKET_NAME``
     The S3 bucket. Required for ``s3``.
+``DB_HOST`` (optional)
+    Connect here instead of the secret's host: the RDS Proxy endpoint, when there is one.
+``DB_IAM_AUTH`` (optional, ``true``)
+    Authenticate with an IAM token (``rds.generate_db_auth_token``, signed locally with the
+    function's role) instead of the secret's password, as RDS Proxy with IAM auth requires.
 ``DB_TLS_CA_FILE`` (optional)
     A PEM CA bundle (for Aurora: the RDS global bundle) used to verify the server
     certificate and host name. Without it TLS is still *required* (a server that refuses
@@ -120,6 +125,8 @@ class Settings:
     table_sort_key: str | None = None
     bucket_name: str | None = None
     db_tls_ca_file: str | None = None
+    db_host: str | None = None
+    db_iam_auth: bool = False
     db_connect_timeout: float = 5.0
     aws_connect_timeout: float = 2.0
     aws_read_timeout: float = 5.0
@@ -157,6 +164,8 @@ class Settings:
             table_sort_key=text("TABLE_SORT_KEY"),
             bucket_name=text("BUCKET_NAME"),
             db_tls_ca_file=text("DB_TLS_CA_FILE"),
+            db_host=text("DB_HOST"),
+            db_iam_auth=(text("DB_IAM_AUTH") or "").lower() == "true",
             db_connect_timeout=number("DB_CONNECT_TIMEOUT", 5.0),
             aws_connect_timeout=number("HEALTH_CHECK_CONNECT_TIMEOUT", 2.0),
             aws_read_timeout=number("HEALTH_CHECK_READ_TIMEOUT", 5.0),
@@ -254,8 +263,13 @@ def run_health_check(
             return secret, database
         creds = credentials[0]
         database = _timed(
-            lambda: _check_database(settings, creds, connect_fn),
-            details={"ssl": None, "tls_verified": settings.db_tls_ca_file is not None},
+            lambda: _check_database(settings, _through_proxy(settings, aws, creds), connect_fn),
+            details={
+                "ssl": None,
+                "tls_verified": settings.db_tls_ca_file is not None,
+                "via_proxy": settings.db_host is not None,
+                "iam_auth": settings.db_iam_auth,
+            },
             redact=creds.sensitive,
         )
         return secret, database
@@ -347,6 +361,21 @@ def _check_secret(
         )
     )
     return {"fields": fields}
+
+
+def _through_proxy(settings: Settings, aws: _AwsClients, creds: _DbCredentials) -> _DbCredentials:
+    """The credentials for ``DB_HOST`` (the proxy) and, with ``DB_IAM_AUTH``, an IAM token
+    as the password; unchanged without them."""
+    host = settings.db_host or creds.host
+    password = creds.password
+    if settings.db_iam_auth:
+        password = aws.get("rds").generate_db_auth_token(
+            DBHostname=host, Port=creds.port, DBUsername=creds.username
+        )
+    return _DbCredentials(
+        host=host, port=creds.port, username=creds.username, password=password,
+        dbname=creds.dbname,
+    )  # fmt: skip
 
 
 def _check_database(
@@ -448,7 +477,8 @@ class _AwsClients:
     ) -> None:
         self._clients: dict[str, Any] = dict(clients or {})
         self._errors: dict[str, Exception] = {}
-        needed = [name for name in self.SERVICES if name not in self._clients]
+        services = (*self.SERVICES, "rds") if settings.db_iam_auth else self.SERVICES
+        needed = [name for name in services if name not in self._clients]
         if not needed:
             return
         try:

@@ -1,0 +1,743 @@
+"""objectives: every rule of the RPO/RTO computation, the synth check, the posture report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, CfnDeletionPolicy, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dr_constructs import (
+    DrConfigurationError,
+    DrDatabase,
+    DrNetwork,
+    DrPlatform,
+    RecoveryObjectives,
+    Target,
+)
+from dr_constructs.objectives import (
+    AURORA_FAILOVER_SECONDS,
+    AURORA_REBUILD_SECONDS,
+    CONTINUOUS_LAG_SECONDS,
+    PROXY_FAILOVER_SECONDS,
+    RESTORE_BASELINE_SECONDS,
+    FailureMode,
+    Posture,
+    PostureReport,
+    ResilienceHubApp,
+    assess,
+    backup_alarm_window_seconds,
+    schedule_interval_seconds,
+)
+
+from .conftest import new_stack, normalised
+
+AZ, CORRUPTION, DELETION = FailureMode.AZ_LOSS, FailureMode.CORRUPTION, FailureMode.STACK_DELETION
+HOUR = 3600
+
+
+@pytest.fixture(scope="module")
+def platform() -> DrPlatform:
+    return DrPlatform(new_stack(), "Dr")
+
+
+def _by(postures: list[Posture]) -> dict[tuple[str, FailureMode], Posture]:
+    return {(p.resource.rsplit("/", 1)[-1], p.failure): p for p in postures}
+
+
+# --- The defaults: the spec's 1 h / 4 h, met with the figures of the issue ---------------------
+
+
+def test_defaults_report_every_store_and_failure(platform: DrPlatform) -> None:
+    got = {
+        key: (p.rpo_seconds, p.rto_seconds, p.target_rpo_seconds, p.target_rto_seconds)
+        for key, p in _by(platform.postures).items()
+    }
+    assert got == {
+        ("Cluster", AZ): (0, AURORA_FAILOVER_SECONDS, HOUR, 4 * HOUR),
+        ("Cluster", CORRUPTION): (CONTINUOUS_LAG_SECONDS, RESTORE_BASELINE_SECONDS, HOUR, 4 * HOUR),
+        ("Cluster", DELETION): (0, 0, HOUR, 4 * HOUR),
+        ("Table", AZ): (0, 0, HOUR, 4 * HOUR),
+        ("Table", CORRUPTION): (CONTINUOUS_LAG_SECONDS, RESTORE_BASELINE_SECONDS, HOUR, 4 * HOUR),
+        ("Table", DELETION): (0, 0, HOUR, 4 * HOUR),
+        ("Bucket", AZ): (0, 0, HOUR, 4 * HOUR),
+        ("Bucket", CORRUPTION): (0, RESTORE_BASELINE_SECONDS, HOUR, 4 * HOUR),
+        ("Bucket", DELETION): (0, 0, HOUR, 4 * HOUR),
+    }
+    assert all(p.meets for p in platform.postures)
+    assert AURORA_FAILOVER_SECONDS <= 60 and CONTINUOUS_LAG_SECONDS <= 300
+
+
+def test_defaults_evidence_names_the_property_behind_each_figure(platform: DrPlatform) -> None:
+    evidence = {key: p.evidence for key, p in _by(platform.postures).items()}
+    assert "2 instances in 2 AZs" in evidence["Cluster", AZ]
+    assert "BackupRetentionPeriod 7 days" in evidence["Cluster", CORRUPTION]
+    assert "assumed for a small data set" in evidence["Cluster", CORRUPTION]
+    assert "DeletionProtection true" in evidence["Cluster", DELETION]
+    assert "PointInTimeRecoveryEnabled, 7 days" in evidence["Table", CORRUPTION]
+    assert "kept 90 days (NoncurrentVersionExpiration)" in evidence["Bucket", CORRUPTION]
+    assert "DeletionPolicy Retain" in evidence["Bucket", DELETION]
+
+
+def test_destroy_opt_in_recovers_from_the_vault_and_pitr_system_backup() -> None:
+    platform = DrPlatform(new_stack(), "Dr", removal_policy=RemovalPolicy.DESTROY)
+    got = _by(platform.postures)
+    assert (got["Cluster", DELETION].rpo_seconds, got["Bucket", DELETION].rpo_seconds) == (
+        CONTINUOUS_LAG_SECONDS,
+        CONTINUOUS_LAG_SECONDS,
+    )
+    assert "EnableContinuousBackup" in got["Cluster", DELETION].evidence
+    assert got["Table", DELETION].rpo_seconds == 0
+    assert "system backup" in got["Table", DELETION].evidence
+
+
+def test_dashboard_shows_objectives_and_achievable_figures(platform: DrPlatform) -> None:
+    body = json.dumps(
+        Stack.of(platform).resolve(platform.dashboard.node.default_child._cfn_properties)
+    )  # type: ignore[attr-defined]
+    assert "RPO 1 h, RTO 4 h" in body
+    assert "loss of one availability zone: RPO 0 s, RTO 1 min" in body
+    assert "RPO 1 hour (continuous" not in body
+
+
+# --- Declaration --------------------------------------------------------------------------
+
+
+def test_overrides_per_failure_mode() -> None:
+    objectives = RecoveryObjectives(
+        rpo=Duration.minutes(15), rto=Duration.hours(1), az_loss=Target(rto=Duration.minutes(1))
+    )
+    assert objectives.targets == {AZ: (900, 60), CORRUPTION: (900, HOUR), DELETION: (900, HOUR)}
+    assert objectives.describe() == "RPO 15 min, RTO 1 h (az-loss: RPO 15 min, RTO 1 min)"
+
+
+def test_region_loss_is_outside_a_single_region_design() -> None:
+    with pytest.raises(
+        DrConfigurationError, match=r"region_loss=.*single-region design, which cannot meet"
+    ):
+        RecoveryObjectives(region_loss=Target(rto=Duration.hours(4)))
+
+
+def test_bad_targets() -> None:
+    with pytest.raises(DrConfigurationError, match=r"invalid rpo='Duration'|invalid rpo="):
+        RecoveryObjectives(rpo=3600)  # type: ignore[arg-type]
+    with pytest.raises(DrConfigurationError, match=r"invalid corruption="):
+        RecoveryObjectives(corruption=Duration.hours(1))  # type: ignore[arg-type]
+    with pytest.raises(DrConfigurationError, match=r"objectives"):
+        DrPlatform(new_stack(), "Dr", objectives="1h")  # type: ignore[arg-type]
+
+
+# --- Rules, one by one, on L1 configurations (fast) ------------------------------------------
+
+
+def _cluster(
+    stack: Stack,
+    *,
+    azs: tuple[str | None, ...] = ("us-east-1a", "us-east-1b"),
+    retention: int | None = 7,
+    protection: bool = True,
+    policy: CfnDeletionPolicy = CfnDeletionPolicy.SNAPSHOT,
+    proxy: bool = False,
+) -> rds.CfnDBCluster:
+    cluster = rds.CfnDBCluster(
+        stack, "Cluster", engine="aurora-postgresql", backup_retention_period=retention,
+        deletion_protection=protection,
+    )  # fmt: skip
+    cluster.cfn_options.deletion_policy = policy
+    for i, az in enumerate(azs):
+        rds.CfnDBInstance(
+            stack, f"Instance{i}", db_cluster_identifier=cluster.ref, availability_zone=az,
+            db_instance_class="db.t4g.medium", engine="aurora-postgresql",
+        )  # fmt: skip
+    if proxy:
+        p = rds.CfnDBProxy(
+            stack, "Proxy", db_proxy_name="p", engine_family="POSTGRESQL", require_tls=True,
+            role_arn="arn:aws:iam::123456789012:role/p", vpc_subnet_ids=["subnet-1"],
+            auth=[rds.CfnDBProxy.AuthFormatProperty(auth_scheme="SECRETS")],
+        )  # fmt: skip
+        rds.CfnDBProxyTargetGroup(
+            stack, "Targets", db_proxy_name=p.ref, target_group_name="default",
+            db_cluster_identifiers=[cluster.ref],
+        )  # fmt: skip
+    return cluster
+
+
+def _table(
+    stack: Stack,
+    *,
+    pitr: bool = True,
+    protection: bool = False,
+    policy: CfnDeletionPolicy = CfnDeletionPolicy.DELETE,
+) -> dynamodb.CfnTable:
+    table = dynamodb.CfnTable(
+        stack, "Table",
+        key_schema=[dynamodb.CfnTable.KeySchemaProperty(attribute_name="pk", key_type="HASH")],
+        attribute_definitions=[
+            dynamodb.CfnTable.AttributeDefinitionProperty(attribute_name="pk", attribute_type="S")
+        ],
+        billing_mode="PAY_PER_REQUEST", deletion_protection_enabled=protection,
+        point_in_time_recovery_specification=(
+            dynamodb.CfnTable.PointInTimeRecoverySpecificationProperty(
+                point_in_time_recovery_enabled=True
+            ) if pitr else None
+        ),
+    )  # fmt: skip
+    table.cfn_options.deletion_policy = policy
+    return table
+
+
+def _bucket(
+    stack: Stack, *, versioned: bool = True, policy: CfnDeletionPolicy = CfnDeletionPolicy.DELETE
+) -> s3.CfnBucket:
+    bucket = s3.CfnBucket(
+        stack, "Bucket",
+        versioning_configuration=(
+            s3.CfnBucket.VersioningConfigurationProperty(status="Enabled") if versioned else None
+        ),
+    )  # fmt: skip
+    bucket.cfn_options.deletion_policy = policy
+    return bucket
+
+
+def _plan(
+    stack: Stack,
+    resources: list[str],
+    *,
+    schedule: str = "cron(0 * * * ? *)",
+    start: int = 60,
+    completion: int = 120,
+    continuous: bool = True,
+) -> None:
+    vault = backup.CfnBackupVault(stack, "Vault", backup_vault_name="v")
+    plan = backup.CfnBackupPlan(
+        stack, "Plan",
+        backup_plan=backup.CfnBackupPlan.BackupPlanResourceTypeProperty(
+            backup_plan_name="p",
+            backup_plan_rule=[
+                backup.CfnBackupPlan.BackupRuleResourceTypeProperty(
+                    rule_name="Rule", target_backup_vault=vault.attr_backup_vault_name,
+                    schedule_expression=schedule, start_window_minutes=start,
+                    completion_window_minutes=completion, enable_continuous_backup=continuous,
+                )
+            ],
+        ),
+    )  # fmt: skip
+    backup.CfnBackupSelection(
+        stack, "Selection", backup_plan_id=plan.attr_backup_plan_id,
+        backup_selection=backup.CfnBackupSelection.BackupSelectionResourceTypeProperty(
+            iam_role_arn="arn:aws:iam::123456789012:role/b", selection_name="s",
+            resources=resources,
+        ),
+    )  # fmt: skip
+
+
+def _one(store: Any, mode: FailureMode, objectives: RecoveryObjectives | None = None) -> Posture:
+    (posture,) = [
+        p for p in assess(objectives or RecoveryObjectives(), [store]) if p.failure == mode
+    ]
+    return posture
+
+
+def test_aurora_az_loss_failover_with_a_reader_in_another_az() -> None:
+    posture = _one(_cluster(new_stack()), AZ)
+    assert (posture.rpo_seconds, posture.rto_seconds) == (0, AURORA_FAILOVER_SECONDS)
+
+
+@pytest.mark.parametrize(
+    "azs", [("us-east-1a",), ("us-east-1a", "us-east-1a"), ("us-east-1a", None)]
+)
+def test_aurora_az_loss_rebuild_without_a_pinned_reader_in_another_az(
+    azs: tuple[str | None, ...],
+) -> None:
+    posture = _one(_cluster(new_stack(), azs=azs), AZ)
+    assert (posture.rpo_seconds, posture.rto_seconds) == (0, AURORA_REBUILD_SECONDS)
+
+
+def test_aurora_az_loss_behind_a_tls_proxy() -> None:
+    posture = _one(_cluster(new_stack(), proxy=True), AZ)
+    assert posture.rto_seconds == PROXY_FAILOVER_SECONDS and "RDS Proxy" in posture.evidence
+
+
+def test_az_loss_rto_under_a_minute_needs_the_reader_the_user_removed() -> None:
+    cluster = _cluster(new_stack(), azs=("us-east-1a",))
+    strict = RecoveryObjectives(az_loss=Target(rto=Duration.minutes(1)))
+    with pytest.raises(DrConfigurationError) as error:
+        strict.check([cluster])
+    message = str(error.value)
+    for part in ("rto for loss of one availability zone", "Aurora cluster Test/Cluster",
+                 "'1 min'", "10 min or more", "readers=1"):  # fmt: skip
+        assert part in message, message
+
+
+def test_rpo_of_a_minute_cannot_be_met_by_pitr() -> None:
+    table = _table(new_stack())
+    pattern = r"rpo for logical corruption.*'1 min'.*5 min or more.*PITR.*raise the target"
+    with pytest.raises(DrConfigurationError, match=pattern):
+        RecoveryObjectives(rpo=Duration.minutes(1)).check([table])
+
+
+def test_aurora_corruption_uses_its_automated_backups() -> None:
+    posture = _one(_cluster(new_stack(), retention=1), CORRUPTION)
+    assert posture.rpo_seconds == CONTINUOUS_LAG_SECONDS
+    assert "BackupRetentionPeriod 1 days" in posture.evidence
+
+
+def test_snapshots_alone_interval_plus_start_plus_completion_window() -> None:
+    stack = new_stack()
+    table = _table(stack, pitr=False)
+    _plan(stack, [table.attr_arn], start=60, completion=120)
+    posture = _one(table, CORRUPTION)
+    assert posture.rpo_seconds == HOUR + 60 * 60 + 120 * 60  # DynamoDB: no continuous backup
+    assert "snapshots every 1 h" in posture.evidence
+    with pytest.raises(DrConfigurationError, match=r"turn on continuous backup"):
+        RecoveryObjectives().check([table])
+
+
+def test_continuous_backup_counts_for_s3_and_aurora_not_dynamodb() -> None:
+    stack = new_stack()
+    bucket = _bucket(stack, versioned=False)
+    _plan(stack, [bucket.attr_arn])
+    posture = _one(bucket, CORRUPTION)
+    assert (
+        posture.rpo_seconds == CONTINUOUS_LAG_SECONDS
+        and "EnableContinuousBackup" in posture.evidence
+    )
+
+
+def test_s3_versioning_loses_nothing_and_no_protection_is_not_recoverable() -> None:
+    assert _one(_bucket(new_stack()), CORRUPTION).rpo_seconds == 0
+    unprotected = _one(_bucket(new_stack(), versioned=False), CORRUPTION)
+    assert unprotected.rpo_seconds is None and not unprotected.meets
+
+
+def test_regional_stores_lose_nothing_to_an_az() -> None:
+    assert (
+        _one(_table(new_stack()), AZ).rpo_seconds,
+        _one(_table(new_stack()), AZ).rto_seconds,
+    ) == (0, 0)
+    assert _one(_bucket(new_stack()), AZ).rto_seconds == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"protection": True}, (0, 0)),
+        ({"policy": CfnDeletionPolicy.RETAIN}, (0, 0)),
+        ({"pitr": True}, (0, RESTORE_BASELINE_SECONDS)),  # DynamoDB's system backup
+        ({"pitr": False}, (None, None)),
+    ],
+)
+def test_table_stack_deletion_is_what_the_removal_policy_keeps(
+    kwargs: dict[str, Any], expected: tuple[int | None, int | None]
+) -> None:
+    posture = _one(_table(new_stack(), **kwargs), DELETION)
+    assert (posture.rpo_seconds, posture.rto_seconds) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, (0, 0)),  # deletion protection
+        (
+            {"protection": False, "policy": CfnDeletionPolicy.SNAPSHOT},
+            (0, RESTORE_BASELINE_SECONDS),
+        ),
+        ({"protection": False, "policy": CfnDeletionPolicy.RETAIN}, (0, 0)),
+        ({"protection": False, "policy": CfnDeletionPolicy.DELETE}, (None, None)),
+    ],
+)
+def test_aurora_stack_deletion_is_what_the_removal_policy_keeps(
+    kwargs: dict[str, Any], expected: tuple[int | None, int | None]
+) -> None:
+    posture = _one(_cluster(new_stack(), **kwargs), DELETION)
+    assert (posture.rpo_seconds, posture.rto_seconds) == expected
+
+
+def test_deleted_bucket_comes_back_from_the_vault_only() -> None:
+    assert _one(_bucket(new_stack()), DELETION).rpo_seconds is None
+    stack = new_stack()
+    bucket = _bucket(stack)
+    _plan(stack, [bucket.attr_arn])
+    assert _one(bucket, DELETION).rpo_seconds == CONTINUOUS_LAG_SECONDS
+
+
+def test_restore_time_estimate_replaces_the_baseline_and_says_so() -> None:
+    objectives = RecoveryObjectives(restore_time=Duration.minutes(20))
+    posture = _one(_table(new_stack()), CORRUPTION, objectives)
+    assert posture.rto_seconds == 1200 and "your estimate (restore_time)" in posture.evidence
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [
+        ("cron(0 * * * ? *)", HOUR),
+        ("cron(0 */6 * * ? *)", 6 * HOUR),
+        ("cron(0 5 * * ? *)", 24 * HOUR),
+        ("cron(0 0,18 * * ? *)", 18 * HOUR),
+        ("cron(0 5 ? * MON *)", 7 * 24 * HOUR),
+        ("cron(0 5 1 * ? *)", 31 * 24 * HOUR),
+        ("rate(1 hour)", None),
+    ],
+)
+def test_schedule_interval(expression: str, seconds: int | None) -> None:
+    assert schedule_interval_seconds(expression) == seconds
+
+
+# --- Checks: DrPlatform at once, hand-composed layers at synth -------------------------------
+
+
+def test_platform_fails_at_once_naming_store_failure_target_value_and_setting() -> None:
+    pattern = (
+        r"rto for loss of one availability zone of Aurora cluster Test/Dr/Database/Cluster="
+        r"'30 s'; accepted: 1 min or more.*proxy=True"
+    )
+    with pytest.raises(DrConfigurationError, match=pattern):
+        DrPlatform(
+            new_stack(),
+            "Dr",
+            objectives=RecoveryObjectives(az_loss=Target(rto=Duration.seconds(30))),
+        )
+
+
+def test_hand_composed_layers_are_checked_at_synth() -> None:
+    stack = new_stack()
+    network = DrNetwork(stack, "Network")
+    DrDatabase(
+        stack, "Data", network=network, objectives=RecoveryObjectives(rpo=Duration.minutes(1))
+    )
+    pattern = r"rpo for logical corruption or deletion of data of Aurora cluster Test/Data/Cluster"
+    with pytest.raises(RuntimeError, match=pattern + "='1 min'"):
+        stack.node.root.synth()  # type: ignore[attr-defined]
+
+
+def test_posture_report_is_written_beside_the_template(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path), analytics_reporting=False)
+    stack = Stack(app, "DrStack-test", env={"account": "123456789012", "region": "us-east-1"})  # type: ignore[arg-type]
+    DrPlatform(stack, "Dr")
+    assembly = app.synth()
+    directory = Path(assembly.directory)
+    assert (directory / "DrStack-test.template.json").exists()
+    report = json.loads((directory / "DrStack-test.dr-posture.json").read_text())
+    assert report["stack"] == "DrStack-test"
+    assert report["objectives"][0]["rpo_seconds"] == HOUR
+    row = report["postures"][0]
+    assert list(row)[:7] == [
+        "resource", "failure", "rpo_seconds", "rto_seconds", "target_rpo_seconds",
+        "target_rto_seconds", "evidence",
+    ]  # fmt: skip
+    assert len(report["postures"]) == 9
+    markdown = (directory / "DrStack-test.dr-posture.md").read_text()
+    assert "| DrStack-test/Dr/Database/Cluster | az-loss | 0 s | 1 min | 1 h | 4 h |" in markdown
+    assert PostureReport.of(stack).file_stem == "DrStack-test"
+
+
+# --- Properties --------------------------------------------------------------------------------
+
+_SECONDS = st.integers(min_value=0, max_value=8 * HOUR).map(lambda s: s - s % 60)
+
+
+@st.composite
+def _configuration(draw: st.DrawFn) -> list[Any]:
+    stack = new_stack()
+    stores: list[Any] = [
+        _cluster(
+            stack,
+            azs=draw(st.sampled_from([("us-east-1a",), ("us-east-1a", "us-east-1b")])),
+            protection=draw(st.booleans()),
+            policy=draw(st.sampled_from(list(CfnDeletionPolicy))),
+            proxy=draw(st.booleans()),
+        ),
+        _table(stack, pitr=draw(st.booleans()), protection=draw(st.booleans())),
+        _bucket(stack, versioned=draw(st.booleans())),
+    ]
+    if draw(st.booleans()):
+        _plan(
+            stack, [s.attr_arn if not isinstance(s, rds.CfnDBCluster) else s.ref for s in stores],
+            schedule=draw(st.sampled_from(["cron(0 * * * ? *)", "cron(0 5 * * ? *)"])),
+            continuous=draw(st.booleans()),
+        )  # fmt: skip
+    return stores
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_configuration(), _SECONDS, _SECONDS, _SECONDS, _SECONDS)
+def test_a_stricter_objective_never_passes_what_a_weaker_one_rejects(
+    stores: list[Any], rpo: int, rto: int, tighter_rpo: int, tighter_rto: int
+) -> None:
+    weak = RecoveryObjectives(rpo=Duration.seconds(rpo), rto=Duration.seconds(rto))
+    strict = RecoveryObjectives(
+        rpo=Duration.seconds(min(rpo, tighter_rpo)), rto=Duration.seconds(min(rto, tighter_rto))
+    )
+    for store in stores:
+        weak_ok = all(p.meets for p in assess(weak, [store]))
+        strict_ok = all(p.meets for p in assess(strict, [store]))
+        assert weak_ok or not strict_ok
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("removal_policy", [RemovalPolicy.RETAIN, RemovalPolicy.DESTROY])
+@pytest.mark.parametrize("retention", [Duration.days(1), Duration.days(35)])
+def test_every_default_configuration_meets_the_spec(
+    removal_policy: RemovalPolicy, retention: Duration
+) -> None:
+    platform = DrPlatform(
+        new_stack(), "Dr", removal_policy=removal_policy, backup_retention=retention
+    )  # raises on a breach
+    assert all(
+        p.target_rpo_seconds == HOUR and p.target_rto_seconds == 4 * HOUR and p.meets
+        for p in platform.postures
+    )
+    assert len(platform.postures) == 9
+
+
+# --- Alarms that catch the objectives slipping in operation -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def template(platform: DrPlatform) -> Template:
+    return Template.from_stack(Stack.of(platform))
+
+
+def _alarm(template: Template, name: str) -> dict[str, Any]:
+    (alarm,) = [
+        a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == name
+    ]
+    return alarm  # type: ignore[no-any-return]
+
+
+def _vault_ref(template: Template) -> dict[str, Any]:
+    (logical_id,) = template.find_resources("AWS::Backup::BackupVault")
+    return {"Fn::GetAtt": [logical_id, "BackupVaultName"]}
+
+
+@pytest.mark.parametrize("resource_type", ["Aurora", "DynamoDB", "S3"])
+def test_no_backup_completed_within_the_rpo_window(template: Template, resource_type: str) -> None:
+    alarm = _alarm(template, f"dr-dev-NoRecentBackup{resource_type}")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/Backup",
+        "NumberOfBackupJobsCompleted",
+        "Sum",
+    )
+    assert alarm["Dimensions"] == [
+        {"Name": "BackupVaultName", "Value": _vault_ref(template)},
+        {"Name": "ResourceType", "Value": resource_type},
+    ]
+    assert alarm["TreatMissingData"] == "breaching"  # published only when non-zero
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+    # 1 h RPO target: 12 periods of 5 min, every one of them empty.
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
+        300,
+        12,
+        12,
+    )
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == HOUR
+    assert alarm["AlarmActions"] == alarm["OKActions"]
+
+
+@pytest.mark.parametrize("job", ["Backup", "Copy", "Restore"])
+def test_vault_job_failures(template: Template, job: str) -> None:
+    alarm = _alarm(template, f"dr-dev-Vault{job}JobsFailed")
+    metrics = [m for m in alarm["Metrics"] if "MetricStat" in m]
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in metrics} == {
+        f"NumberOf{job}JobsFailed"
+    }
+    assert sorted(
+        d["Value"] for m in metrics for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "ResourceType"
+    ) == ["Aurora", "DynamoDB", "S3"]  # fmt: skip
+    assert all(
+        {"Name": "BackupVaultName", "Value": _vault_ref(template)}
+        in m["MetricStat"]["Metric"]["Dimensions"]
+        for m in metrics
+    )
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_aurora_replica_lag(template: Template) -> None:
+    alarm = _alarm(template, "dr-dev-AuroraReplicaLag")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/RDS",
+        "AuroraReplicaLagMaximum",
+        "Maximum",
+    )
+    (dimension,) = alarm["Dimensions"]
+    assert dimension["Name"] == "DBClusterIdentifier"
+    assert (alarm["Threshold"], alarm["Period"], alarm["EvaluationPeriods"]) == (1000, 60, 5)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_dynamodb_system_errors(template: Template) -> None:
+    alarm = _alarm(template, "dr-dev-DynamoDbSystemErrors")
+    metrics = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert {m["MetricName"] for m in metrics} == {"SystemErrors"}
+    assert {m["Namespace"] for m in metrics} == {"AWS/DynamoDB"}
+    operations = {d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == "Operation"}
+    assert {"GetItem", "PutItem", "Query"} <= operations and len(operations) == 8
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_rpo_window_follows_the_objective() -> None:
+    platform = DrPlatform(new_stack(), "Dr", objectives=RecoveryObjectives(rpo=Duration.hours(4)))
+    alarm = _alarm(Template.from_stack(Stack.of(platform)), "dr-dev-NoRecentBackupS3")
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
+        1200,
+        12,
+        12,
+    )
+
+
+def test_rpo_window_is_never_shorter_than_the_backup_schedule() -> None:
+    stack = new_stack()
+    table = _table(stack, pitr=True)
+    _plan(stack, [table.attr_arn], schedule="cron(0 5 * * ? *)")
+    strict = RecoveryObjectives(rpo=Duration.minutes(15))
+    assert backup_alarm_window_seconds(strict, [table]) == 24 * HOUR
+    assert backup_alarm_window_seconds(strict, [_table(new_stack())]) == 15 * 60
+
+
+# --- Opt-ins: RDS Proxy and AWS Resilience Hub ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def opted_in() -> tuple[DrPlatform, Template]:
+    objectives = RecoveryObjectives(
+        rpo=Duration.minutes(15), rto=Duration.hours(2), az_loss=Target(rto=Duration.seconds(30))
+    )
+    platform = DrPlatform(
+        new_stack(), "Dr", proxy=True, resilience_hub=True, objectives=objectives
+    )  # a 30 s AZ-loss RTO passes only behind the proxy
+    return platform, Template.from_stack(Stack.of(platform))
+
+
+def test_snapshot_with_proxy_and_resilience_hub(
+    opted_in: tuple[DrPlatform, Template], snapshot_json: Any
+) -> None:
+    assert normalised(opted_in[1]) == snapshot_json
+
+
+def test_posture_counts_the_proxy(opted_in: tuple[DrPlatform, Template]) -> None:
+    posture = _by(opted_in[0].postures)["Cluster", AZ]
+    assert (posture.rto_seconds, posture.target_rto_seconds) == (PROXY_FAILOVER_SECONDS, 30)
+    assert "behind RDS Proxy Test/Dr/Database/Proxy" in posture.evidence
+
+
+def test_proxy_requires_tls_and_iam_with_the_db_secret(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    platform, template = opted_in
+    (proxy,) = template.find_resources("AWS::RDS::DBProxy").values()
+    props = proxy["Properties"]
+    assert (props["RequireTLS"], props["EngineFamily"], props["DBProxyName"]) == (
+        True,
+        "POSTGRESQL",
+        "dr-proxy-dev",
+    )
+    (auth,) = props["Auth"]
+    assert (auth["AuthScheme"], auth["IAMAuth"]) == ("SECRETS", "REQUIRED")
+    assert platform.database.secret is not None
+    assert auth["SecretArn"] == Stack.of(platform).resolve(platform.database.secret.secret_arn)
+    (group,) = template.find_resources("AWS::RDS::DBProxyTargetGroup").values()
+    assert group["Properties"]["DBClusterIdentifiers"] == [
+        {"Ref": Stack.of(platform).get_logical_id(platform.cluster.node.default_child)}  # type: ignore[arg-type]
+    ]
+    # the proxy reads the secret through a managed policy, never an inline one
+    template.resource_count_is("AWS::IAM::Policy", 0)
+
+
+def test_health_check_connects_through_the_proxy_with_iam(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    platform, template = opted_in
+    function = platform.lambda_function.node.default_child
+    env = Stack.of(platform).resolve(function._cfn_properties)["environment"]["variables"]  # type: ignore[union-attr]
+    assert env["DB_IAM_AUTH"] == "true"
+    assert env["DB_HOST"]["Fn::GetAtt"][1] == "Endpoint"
+    policy = json.dumps(Stack.of(platform).resolve(platform.function.policy.document))
+    assert "rds-db:connect" in policy and "/dradmin" in policy
+    ingress = [
+        r["Properties"]
+        for r in template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"].get("FromPort") == 5432
+    ]
+    assert len(ingress) == 4  # cluster: rotation, proxy, Lambda; proxy: Lambda
+    assert all(r["ToPort"] == 5432 for r in ingress)
+
+
+def test_resilience_hub_policy_from_the_same_objectives(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    template = opted_in[1]
+    (policy,) = template.find_resources("AWS::ResilienceHub::ResiliencyPolicy").values()
+    props = policy["Properties"]
+    assert props["Policy"] == {
+        "AZ": {"RpoInSecs": 900, "RtoInSecs": 30},
+        "Hardware": {"RpoInSecs": 900, "RtoInSecs": 30},
+        "Software": {"RpoInSecs": 900, "RtoInSecs": 7200},
+    }
+    assert "Region" not in props["Policy"] and props["Tier"] == "Critical"
+
+
+def test_resilience_hub_app_mapped_to_the_stack_assessed_daily_notifying_the_topic(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    platform, template = opted_in
+    (app,) = template.find_resources("AWS::ResilienceHub::App").values()
+    props = app["Properties"]
+    assert props["ResourceMappings"] == [
+        {
+            "MappingType": "CfnStack",
+            "PhysicalResourceId": {"Identifier": {"Ref": "AWS::StackId"}, "Type": "Arn"},
+        }
+    ]
+    assert props["AppAssessmentSchedule"] == "Daily"
+    topic = {"Ref": Stack.of(platform).get_logical_id(platform.topic.node.default_child)}  # type: ignore[arg-type]
+    assert sorted(
+        (s["EventType"], json.dumps(s["SnsTopicArn"])) for s in props["EventSubscriptions"]
+    ) == [
+        ("DriftDetected", json.dumps(topic)),
+        ("ScheduledAssessmentFailure", json.dumps(topic)),
+    ]
+    assert json.loads(props["AppTemplateBody"])["version"] == 2.0
+    assert "PolicyArn" in json.dumps(props["ResiliencyPolicyArn"])
+
+
+def test_resilience_hub_may_publish_to_the_encrypted_topic(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    template = opted_in[1]
+    (topic_policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    statements = topic_policy["Properties"]["PolicyDocument"]["Statement"]
+    (publish,) = [s for s in statements if s.get("Sid") == "PublishResiliencehub"]
+    assert (publish["Principal"], publish["Action"]) == (
+        {"Service": "resiliencehub.amazonaws.com"},
+        "sns:Publish",
+    )
+    keys = [
+        k["Properties"]["KeyPolicy"]["Statement"]
+        for k in template.find_resources("AWS::KMS::Key").values()
+    ]
+    (key_statement,) = [s for ks in keys for s in ks if s.get("Sid") == "PublishResiliencehub"]
+    assert sorted(key_statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_resilience_hub_rejects_a_bad_tier() -> None:
+    stack = new_stack()
+    topic = sns.Topic(stack, "T")
+    with pytest.raises(DrConfigurationError, match=r"tier='Gold'"):
+        ResilienceHubApp(
+            stack, "Hub", objectives=RecoveryObjectives(), name="dr", topic=topic, tier="Gold"
+        )
