@@ -104,6 +104,18 @@ ACKNOWLEDGED_WITH_DESTROY: dict[str, set[tuple[str, str]]] = {
     "NIST.800.53.R5": {("NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled", "Database/Cluster")},
 }
 
+#: Acknowledged only where the caller turned the FIS drills on (the example does).
+ACKNOWLEDGED_WITH_DRILLS: dict[str, set[tuple[str, str]]] = {
+    "AwsSolutions": {
+        ("AwsSolutions-IAM5[Resource::*]", "Drills/Policy"),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+            "<AWS::AccountId>:network-acl/*]",
+            "Drills/Policy",
+        ),
+    },
+}
+
 #: checkov skips declared in template Metadata, by a part of the resource's logical id.
 CHECKOV_SKIPS = {
     "StorageAccessLogs": {"CKV_AWS_18"},
@@ -147,6 +159,30 @@ WILDCARD_RESOURCES = {
         ),
         ":log-group:RDSOSMetrics:log-stream:*",
     ),
+}
+#: The same, for the FIS drills' role (example only): reads and log set-up on "*", changes
+#: only on ACLs FIS creates and tags (see drills.DESCRIBE_REASON).
+WILDCARD_RESOURCES_WITH_DRILLS = {
+    (
+        "DrDrillsPolicy",
+        (
+            "ec2:DescribeManagedPrefixLists",
+            "ec2:DescribeNetworkAcls",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+            "ec2:GetManagedPrefixListEntries",
+            "logs:CreateLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:PutResourcePolicy",
+            "tag:GetResources",
+        ),
+        "*",
+    ),
+    ("DrDrillsPolicy", ("ec2:CreateNetworkAcl",), ":network-acl/*"),
+    ("DrDrillsPolicy", ("ec2:CreateTags",), ":network-acl/*"),
+    ("DrDrillsPolicy", ("ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"), ":network-acl/*"),
+    ("DrDrillsPolicy", ("ec2:ReplaceNetworkAclAssociation",), ":network-acl/*"),
 }
 #: AWS-managed policies attached to roles, by role logical-id prefix.
 AWS_MANAGED_POLICIES = {
@@ -202,7 +238,10 @@ def _synthesize(name: str, outdir: Path) -> Synthesized:
         if name == "defaults":
             DrPlatform(stack, "Dr")
         else:
-            DrPlatform(stack, "Dr", environment_suffix="prod", removal_policy=RemovalPolicy.DESTROY)
+            DrPlatform(
+                stack, "Dr", environment_suffix="prod", removal_policy=RemovalPolicy.DESTROY,
+                drills=True,
+            )  # fmt: skip
         platform_path = "Test/Dr"
     apply_rule_packs(app)  # the documented one-liner
     assembly = app.synth()  # raises on unacknowledged errors
@@ -255,6 +294,7 @@ def test_acknowledgements_are_exactly_the_reviewed_ones_each_with_a_reason(
         expected = set(ACKNOWLEDGED[pack])
         if synth.name == "example":
             expected |= ACKNOWLEDGED_WITH_DESTROY.get(pack, set())
+            expected |= ACKNOWLEDGED_WITH_DRILLS.get(pack, set())
         assert found == expected, pack
 
 
@@ -403,7 +443,10 @@ def test_no_iam_wildcard_action_anywhere(synth: Synthesized) -> None:
 
 def test_wildcard_resources_are_only_the_justified_exceptions(synth: Synthesized) -> None:
     prefix = "Dr" if synth.name != "user_app" else "TeamPlatform"
-    allowed = {(p.replace("Dr", prefix, 1), a, r) for p, a, r in WILDCARD_RESOURCES}
+    expected = WILDCARD_RESOURCES | (
+        WILDCARD_RESOURCES_WITH_DRILLS if synth.name == "example" else set()
+    )
+    allowed = {(p.replace("Dr", prefix, 1), a, r) for p, a, r in expected}
     found = set()
     for logical_id, statement in _statements(synth):
         if statement["Effect"] != "Allow":
@@ -415,7 +458,10 @@ def test_wildcard_resources_are_only_the_justified_exceptions(synth: Synthesized
             )  # fmt: skip
             if "*" not in flat:
                 continue
-            policy = next(p for p, _, _ in allowed if logical_id.startswith(p))
+            policy = next(
+                p for p, _, _ in sorted(allowed, key=lambda a: -len(a[0]))
+                if logical_id.startswith(p)
+            )  # fmt: skip
             # the part after the account: arn:<partition>:ec2:<region>:<account>:...
             pattern = flat.rsplit("<token>", 1)[-1]
             found.add((policy, tuple(sorted(_as_list(statement["Action"]))), pattern))

@@ -8,12 +8,17 @@ Layers, one module each, composed by :class:`DrPlatform`:
 * :class:`DrFunction` - the VPC Lambda health check (``function``)
 * :class:`DrBackupVault` - AWS Backup (``backup``)
 * :class:`DrObservability` - SNS, alarms, dashboard, EventBridge (``observability``)
+
+Assurance, built on the layers:
+
+* :class:`DrDrills` - AWS FIS drills for the loss of an AZ (``drills``)
 """
 
 __version__ = "0.1.0"
 
 from .backup import DrBackupVault
 from .database import DrDatabase
+from .drills import DrDrills
 from .errors import DrConfigurationError
 from .function import DrFunction
 from .network import DrNetwork
@@ -26,6 +31,7 @@ __all__ = [
     "DrBucket",
     "DrConfigurationError",
     "DrDatabase",
+    "DrDrills",
     "DrFunction",
     "DrNetwork",
     "DrObservability",

@@ -17,10 +17,12 @@ from constructs import Construct
 
 from .backup import DEFAULT_RETENTION, DrBackupVault
 from .database import DEFAULT_INSTANCE_TYPE, DrDatabase
+from .drills import DrDrills
 from .errors import (
     DrConfigurationError,
     check_days,
     check_environment_suffix,
+    check_instance_of,
     check_key,
     check_removal_policy,
 )
@@ -69,6 +71,9 @@ class DrPlatform(Construct):
         removal_policy: ``RETAIN`` (default) keeps every stateful resource (Aurora snapshot
             and deletion protection, table, bucket, vault, keys, log groups); ``DESTROY``
             deletes them all with the stack, consistently. Opt in explicitly.
+        drills: add AWS FIS drill templates (:class:`~dr_constructs.drills.DrDrills`: Aurora
+            failover, loss of the writer's AZ, DynamoDB/S3 unreachable), stopped by the
+            stack's alarms; templates only, nothing runs on deploy. Default - off.
     """
 
     def __init__(
@@ -88,6 +93,7 @@ class DrPlatform(Construct):
         function_handler: str | None = None,
         reserved_concurrency: int | None = 2,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        drills: bool = False,
     ) -> None:
         super().__init__(scope, id)
         suffix = check_environment_suffix("DrPlatform", environment_suffix)
@@ -172,9 +178,24 @@ class DrPlatform(Construct):
             self, "Observability", environment_suffix=suffix, topic=topic,
             removal_policy=removal_policy,
         )  # fmt: skip
-        self.observability.watch_cluster(self.database.cluster)
+        cpu_alarm = self.observability.watch_cluster(self.database.cluster)
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
+        #: The FIS drills (``drills=True``), else None.
+        self.drills: DrDrills | None = None
+        if check_instance_of("DrPlatform", "drills", drills, bool, "True or False"):
+            self.drills = DrDrills(
+                self,
+                "Drills",
+                network=self.network,
+                cluster=self.database.cluster,
+                function=self.function,
+                observability=self.observability,
+                stop_alarms=[cpu_alarm],
+                logs_key=self.logs_key,
+                environment_suffix=suffix,
+                removal_policy=removal_policy,
+            )
 
     # Shortcuts to the resources of the spec, for outputs and grants in user code.
     @property
