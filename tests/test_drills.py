@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import re
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from moto.events.models import EventPattern
 from dr_constructs import DrConfigurationError, DrDrills, DrPlatform
 from dr_constructs.drills import DRILL_TAG, MAX_GUARD_MINUTES
 
-from .conftest import new_stack, normalised, resources_of
+from .conftest import new_stack, normalised, ref_of, resources_of
 
 WRITER_AZ = "us-east-1a"
 
@@ -46,13 +45,6 @@ def _experiments(template: Template) -> dict[str, dict[str, Any]]:
     return {e["Properties"]["Tags"][DRILL_TAG]: e["Properties"] for e in found}
 
 
-def _ref(value: Any) -> str:
-    """The logical id a ``Ref``/``Fn::GetAtt`` (or an ARN joined around a Ref) points at."""
-    found = re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([^"]+)"', json.dumps(value))
-    (logical_id,) = {f for f in found if not f.startswith("AWS::")}
-    return logical_id
-
-
 def test_snapshot(template: Template, snapshot_json: Any) -> None:
     assert _drill_resources(template) == snapshot_json
 
@@ -78,7 +70,7 @@ def test_aurora_failover_targets_the_stack_cluster(template: Template) -> None:
     assert target["ResourceType"] == "aws:rds:cluster" and target["SelectionMode"] == "ALL"
     (arn,) = target["ResourceArns"]
     (cluster_id,) = resources_of(template, "AWS::RDS::DBCluster")
-    assert _ref(arn) == cluster_id and ":cluster:" in json.dumps(arn)
+    assert ref_of(arn) == cluster_id and ":cluster:" in json.dumps(arn)
 
 
 def test_az_drill_cuts_the_writers_az_subnets_and_fails_over(template: Template) -> None:
@@ -95,7 +87,7 @@ def test_az_drill_cuts_the_writers_az_subnets_and_fails_over(template: Template)
     target = drill["Targets"][disrupt["Targets"]["Subnets"]]
     assert target["ResourceType"] == "aws:ec2:subnet"
     subnets = resources_of(template, "AWS::EC2::Subnet")
-    targeted = {_ref(arn) for arn in target["ResourceArns"]}
+    targeted = {ref_of(arn) for arn in target["ResourceArns"]}
     # exactly the isolated (data and Lambda tier) subnets in the writer's AZ
     expected = {
         k for k, s in subnets.items()
@@ -122,7 +114,7 @@ def test_dependency_drills_scope_the_service_on_every_tier_subnet(
         k for k, s in resources_of(template, "AWS::EC2::Subnet").items()
         if "Isolated" in json.dumps(s)
     }  # fmt: skip
-    assert {_ref(a) for a in target["ResourceArns"]} == isolated and len(isolated) == 3
+    assert {ref_of(a) for a in target["ResourceArns"]} == isolated and len(isolated) == 3
 
 
 def test_only_the_az_drill_skips_empty_targets(template: Template) -> None:
@@ -139,14 +131,14 @@ def test_every_drill_is_safe(template: Template) -> None:
     for drill in _experiments(template).values():
         stops = drill["StopConditions"]
         assert stops and all(s["Source"] == "aws:cloudwatch:alarm" for s in stops)
-        assert {_ref(s["Value"]) for s in stops} <= set(alarms)
-        assert any("DrillGuard" in _ref(s["Value"]) for s in stops)
+        assert {ref_of(s["Value"]) for s in stops} <= set(alarms)
+        assert any("DrillGuard" in ref_of(s["Value"]) for s in stops)
         assert drill["ExperimentOptions"]["AccountTargeting"] == "single-account"
         log = drill["LogConfiguration"]
         assert log["LogSchemaVersion"] == 2
-        group = _ref(log["CloudWatchLogsConfiguration"]["LogGroupArn"])
+        group = ref_of(log["CloudWatchLogsConfiguration"]["LogGroupArn"])
         assert "KmsKeyId" in log_groups[group]["Properties"]
-        assert _ref(drill["RoleArn"]) in roles
+        assert ref_of(drill["RoleArn"]) in roles
         assert drill["Description"].startswith("DR drill: ")
 
 
@@ -170,9 +162,9 @@ def test_role_may_touch_only_this_stacks_cluster_and_subnets(template: Template)
     ]  # fmt: skip
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     (cluster_id,) = resources_of(template, "AWS::RDS::DBCluster")
-    assert _ref(statements["FailOverCluster"]["Resource"]) == cluster_id
+    assert ref_of(statements["FailOverCluster"]["Resource"]) == cluster_id
     swap = statements["SwapSubnetNetworkAcl"]
-    subnet_refs = {_ref(r) for r in swap["Resource"] if ":subnet/" in json.dumps(r)}
+    subnet_refs = {ref_of(r) for r in swap["Resource"] if ":subnet/" in json.dumps(r)}
     isolated = {
         k for k, s in resources_of(template, "AWS::EC2::Subnet").items()
         if "Isolated" in json.dumps(s)
@@ -234,14 +226,14 @@ def test_tighter_objective_tightens_the_guard() -> None:
 def test_heartbeat_runs_the_health_check_every_minute(template: Template) -> None:
     (rule,) = [
         r["Properties"] for k, r in resources_of(template, "AWS::Events::Rule").items()
-        if "Heartbeat" in k
+        if k.startswith("DrFunctionSchedule")
     ]  # fmt: skip
     assert rule["ScheduleExpression"] == "rate(1 minute)"
     (target,) = rule["Targets"]
     functions = resources_of(template, "AWS::Lambda::Function")
     (health_check,) = [k for k, f in functions.items()
                        if f["Properties"].get("FunctionName") == "dr-function-prod"]  # fmt: skip
-    assert _ref(target["Arn"]) == health_check
+    assert ref_of(target["Arn"]) == health_check
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
 
 
@@ -292,7 +284,7 @@ def _rds_event(cluster_arn: str, category: str, event_id: str) -> dict[str, Any]
 def test_run_events_reach_the_topic(template: Template) -> None:
     rules = [
         r["Properties"] for k, r in resources_of(template, "AWS::Events::Rule").items()
-        if k.startswith("DrDrills") and "Heartbeat" not in k
+        if k.startswith("DrDrills")
     ]  # fmt: skip
     (cluster_id,) = resources_of(template, "AWS::RDS::DBCluster")
     arn = "arn:aws:rds:us-east-1:123456789012:cluster:dr-aurora-prod"
@@ -302,7 +294,7 @@ def test_run_events_reach_the_topic(template: Template) -> None:
         for rule in rules:
             pattern = dict(rule["EventPattern"])
             if "resources" in pattern:  # the cluster's ARN, deployed
-                assert _ref(pattern["resources"]) == cluster_id
+                assert ref_of(pattern["resources"]) == cluster_id
                 pattern["resources"] = [arn]
             if EventPattern.load(json.dumps(pattern)).matches_event(event):
                 assert rule["Targets"][0]["Arn"] == {"Ref": _topic(template)}

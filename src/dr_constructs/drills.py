@@ -343,13 +343,7 @@ class DrDrills(Construct):
         self, function: DrFunction, observability: DrObservability, heartbeat: int
     ) -> None:
         """Run the health check on a schedule, count its failures, and guard drills with them."""
-        events.Rule(
-            self,
-            "Heartbeat",
-            description="Runs the DR health check, for a minute-by-minute view of the service",
-            schedule=events.Schedule.rate(Duration.seconds(heartbeat)),
-            targets=[targets.LambdaFunction(function.function, retry_attempts=0)],
-        )
+        function.run_every(Duration.seconds(heartbeat))
         logs.MetricFilter(
             self,
             "HealthCheckFailures",
