@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UV = Path(sys.executable).parent / "uv"
 CHECKOV = "checkov==3.3.30"
 VARIANTS = ("defaults", "example", "user_app")
+SUFFIXES = {"defaults": "dev", "example": "prod", "user_app": "staging"}
 
 #: Every acknowledged cdk-nag finding, as (rule, construct path below the DrPlatform). Adding
 #: one means a security review: the reason lives beside the resource in src/dr_constructs.
@@ -104,6 +105,23 @@ ACKNOWLEDGED_WITH_DESTROY: dict[str, set[tuple[str, str]]] = {
     "NIST.800.53.R5": {("NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled", "Database/Cluster")},
 }
 
+
+def restore_testing_acknowledgements(suffix: str) -> set[tuple[str, str]]:
+    """The validation Lambda's reads of restored copies (see restore_testing, on by default)."""
+    prefix = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:"
+    return {
+        (f"{prefix.rsplit('[', 1)[0]}[Resource::*]", "RestoreTesting/Policy"),
+        *(
+            (f"{prefix}{pattern}]", "RestoreTesting/Policy")
+            for pattern in (
+                "dynamodb:<AWS::Region>:<AWS::AccountId>:table/awsbackup-restore-test-*",
+                "rds:<AWS::Region>:<AWS::AccountId>:cluster:awsbackup-restore-test-*",
+                f"s3:::awsbackup-restore-test-*/health-check/dr-function-{suffix}.json",
+            )
+        ),
+    }
+
+
 #: Acknowledged only where the caller turned the FIS drills on (the example does).
 ACKNOWLEDGED_WITH_DRILLS: dict[str, set[tuple[str, str]]] = {
     "AwsSolutions": {
@@ -119,6 +137,7 @@ ACKNOWLEDGED_WITH_DRILLS: dict[str, set[tuple[str, str]]] = {
 #: checkov skips declared in template Metadata, by a part of the resource's logical id.
 CHECKOV_SKIPS = {
     "StorageAccessLogs": {"CKV_AWS_18"},
+    "RestoreTestingFunction": {"CKV_AWS_117"},
     "CustomVpcRestrictDefaultSGCustomResourceProviderHandler": {
         "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117",
     },
@@ -183,6 +202,18 @@ WILDCARD_RESOURCES_WITH_DRILLS = {
     ("DrDrillsPolicy", ("ec2:CreateTags",), ":network-acl/*"),
     ("DrDrillsPolicy", ("ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"), ":network-acl/*"),
     ("DrDrillsPolicy", ("ec2:ReplaceNetworkAclAssociation",), ":network-acl/*"),
+}
+#: The restore-validation Lambda (on by default): reads on "*" where the actions take no
+#: resource, and on the awsbackup-restore-test-* copies (see restore_testing).
+WILDCARD_RESOURCES |= {
+    (
+        "DrRestoreTestingPolicy",
+        ("backup:DescribeRestoreJob", "backup:PutRestoreValidationResult"),
+        "*",
+    ),
+    ("DrRestoreTestingPolicy", ("cloudwatch:PutMetricData",), "*"),
+    ("DrRestoreTestingPolicy", ("dynamodb:GetItem",), ":table/awsbackup-restore-test-*"),
+    ("DrRestoreTestingPolicy", ("rds:DescribeDBClusters",), ":cluster:awsbackup-restore-test-*"),
 }
 #: AWS-managed policies attached to roles, by role logical-id prefix.
 AWS_MANAGED_POLICIES = {
@@ -292,6 +323,10 @@ def test_acknowledgements_are_exactly_the_reviewed_ones_each_with_a_reason(
             assert suppressed["acknowledgedAt"].startswith(prefix), suppressed["acknowledgedAt"]
             found.add((suppressed["ruleName"], suppressed["acknowledgedAt"][len(prefix) :]))
         expected = set(ACKNOWLEDGED[pack])
+        if pack == "AwsSolutions":
+            expected |= restore_testing_acknowledgements(SUFFIXES[synth.name])
+        else:
+            expected.add((f"{pack}-LambdaInsideVPC", "RestoreTesting/Function"))
         if synth.name == "example":
             expected |= ACKNOWLEDGED_WITH_DESTROY.get(pack, set())
             expected |= ACKNOWLEDGED_WITH_DRILLS.get(pack, set())
@@ -445,6 +480,10 @@ def test_wildcard_resources_are_only_the_justified_exceptions(synth: Synthesized
     prefix = "Dr" if synth.name != "user_app" else "TeamPlatform"
     expected = WILDCARD_RESOURCES | (
         WILDCARD_RESOURCES_WITH_DRILLS if synth.name == "example" else set()
+    )
+    canary = f"health-check/dr-function-{SUFFIXES[synth.name]}.json"
+    expected.add(
+        ("DrRestoreTestingPolicy", ("s3:GetObject",), f":s3:::awsbackup-restore-test-*/{canary}")
     )
     allowed = {(p.replace("Dr", prefix, 1), a, r) for p, a, r in expected}
     found = set()

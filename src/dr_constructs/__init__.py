@@ -11,6 +11,7 @@ Layers, one module each, composed by :class:`DrPlatform`:
 
 Assurance, built on the layers:
 
+* :class:`DrRestoreTesting` - scheduled, validated restore tests (``restore_testing``)
 * :class:`DrDrills` - AWS FIS drills for the loss of an AZ (``drills``)
 """
 
@@ -24,6 +25,7 @@ from .function import DrFunction
 from .network import DrNetwork
 from .observability import DrObservability
 from .platform import DrPlatform
+from .restore_testing import DrRestoreTesting
 from .storage import DrBucket
 
 __all__ = [
@@ -36,5 +38,6 @@ __all__ = [
     "DrNetwork",
     "DrObservability",
     "DrPlatform",
+    "DrRestoreTesting",
     "__version__",
 ]

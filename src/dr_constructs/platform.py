@@ -30,6 +30,7 @@ from .function import DrFunction
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
 from .observability import DrObservability
+from .restore_testing import DrRestoreTesting
 from .storage import DrBucket
 
 
@@ -71,6 +72,10 @@ class DrPlatform(Construct):
         removal_policy: ``RETAIN`` (default) keeps every stateful resource (Aurora snapshot
             and deletion protection, table, bucket, vault, keys, log groups); ``DESTROY``
             deletes them all with the stack, consistently. Opt in explicitly.
+        restore_tests: weekly AWS Backup restore tests of the cluster, table and bucket,
+            validated at the data level, with measured restore time and data age alarmed
+            against the objectives (:class:`~dr_constructs.restore_testing.DrRestoreTesting`).
+            Default - on; ``False`` opts out.
         drills: add AWS FIS drill templates (:class:`~dr_constructs.drills.DrDrills`: Aurora
             failover, loss of the writer's AZ, DynamoDB/S3 unreachable), stopped by the
             stack's alarms; templates only, nothing runs on deploy. Default - off.
@@ -93,6 +98,7 @@ class DrPlatform(Construct):
         function_handler: str | None = None,
         reserved_concurrency: int | None = 2,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        restore_tests: bool = True,
         drills: bool = False,
     ) -> None:
         super().__init__(scope, id)
@@ -181,6 +187,21 @@ class DrPlatform(Construct):
         cpu_alarm = self.observability.watch_cluster(self.database.cluster)
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
+        #: The restore tests (on unless ``restore_tests=False``), else None.
+        self.restore_testing: DrRestoreTesting | None = None
+        if check_instance_of("DrPlatform", "restore_tests", restore_tests, bool, "True or False"):
+            self.restore_testing = DrRestoreTesting(
+                self,
+                "RestoreTesting",
+                vault=self.backup,
+                database=self.database,
+                function=self.function,
+                observability=self.observability,
+                bucket=self.storage,
+                logs_key=self.logs_key,
+                environment_suffix=suffix,
+                removal_policy=removal_policy,
+            )
         #: The FIS drills (``drills=True``), else None.
         self.drills: DrDrills | None = None
         if check_instance_of("DrPlatform", "drills", drills, bool, "True or False"):
