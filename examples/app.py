@@ -29,6 +29,9 @@ class DrStack(cdk.Stack):
             # The spec's Cleanup section: `cdk destroy` removes everything, data included.
             # The library's default is RemovalPolicy.RETAIN; this example opts in explicitly.
             removal_policy=cdk.RemovalPolicy.DESTROY,
+            # AWS FIS drill templates (AZ loss, Aurora failover, DynamoDB/S3 unreachable):
+            # templates only, started by a person; see docs/drills.md.
+            drills=True,
         )
         database, backup = platform.database, platform.backup
         outputs = {

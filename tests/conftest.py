@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -71,6 +72,14 @@ def only(template: Template, type_: str) -> dict[str, Any]:
     found = resources_of(template, type_)
     assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
     return next(iter(found.values())).get("Properties", {})  # type: ignore[no-any-return]
+
+
+def ref_of(value: Any) -> str:
+    """The logical id a ``Ref``/``Fn::GetAtt`` in ``value`` points at (an ARN joined around a
+    Ref included), ignoring pseudo parameters such as ``AWS::Partition``."""
+    found = re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([^"]+)"', json.dumps(value))
+    (logical_id,) = {f for f in found if not f.startswith("AWS::")}
+    return logical_id
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UV = Path(sys.executable).parent / "uv"
 CHECKOV = "checkov==3.3.30"
 VARIANTS = ("defaults", "example", "user_app")
+SUFFIXES = {"defaults": "dev", "example": "prod", "user_app": "staging"}
 
 #: Every acknowledged cdk-nag finding, as (rule, construct path below the DrPlatform). Adding
 #: one means a security review: the reason lives beside the resource in src/dr_constructs.
@@ -105,9 +106,39 @@ ACKNOWLEDGED_WITH_DESTROY: dict[str, set[tuple[str, str]]] = {
     "NIST.800.53.R5": {("NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled", "Database/Cluster")},
 }
 
+
+def restore_testing_acknowledgements(suffix: str) -> set[tuple[str, str]]:
+    """The validation Lambda's reads of restored copies (see restore_testing, on by default)."""
+    prefix = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:"
+    return {
+        (f"{prefix.rsplit('[', 1)[0]}[Resource::*]", "RestoreTesting/Policy"),
+        *(
+            (f"{prefix}{pattern}]", "RestoreTesting/Policy")
+            for pattern in (
+                "dynamodb:<AWS::Region>:<AWS::AccountId>:table/awsbackup-restore-test-*",
+                "rds:<AWS::Region>:<AWS::AccountId>:cluster:awsbackup-restore-test-*",
+                f"s3:::awsbackup-restore-test-*/health-check/dr-function-{suffix}.json",
+            )
+        ),
+    }
+
+
+#: Acknowledged only where the caller turned the FIS drills on (the example does).
+ACKNOWLEDGED_WITH_DRILLS: dict[str, set[tuple[str, str]]] = {
+    "AwsSolutions": {
+        ("AwsSolutions-IAM5[Resource::*]", "Drills/Policy"),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+            "<AWS::AccountId>:network-acl/*]",
+            "Drills/Policy",
+        ),
+    },
+}
+
 #: checkov skips declared in template Metadata, by a part of the resource's logical id.
 CHECKOV_SKIPS = {
     "StorageAccessLogs": {"CKV_AWS_18"},
+    "RestoreTestingFunction": {"CKV_AWS_117"},
     "CustomVpcRestrictDefaultSGCustomResourceProviderHandler": {
         "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117",
     },
@@ -156,6 +187,42 @@ WILDCARD_RESOURCES = {
 #: access-log bucket deletes its objects, whose names exist only once S3 delivers them.
 WILDCARD_RESOURCES_WITH_DESTROY = {
     ("CustomDrBucketDeletionCustomResourceProviderRole", ("s3:DeleteObjectVersion",), "/*"),
+}
+#: The same, for the FIS drills' role (example only): reads and log set-up on "*", changes
+#: only on ACLs FIS creates and tags (see drills.DESCRIBE_REASON).
+WILDCARD_RESOURCES_WITH_DRILLS = {
+    (
+        "DrDrillsPolicy",
+        (
+            "ec2:DescribeManagedPrefixLists",
+            "ec2:DescribeNetworkAcls",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+            "ec2:GetManagedPrefixListEntries",
+            "logs:CreateLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:PutResourcePolicy",
+            "tag:GetResources",
+        ),
+        "*",
+    ),
+    ("DrDrillsPolicy", ("ec2:CreateNetworkAcl",), ":network-acl/*"),
+    ("DrDrillsPolicy", ("ec2:CreateTags",), ":network-acl/*"),
+    ("DrDrillsPolicy", ("ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"), ":network-acl/*"),
+    ("DrDrillsPolicy", ("ec2:ReplaceNetworkAclAssociation",), ":network-acl/*"),
+}
+#: The restore-validation Lambda (on by default): reads on "*" where the actions take no
+#: resource, and on the awsbackup-restore-test-* copies (see restore_testing).
+WILDCARD_RESOURCES |= {
+    (
+        "DrRestoreTestingPolicy",
+        ("backup:DescribeRestoreJob", "backup:PutRestoreValidationResult"),
+        "*",
+    ),
+    ("DrRestoreTestingPolicy", ("cloudwatch:PutMetricData",), "*"),
+    ("DrRestoreTestingPolicy", ("dynamodb:GetItem",), ":table/awsbackup-restore-test-*"),
+    ("DrRestoreTestingPolicy", ("rds:DescribeDBClusters",), ":cluster:awsbackup-restore-test-*"),
 }
 #: AWS-managed policies attached to roles, by role logical-id prefix.
 AWS_MANAGED_POLICIES = {
@@ -214,7 +281,10 @@ def _synthesize(name: str, outdir: Path) -> Synthesized:
         if name == "defaults":
             DrPlatform(stack, "Dr")
         else:
-            DrPlatform(stack, "Dr", environment_suffix="prod", removal_policy=RemovalPolicy.DESTROY)
+            DrPlatform(
+                stack, "Dr", environment_suffix="prod", removal_policy=RemovalPolicy.DESTROY,
+                drills=True,
+            )  # fmt: skip
         platform_path = "Test/Dr"
     apply_rule_packs(app)  # the documented one-liner
     assembly = app.synth()  # raises on unacknowledged errors
@@ -265,8 +335,13 @@ def test_acknowledgements_are_exactly_the_reviewed_ones_each_with_a_reason(
             assert suppressed["acknowledgedAt"].startswith(prefix), suppressed["acknowledgedAt"]
             found.add((suppressed["ruleName"], suppressed["acknowledgedAt"][len(prefix) :]))
         expected = set(ACKNOWLEDGED[pack])
+        if pack == "AwsSolutions":
+            expected |= restore_testing_acknowledgements(SUFFIXES[synth.name])
+        else:
+            expected.add((f"{pack}-LambdaInsideVPC", "RestoreTesting/Function"))
         if synth.name == "example":
             expected |= ACKNOWLEDGED_WITH_DESTROY.get(pack, set())
+            expected |= ACKNOWLEDGED_WITH_DRILLS.get(pack, set())
         assert found == expected, pack
 
 
@@ -419,7 +494,14 @@ def test_no_iam_wildcard_action_anywhere(synth: Synthesized) -> None:
 
 def test_wildcard_resources_are_only_the_justified_exceptions(synth: Synthesized) -> None:
     prefix = "Dr" if synth.name != "user_app" else "TeamPlatform"
-    allowed = {(p.replace("Dr", prefix, 1), a, r) for p, a, r in WILDCARD_RESOURCES}
+    expected = WILDCARD_RESOURCES | (
+        WILDCARD_RESOURCES_WITH_DRILLS if synth.name == "example" else set()
+    )
+    canary = f"health-check/dr-function-{SUFFIXES[synth.name]}.json"
+    expected.add(
+        ("DrRestoreTestingPolicy", ("s3:GetObject",), f":s3:::awsbackup-restore-test-*/{canary}")
+    )
+    allowed = {(p.replace("Dr", prefix, 1), a, r) for p, a, r in expected}
     if synth.name == "example":
         allowed |= WILDCARD_RESOURCES_WITH_DESTROY
     found = set()
@@ -433,7 +515,10 @@ def test_wildcard_resources_are_only_the_justified_exceptions(synth: Synthesized
             )  # fmt: skip
             if "*" not in flat:
                 continue
-            policy = next(p for p, _, _ in allowed if logical_id.startswith(p))
+            policy = next(
+                p for p, _, _ in sorted(allowed, key=lambda a: -len(a[0]))
+                if logical_id.startswith(p)
+            )  # fmt: skip
             # the part after the account: arn:<partition>:ec2:<region>:<account>:...
             pattern = flat.rsplit("<token>", 1)[-1]
             found.add((policy, tuple(sorted(_as_list(statement["Action"]))), pattern))

@@ -9,20 +9,26 @@ Layers, one module each, composed by :class:`DrPlatform`:
 * :class:`DrBackupVault` - AWS Backup (``backup``)
 * :class:`DrObservability` - SNS, alarms, dashboard, EventBridge (``observability``)
 
-Assurance: :class:`RecoveryObjectives` (``objectives``) - declared RPO/RTO, checked against
-the synthesized configuration, reported beside the template.
+Assurance, built on the layers:
+
+* :class:`RecoveryObjectives` - declared RPO/RTO, checked against the synthesized
+  configuration, reported beside the template (``objectives``)
+* :class:`DrRestoreTesting` - scheduled, validated restore tests (``restore_testing``)
+* :class:`DrDrills` - AWS FIS drills for the loss of an AZ (``drills``)
 """
 
 __version__ = "0.1.0"
 
 from .backup import DrBackupVault
 from .database import DrDatabase
+from .drills import DrDrills
 from .errors import DrConfigurationError
 from .function import DrFunction
 from .network import DrNetwork
 from .objectives import RecoveryObjectives, Target
 from .observability import DrObservability
 from .platform import DrPlatform
+from .restore_testing import DrRestoreTesting
 from .storage import DrBucket
 
 __all__ = [
@@ -30,10 +36,12 @@ __all__ = [
     "DrBucket",
     "DrConfigurationError",
     "DrDatabase",
+    "DrDrills",
     "DrFunction",
     "DrNetwork",
     "DrObservability",
     "DrPlatform",
+    "DrRestoreTesting",
     "RecoveryObjectives",
     "Target",
     "__version__",

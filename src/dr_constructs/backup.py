@@ -222,7 +222,14 @@ class DrBackupVault(Construct):
                 roles=[self.role],
             )
         self.key_policy.add_statements(
-            iam.PolicyStatement(actions=list(_KEY_ACTIONS), resources=[key.key_arn])
+            iam.PolicyStatement(actions=list(_KEY_ACTIONS), resources=[key.key_arn]),
+            # Restoring (and copying) a KMS-encrypted Aurora cluster has RDS create a grant
+            # on the key for the new cluster: for AWS resources only.
+            iam.PolicyStatement(
+                actions=["kms:CreateGrant"],
+                resources=[key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
         )
 
     def _acknowledge_managed_policies(self, names: tuple[str, ...]) -> None:

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -283,6 +285,41 @@ class DrFunction(Construct):
         # policy. The role itself is ordered by `Role: Fn::GetAtt` (cfn-lint W3005).
         cfn_function.add_resource_dependency(cfn_policy)
         drop_redundant_dependency(cfn_function, cfn_role)
+        #: The EventBridge rule that invokes the function on a schedule, once
+        #: :meth:`run_every` was called; else None.
+        self.schedule_rule: events.Rule | None = None
+        #: The ITEM_PREFIX/OBJECT_PREFIX keys of the health check's heartbeat ("canary") item
+        #: and object: restore tests look for them in restored copies.
+        self.canary_item_key = f"{ITEM_PREFIX}{function_name}"
+        self.canary_object_key = f"{OBJECT_PREFIX}{function_name}.json"
+
+    def run_every(self, interval: Duration) -> events.Rule:
+        """Invoke the function every ``interval`` (whole minutes, 1 minute to 1 day) with an
+        EventBridge rule, without retries. The health check then keeps its canary item and
+        object fresh, which drills and restore tests read. Called again, the shorter
+        interval wins."""
+        seconds = check_duration("DrFunction", "run_every(interval)", interval, 60, 86400)
+        if seconds % 60:
+            raise DrConfigurationError(
+                "DrFunction", "run_every(interval)", interval.to_human_string(),
+                "whole minutes from 1 minute to 1 day",
+            )  # fmt: skip
+        expression = events.Schedule.rate(Duration.minutes(seconds // 60)).expression_string
+        if self.schedule_rule is None:
+            self._schedule_seconds = seconds
+            self.schedule_rule = events.Rule(
+                self,
+                "Schedule",
+                description=f"Runs {self.function.function_name} on a schedule",
+                schedule=events.Schedule.expression(expression),
+                targets=[targets.LambdaFunction(self.function, retry_attempts=0)],
+            )
+        elif seconds < self._schedule_seconds:
+            self._schedule_seconds = seconds
+            cfn_rule = self.schedule_rule.node.default_child
+            assert isinstance(cfn_rule, events.CfnRule)
+            cfn_rule.schedule_expression = expression
+        return self.schedule_rule
 
     def _grant_proxy(self, proxy: rds.IDatabaseProxy, user: str) -> None:
         """``rds-db:connect`` to ``proxy`` as ``user`` (what ``proxy.grant_connect`` does,

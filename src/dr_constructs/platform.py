@@ -17,10 +17,12 @@ from constructs import Construct
 
 from .backup import DEFAULT_RETENTION, DrBackupVault
 from .database import DEFAULT_INSTANCE_TYPE, DrDatabase
+from .drills import DrDrills
 from .errors import (
     DrConfigurationError,
     check_days,
     check_environment_suffix,
+    check_instance_of,
     check_key,
     check_removal_policy,
 )
@@ -28,6 +30,7 @@ from .function import DrFunction
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
 from .objectives import (
+    FailureMode,
     Posture,
     PostureReport,
     RecoveryObjectives,
@@ -36,6 +39,7 @@ from .objectives import (
     summary_markdown,
 )
 from .observability import DrObservability
+from .restore_testing import DrRestoreTesting
 from .storage import DrBucket
 
 
@@ -88,6 +92,14 @@ class DrPlatform(Construct):
             :class:`DrConfigurationError`), shown on the dashboard and written to the posture
             report ``{stack}.dr-posture.json``/``.md`` beside the template.
             Default - the spec's RPO 1 hour / RTO 4 hours for every failure mode.
+        restore_tests: weekly AWS Backup restore tests of the cluster, table and bucket,
+            validated at the data level, their restore time and data age alarmed against the
+            corruption objectives (:class:`~dr_constructs.restore_testing.DrRestoreTesting`).
+            Default - on; ``False`` opts out.
+        drills: add AWS FIS drill templates (:class:`~dr_constructs.drills.DrDrills`: Aurora
+            failover, loss of the writer's AZ, DynamoDB/S3 unreachable), stopped by the
+            stack's alarms, with the AZ-loss RTO objective as their bar; templates only,
+            nothing runs on deploy. Default - off.
     """
 
     def __init__(
@@ -110,6 +122,8 @@ class DrPlatform(Construct):
         proxy: bool = False,
         resilience_hub: bool = False,
         objectives: RecoveryObjectives | None = None,
+        restore_tests: bool = True,
+        drills: bool = False,
     ) -> None:
         super().__init__(scope, id)
         suffix = check_environment_suffix("DrPlatform", environment_suffix)
@@ -124,6 +138,8 @@ class DrPlatform(Construct):
         check_removal_policy("DrPlatform", removal_policy)
         check_days("DrPlatform", "backup_retention", backup_retention, 1, 35)
         check_key("DrPlatform", "data_key", data_key)
+        for prop, value in (("restore_tests", restore_tests), ("drills", drills)):
+            check_instance_of("DrPlatform", prop, value, bool, "True or False")
         if (
             function_code is None
             and isinstance(partition_key, dynamodb.Attribute)
@@ -206,7 +222,7 @@ class DrPlatform(Construct):
             self, "Observability", environment_suffix=suffix, topic=topic,
             summary=summary_markdown(objectives, self.postures), removal_policy=removal_policy,
         )  # fmt: skip
-        self.observability.watch_cluster(self.database.cluster)
+        cpu_alarm = self.observability.watch_cluster(self.database.cluster)
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
         # Alarms that catch the objectives slipping in operation.
@@ -223,6 +239,45 @@ class DrPlatform(Construct):
                 self, "ResilienceHub", objectives=objectives, name=f"dr-{suffix}",
                 topic=self.topic,
             )  # fmt: skip
+        #: The restore tests (on unless ``restore_tests=False``), else None.
+        self.restore_testing = self._restore_tests() if restore_tests else None
+        #: The FIS drills (``drills=True``), else None.
+        self.drills = self._drills(stop_alarms=[cpu_alarm]) if drills else None
+
+    def _restore_tests(self) -> DrRestoreTesting:
+        """Restore tests held to the corruption objectives: a restore is the way back there."""
+        rpo, rto = self.objectives.targets[FailureMode.CORRUPTION]
+        return DrRestoreTesting(
+            self,
+            "RestoreTesting",
+            vault=self.backup,
+            database=self.database,
+            function=self.function,
+            observability=self.observability,
+            bucket=self.storage,
+            rto=Duration.seconds(max(rto, 60)),
+            rpo=Duration.seconds(max(rpo, 1)),
+            logs_key=self.logs_key,
+            environment_suffix=self.environment_suffix,
+            removal_policy=self.removal_policy,
+        )
+
+    def _drills(self, *, stop_alarms: list[cloudwatch.IAlarm]) -> DrDrills:
+        """FIS drills whose bar is the AZ-loss RTO objective."""
+        _, rto = self.objectives.targets[FailureMode.AZ_LOSS]
+        return DrDrills(
+            self,
+            "Drills",
+            network=self.network,
+            cluster=self.database.cluster,
+            function=self.function,
+            observability=self.observability,
+            az_loss_rto=Duration.seconds(max(rto, 1)),
+            stop_alarms=stop_alarms,
+            logs_key=self.logs_key,
+            environment_suffix=self.environment_suffix,
+            removal_policy=self.removal_policy,
+        )
 
     def _check_objectives(self) -> list[Posture]:
         """Every data store against :attr:`objectives` (raises on a breach), and the stack's

@@ -1,0 +1,593 @@
+"""DrDrills: AWS FIS experiment templates that rehearse the loss of an AZ, safe by default.
+
+An assurance module: it reads the core layers' public attributes (the network's subnets, the
+cluster, the health-check function, the observability topic and alarm factory) and never
+changes them. Nothing runs on deploy: the templates wait for a person (console, ``aws fis
+start-experiment``) or the operator command to start them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_fis as fis
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from .compliance import AWS_SOLUTIONS, acknowledge
+from .errors import (
+    DrConfigurationError,
+    check_choice,
+    check_duration,
+    check_environment_suffix,
+    check_instance_of,
+    check_key,
+    check_removal_policy,
+)
+from .function import DrFunction
+from .keys import logs_encryption_key
+from .network import DrNetwork
+from .observability import DrObservability
+
+
+@dataclass(frozen=True)
+class FisAction:
+    """What an FIS action acts on: the key of its ``Targets`` and the resource type there."""
+
+    target_key: str
+    resource_type: str
+    parameters: frozenset[str] = frozenset()
+
+
+#: The FIS actions the drills use (AWS FIS actions reference), by action id.
+FIS_ACTIONS: Mapping[str, FisAction] = {
+    "aws:rds:failover-db-cluster": FisAction("Clusters", "aws:rds:cluster"),
+    "aws:network:disrupt-connectivity": FisAction(
+        "Subnets", "aws:ec2:subnet", frozenset({"duration", "scope"})
+    ),
+}
+#: ``scope`` values of aws:network:disrupt-connectivity that these drills use.
+DISRUPTION_SCOPES = ("all", "availability-zone", "dynamodb", "s3")
+#: The AZ-loss RTO a drill must clear when none is given: the spec's RTO of 4 hours.
+DEFAULT_AZ_LOSS_RTO = Duration.hours(4)
+#: How long a network disruption lasts unless told otherwise.
+DEFAULT_DISRUPTION = Duration.minutes(10)
+#: The health check runs this often, so a drill has a minute-by-minute view of the service.
+DEFAULT_HEARTBEAT = Duration.minutes(1)
+#: Namespace of the health-check failure metric (a metric filter on its log group).
+METRIC_NAMESPACE = "DrConstructs/HealthCheck"
+#: Tag on every experiment template naming the drill, for the console and the operator command.
+DRILL_TAG = "dr-constructs:drill"
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_MINUTE = 60
+#: The guard alarm looks back at most this many minutes (the alarm factory's period limit),
+#: so a drill never runs on with a failing service for longer, whatever the objective.
+MAX_GUARD_MINUTES = 100
+
+#: Why the FIS role has actions on "*" (AwsSolutions-IAM5).
+DESCRIBE_REASON = (
+    "FIS resolves and restores its targets with EC2 Describe* calls and tag:GetResources, reads "
+    "the AWS-owned S3 and DynamoDB prefix lists (GetManagedPrefixListEntries; their ARNs are in "
+    "AWS's account, not this one) and sets up experiment logging with CloudWatch Logs "
+    "log-delivery calls: these read or logging actions support no resource-level permissions "
+    "we could name here, so '*' is their resource, as in AWS's FIS managed policies. Every "
+    "action that changes something is limited to this stack's cluster, this VPC's subnets, or "
+    "network ACLs FIS creates and tags managedByFIS=true in this account and region."
+)
+
+
+class DrDrills(Construct):
+    """Fault-injection drills for the stack, as AWS FIS experiment templates.
+
+    Templates (:attr:`experiments`, each tagged ``dr-constructs:drill=<name>``):
+
+    * ``aurora-failover``: ``aws:rds:failover-db-cluster`` on the cluster; a reader in another
+      AZ becomes the writer.
+    * ``az-<zone>`` for each AZ in ``availability_zones``: the loss of one AZ.
+      ``aws:network:disrupt-connectivity`` (scope ``all``) cuts that AZ's subnets of the data
+      and Lambda tiers off for ``disruption_duration`` and, when the writer is in that AZ,
+      fails the cluster over at the same time (RDS keeps seeing an instance cut off by a
+      network ACL as healthy, so the failover stands in for the writer's loss). These are the
+      parts of AWS's "AZ Availability: Power Interruption" scenario that apply to this stack
+      (it has no EC2 instances, EBS volumes or Auto Scaling groups).
+    * ``dynamodb-unreachable`` and ``s3-unreachable``: the same action, scoped to DynamoDB or
+      S3, on every subnet of the tier: the health check's failure handling is exercised.
+
+    Safety: each template stops itself when one of its stop alarms goes to ALARM: the stack's
+    own guard (the health check failing for longer than the AZ-loss RTO objective) plus
+    ``stop_alarms``. The role may fail over this cluster only and swap network ACLs on this
+    VPC's subnets only (ACLs FIS creates and tags ``managedByFIS``). Experiment logs go to an
+    encrypted log group. Nothing runs on deploy.
+
+    Measurement: the health check runs every ``heartbeat_interval``; its failures per minute
+    (:attr:`health_check_failures`) and latency are on the dashboard beside the objective, and
+    FIS experiment state changes and RDS failover events go to the topic, which gives the
+    start, failover and end times of a run.
+
+    Args:
+        scope: parent construct.
+        id: construct id.
+        network: the stack's :class:`DrNetwork` (its data/Lambda-tier subnets are the targets).
+        cluster: the Aurora cluster to fail over.
+        function: the stack's :class:`DrFunction` running the health check.
+        observability: the stack's :class:`DrObservability`: topic, dashboard, alarm factory.
+        az_loss_rto: the AZ-loss RTO objective, the bar a drill must clear: the guard alarm
+            stops a drill when the health check has failed for that long (at most 100
+            minutes). Default - 4 hours.
+        availability_zones: AZs to build an ``az-<zone>`` drill for, each one of the
+            network's AZs. Default - the writer's AZ.
+        disruption_duration: how long a network disruption lasts, 1 minute to 12 hours.
+            Default - 10 minutes.
+        stop_alarms: more alarms that stop every drill. Default - none beyond the guard.
+        heartbeat_interval: how often the health check runs, 1-60 minutes. Default - 1 minute.
+        logs_key: key of the experiment log group (CloudWatch Logs must be allowed to use it).
+            Default - a new key with rotation.
+        environment_suffix: names the alarms and tags. Default - ``dev``.
+        removal_policy: for the log group and a new key. Default - ``RETAIN``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        network: DrNetwork,
+        cluster: rds.DatabaseCluster,
+        function: DrFunction,
+        observability: DrObservability,
+        az_loss_rto: Duration = DEFAULT_AZ_LOSS_RTO,
+        availability_zones: Sequence[str] | None = None,
+        disruption_duration: Duration = DEFAULT_DISRUPTION,
+        stop_alarms: Sequence[cloudwatch.IAlarm] = (),
+        heartbeat_interval: Duration = DEFAULT_HEARTBEAT,
+        logs_key: kms.IKey | None = None,
+        environment_suffix: str = "dev",
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, id)
+        self.suffix = check_environment_suffix("DrDrills", environment_suffix)
+        check_removal_policy("DrDrills", removal_policy)
+        check_instance_of("DrDrills", "network", network, DrNetwork, "the stack's DrNetwork")
+        check_instance_of("DrDrills", "function", function, DrFunction, "the stack's DrFunction")
+        check_instance_of(
+            "DrDrills", "observability", observability, DrObservability,
+            "the stack's DrObservability",
+        )  # fmt: skip
+        if not hasattr(cluster, "cluster_identifier") or not hasattr(cluster, "cluster_arn"):
+            raise DrConfigurationError(
+                "DrDrills", "cluster", type(cluster).__name__, "an rds.DatabaseCluster"
+            )
+        check_key("DrDrills", "logs_key", logs_key)
+        rto_seconds = check_duration("DrDrills", "az_loss_rto", az_loss_rto, 1, 366 * 86400)
+        #: The AZ-loss RTO objective in seconds: what a drill must clear.
+        self.az_loss_rto_seconds = rto_seconds
+        disruption = check_duration(
+            "DrDrills", "disruption_duration", disruption_duration, 60, 12 * 3600
+        )
+        if disruption % _MINUTE:
+            raise DrConfigurationError(
+                "DrDrills", "disruption_duration", disruption_duration.to_human_string(),
+                "whole minutes from 1 minute to 12 hours",
+            )  # fmt: skip
+        self._disruption = f"PT{disruption // _MINUTE}M"
+        self._disruption_text = _human(disruption)
+        heartbeat = check_duration("DrDrills", "heartbeat_interval", heartbeat_interval, 60, 3600)
+        if heartbeat % _MINUTE:
+            raise DrConfigurationError(
+                "DrDrills", "heartbeat_interval", heartbeat_interval.to_human_string(),
+                "whole minutes from 1 to 60",
+            )  # fmt: skip
+        for alarm in stop_alarms:
+            if not hasattr(alarm, "alarm_arn"):
+                raise DrConfigurationError(
+                    "DrDrills", "stop_alarms", type(alarm).__name__,
+                    "a sequence of cloudwatch.IAlarm (e.g. an alarm of DrObservability.alarms)",
+                )  # fmt: skip
+
+        self._network = network
+        self._cluster = cluster
+        self._subnets = self._tier_subnets(network)
+        self.writer_availability_zone = self._writer_availability_zone(cluster)
+        self._zones = self._check_zones(availability_zones)
+
+        self._watch_health_check(function, observability, heartbeat)
+        self.stop_alarms: list[cloudwatch.IAlarm] = [self.guard_alarm, *stop_alarms]
+        self.log_group = self._log_group(logs_key, removal_policy)
+        self.role = self._role()
+        self.experiments: dict[str, fis.CfnExperimentTemplate] = {}
+        self._add_experiments()
+        self._notify_run_events(observability)
+
+    # --- public --------------------------------------------------------------------------
+
+    def add_experiment(
+        self,
+        name: str,
+        *,
+        description: str,
+        actions: Mapping[str, tuple[str, str, Mapping[str, str]]],
+        targets: Mapping[str, tuple[str, Sequence[str]]],
+        target_parameters: Mapping[str, Mapping[str, str]] | None = None,
+        skip_empty_targets: bool = False,
+    ) -> fis.CfnExperimentTemplate:
+        """Add an experiment template ``name`` with this construct's role, stop alarms and log.
+
+        Args:
+            name: lower-case letters, digits and hyphens, unique in this construct.
+            description: what the drill does, shown in the FIS console.
+            actions: action name -> (FIS action id, target name, parameters).
+            targets: target name -> (FIS resource type, resource ARNs).
+            target_parameters: target name -> FIS target parameters, e.g.
+                ``{"writerAvailabilityZoneIdentifiers": "us-east-1a"}`` for a cluster.
+            skip_empty_targets: skip an action whose target resolves to nothing when the
+                experiment starts, instead of failing the experiment.
+
+        Raises:
+            DrConfigurationError: an unknown action, a target whose resource type does not fit
+                its action, a parameter the action does not take, or a bad name.
+        """
+        if not isinstance(name, str) or not _NAME.match(name) or name in self.experiments:
+            raise DrConfigurationError(
+                "DrDrills", "add_experiment(name)", name,
+                "lower-case letters, digits and hyphens, starting with a letter, not used yet",
+            )  # fmt: skip
+        cfn_actions: dict[str, fis.CfnExperimentTemplate.ExperimentTemplateActionProperty] = {}
+        for action_name, (action_id, target, parameters) in actions.items():
+            spec = FIS_ACTIONS.get(action_id)
+            if spec is None:
+                raise DrConfigurationError(
+                    "DrDrills", f"add_experiment(actions[{action_name!r}])", action_id,
+                    "one of " + ", ".join(FIS_ACTIONS),
+                )  # fmt: skip
+            resource_type = targets.get(target, ("(no such target)", ()))[0]
+            if resource_type != spec.resource_type:
+                raise DrConfigurationError(
+                    "DrDrills", f"add_experiment(targets[{target!r}])", resource_type,
+                    f"a target of resource type {spec.resource_type!r}, the one {action_id} "
+                    "acts on",
+                )  # fmt: skip
+            unknown = set(parameters) - spec.parameters
+            if unknown:
+                raise DrConfigurationError(
+                    "DrDrills", f"add_experiment(actions[{action_name!r}]) parameters",
+                    sorted(unknown),
+                    f"parameters of {action_id}: {sorted(spec.parameters) or 'none'}",
+                )  # fmt: skip
+            if "scope" in parameters:
+                check_choice(
+                    "DrDrills", f"add_experiment(actions[{action_name!r}]) scope",
+                    parameters["scope"], DISRUPTION_SCOPES,
+                )  # fmt: skip
+            cfn_actions[action_name] = fis.CfnExperimentTemplate.ExperimentTemplateActionProperty(
+                action_id=action_id,
+                parameters=dict(parameters) or None,
+                targets={spec.target_key: target},
+            )
+        template = fis.CfnExperimentTemplate(
+            self,
+            "".join(part.title() for part in name.split("-")) + "Experiment",
+            description=description,
+            role_arn=self.role.role_arn,
+            stop_conditions=[
+                fis.CfnExperimentTemplate.ExperimentTemplateStopConditionProperty(
+                    source="aws:cloudwatch:alarm", value=alarm.alarm_arn
+                )
+                for alarm in self.stop_alarms
+            ],
+            targets={
+                target: fis.CfnExperimentTemplate.ExperimentTemplateTargetProperty(
+                    resource_type=resource_type,
+                    resource_arns=list(arns),
+                    selection_mode="ALL",
+                    parameters=(target_parameters or {}).get(target),
+                )
+                for target, (resource_type, arns) in targets.items()
+            },
+            actions=cfn_actions,
+            log_configuration=fis.CfnExperimentTemplate.ExperimentTemplateLogConfigurationProperty(
+                log_schema_version=2,
+                cloud_watch_logs_configuration={"LogGroupArn": self.log_group.log_group_arn},
+            ),
+            experiment_options=fis.CfnExperimentTemplate.ExperimentTemplateExperimentOptionsProperty(
+                account_targeting="single-account",
+                empty_target_resolution_mode="skip" if skip_empty_targets else "fail",
+            ),
+            tags={DRILL_TAG: name, "Name": f"dr-{self.suffix}-{name}"},
+        )
+        self.experiments[name] = template
+        return template
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _tier_subnets(self, network: DrNetwork) -> list[ec2.ISubnet]:
+        """The subnets of the data and Lambda tiers (where the cluster and the function run)."""
+        selection = network.vpc.select_subnets(subnet_type=network.private_subnets.subnet_type)
+        return list(selection.subnets)
+
+    @staticmethod
+    def _writer_availability_zone(cluster: rds.DatabaseCluster) -> str | None:
+        """The AZ the writer instance is pinned to, as synthesized (None if not pinned)."""
+        writer = cluster.node.try_find_child("Writer")
+        cfn = writer.node.default_child if writer is not None else None
+        zone = getattr(cfn, "availability_zone", None)
+        return zone if isinstance(zone, str) and not Token.is_unresolved(zone) else None
+
+    def _check_zones(self, availability_zones: Sequence[str] | None) -> list[str]:
+        used = sorted({s.availability_zone for s in self._subnets})
+        accepted = "AZs the stack's subnets are in: " + ", ".join(used)
+        if availability_zones is None:
+            if self.writer_availability_zone is None:
+                return []  # no pinned writer (e.g. Fn::GetAZs): pass availability_zones
+            availability_zones = [self.writer_availability_zone]
+        if isinstance(availability_zones, str) or not availability_zones:
+            raise DrConfigurationError(
+                "DrDrills", "availability_zones", availability_zones, accepted
+            )
+        for zone in availability_zones:
+            if zone not in used:
+                raise DrConfigurationError("DrDrills", "availability_zones", zone, accepted)
+        return list(dict.fromkeys(availability_zones))
+
+    def _watch_health_check(
+        self, function: DrFunction, observability: DrObservability, heartbeat: int
+    ) -> None:
+        """Run the health check on a schedule, count its failures, and guard drills with them."""
+        function.run_every(Duration.seconds(heartbeat))
+        logs.MetricFilter(
+            self,
+            "HealthCheckFailures",
+            log_group=function.log_group,
+            # The handler logs every report; one that is not "ok" at WARNING level.
+            filter_pattern=logs.FilterPattern.all_terms("WARNING", "health check report"),
+            metric_namespace=METRIC_NAMESPACE,
+            metric_name="Failures",
+            metric_value="1",
+        )
+        period = Duration.minutes(1)
+        #: Health-check failures (reports not ok, plus invocation errors) per minute.
+        self.health_check_failures = cloudwatch.MathExpression(
+            expression="FILL(reports, 0) + FILL(errors, 0)",
+            using_metrics={
+                "reports": cloudwatch.Metric(
+                    namespace=METRIC_NAMESPACE, metric_name="Failures", statistic="Sum",
+                    period=period,
+                ),
+                "errors": function.function.metric_errors(period=period, statistic="Sum"),
+            },
+            label="Health-check failures per minute",
+            period=period,
+        )  # fmt: skip
+        minutes = min(math.ceil(self.az_loss_rto_seconds / _MINUTE), MAX_GUARD_MINUTES)
+        #: Stops every drill: the health check failed in each minute for the AZ-loss RTO.
+        self.guard_alarm = observability.add_alarm(
+            "DrillGuard",
+            self.health_check_failures,
+            threshold=0,
+            evaluation_periods=minutes,
+            description=(
+                f"The health check failed in each of the last {minutes} minutes (the AZ-loss "
+                f"RTO objective, at most {MAX_GUARD_MINUTES} minutes): a running FIS drill "
+                "stops itself"
+            ),
+        )
+        observability.dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=(
+                    f"## Drills\nAZ-loss RTO objective: **{_human(self.az_loss_rto_seconds)}**. "
+                    "After a drill, read the failure graph: the run of minutes with failures "
+                    "is the failover time the health check saw; it must be shorter than the "
+                    "objective. FIS and RDS failover events on the topic give the exact times."
+                ),
+                width=24,
+                height=2,
+            ),
+            cloudwatch.GraphWidget(
+                title="Health-check failures per minute (drills)",
+                left=[self.health_check_failures],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Health-check latency (ms, p99)",
+                left=[function.function.metric_duration(period=period, statistic="p99")],
+                width=12,
+            ),
+        )
+
+    def _log_group(self, logs_key: kms.IKey | None, removal_policy: RemovalPolicy) -> logs.LogGroup:
+        key = logs_key or logs_encryption_key(
+            self, "LogsKey", description=f"DR drills logs ({self.suffix})",
+            removal_policy=removal_policy,
+        )  # fmt: skip
+        return logs.LogGroup(
+            self,
+            "ExperimentLogs",
+            log_group_name=f"/aws/fis/dr-{self.suffix}",
+            encryption_key=key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=removal_policy,
+        )
+
+    def _role(self) -> iam.Role:
+        """The experiments' role: fail over this cluster, swap this VPC's subnet ACLs, log."""
+        stack = Stack.of(self)
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "fis.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+            description="AWS FIS: run the DR drills on this stack's cluster and subnets only",
+        )
+        ec2_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        acls = f"{ec2_arn}:network-acl/*"
+        vpc = f"{ec2_arn}:vpc/{self._network.vpc.vpc_id}"
+        subnets = [f"{ec2_arn}:subnet/{s.subnet_id}" for s in self._subnets]
+        fis_tag = {"aws:RequestTag/managedByFIS": "true"}
+        policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="AWS FIS: what the DR drills need, on this stack's resources only",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="FailOverCluster",
+                    actions=["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
+                    resources=[self._cluster.cluster_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="CreateFisNetworkAcl",
+                    actions=["ec2:CreateNetworkAcl"],
+                    resources=[acls],
+                    conditions={"StringEquals": fis_tag},
+                ),
+                iam.PolicyStatement(
+                    sid="CreateFisNetworkAclInVpc",
+                    actions=["ec2:CreateNetworkAcl"],
+                    resources=[vpc],
+                ),
+                iam.PolicyStatement(
+                    sid="TagFisNetworkAcl",
+                    actions=["ec2:CreateTags"],
+                    resources=[acls],
+                    conditions={
+                        "StringEquals": {"ec2:CreateAction": "CreateNetworkAcl", **fis_tag}
+                    },
+                ),
+                iam.PolicyStatement(
+                    sid="ChangeFisNetworkAcl",
+                    actions=["ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"],
+                    resources=[acls, vpc],
+                    conditions={"StringEquals": {"ec2:ResourceTag/managedByFIS": "true"}},
+                ),
+                iam.PolicyStatement(
+                    sid="SwapSubnetNetworkAcl",
+                    actions=["ec2:ReplaceNetworkAclAssociation"],
+                    resources=[acls, *subnets],
+                ),
+                iam.PolicyStatement(
+                    sid="DescribeTargetsAndLog",
+                    actions=[
+                        "ec2:DescribeNetworkAcls",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeVpcs",
+                        "ec2:DescribeManagedPrefixLists",
+                        "ec2:GetManagedPrefixListEntries",
+                        "tag:GetResources",
+                        "logs:CreateLogDelivery",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeResourcePolicies",
+                        "logs:PutResourcePolicy",
+                    ],
+                    resources=["*"],
+                ),
+            ],
+        )
+        acknowledge(
+            policy,
+            DESCRIBE_REASON,
+            f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
+            f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+            "<AWS::AccountId>:network-acl/*]",
+        )
+        return role
+
+    def _add_experiments(self) -> None:
+        cluster_target = ("aws:rds:cluster", [self._cluster.cluster_arn])
+        failover: tuple[str, str, Mapping[str, str]] = (
+            "aws:rds:failover-db-cluster",
+            "Cluster",
+            {},
+        )
+        self.add_experiment(
+            "aurora-failover",
+            description="DR drill: fail the Aurora cluster over to a reader in another AZ",
+            actions={"Failover": failover},
+            targets={"Cluster": cluster_target},
+        )
+        for zone in self._zones:
+            arns = [self._subnet_arn(s) for s in self._subnets if s.availability_zone == zone]
+            self.add_experiment(
+                f"az-{zone}",
+                description=(
+                    f"DR drill: lose AZ {zone} - cut its data and Lambda subnets off for "
+                    f"{self._disruption_text} and fail Aurora over"
+                ),
+                actions={
+                    "DisruptNetwork": (
+                        "aws:network:disrupt-connectivity",
+                        "Subnets",
+                        {"duration": self._disruption, "scope": "all"},
+                    ),
+                    "Failover": failover,
+                },
+                targets={"Subnets": ("aws:ec2:subnet", arns), "Cluster": cluster_target},
+                # Fail over only while the writer is in this AZ, as AWS's AZ Power
+                # Interruption scenario does; otherwise the network part runs alone.
+                target_parameters={"Cluster": {"writerAvailabilityZoneIdentifiers": zone}},
+                skip_empty_targets=True,
+            )
+        every_subnet = ("aws:ec2:subnet", [self._subnet_arn(s) for s in self._subnets])
+        for service in ("dynamodb", "s3"):
+            self.add_experiment(
+                f"{service}-unreachable",
+                description=(
+                    f"DR drill: {service} unreachable from the data and Lambda subnets for "
+                    f"{self._disruption_text}"
+                ),
+                actions={
+                    "DisruptNetwork": (
+                        "aws:network:disrupt-connectivity",
+                        "Subnets",
+                        {"duration": self._disruption, "scope": service},
+                    )
+                },
+                targets={"Subnets": every_subnet},
+            )
+
+    def _notify_run_events(self, observability: DrObservability) -> None:
+        """FIS experiment state changes and RDS failover events to the topic: a run's times."""
+        events.Rule(
+            self,
+            "ExperimentEvents",
+            description="AWS FIS experiment state changes of the DR drills to the topic",
+            event_pattern=events.EventPattern(
+                source=["aws.fis"], detail_type=["FIS Experiment State Change"]
+            ),
+            targets=[targets.SnsTopic(observability.topic)],
+        )
+        events.Rule(
+            self,
+            "FailoverEvents",
+            description="Aurora failover started/completed events of the DR cluster to the topic",
+            event_pattern=events.EventPattern(
+                source=["aws.rds"],
+                detail_type=["RDS DB Cluster Event"],
+                detail={"EventCategories": ["failover"]},
+                resources=[self._cluster.cluster_arn],
+            ),
+            targets=[targets.SnsTopic(observability.topic)],
+        )
+
+    def _subnet_arn(self, subnet: ec2.ISubnet) -> str:
+        return Stack.of(self).format_arn(
+            service="ec2", resource="subnet", resource_name=subnet.subnet_id
+        )
+
+
+def _human(seconds: int) -> str:
+    for unit, size in (("hours", 3600), ("minutes", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} seconds"

@@ -1,0 +1,527 @@
+"""DrRestoreTesting: scheduled AWS Backup restore tests that check the data and measure RTO/RPO.
+
+An assurance module: it reads the core layers' public attributes (the vault and its role, the
+cluster with its subnet group, security group and key, the table, the bucket, the health
+check's canary keys, the observability topic, dashboard and alarm factory).
+
+aws-cdk-lib has restore testing only as L1 (``CfnRestoreTestingPlan``,
+``CfnRestoreTestingSelection``); this construct adds what AWS leaves to the user: restored
+copies that land in the stack's own network and key, a validation Lambda that checks the data
+and reports to AWS Backup, measured restore time and data age as metrics, and alarms derived
+from the recovery objectives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ..backup import DrBackupVault
+from ..compliance import (
+    AWS_SOLUTIONS,
+    acknowledge,
+    drop_redundant_dependency,
+    in_packs,
+    skip_checkov,
+)
+from ..database import DrDatabase
+from ..errors import (
+    DrConfigurationError,
+    check_days,
+    check_duration,
+    check_environment_suffix,
+    check_instance_of,
+    check_key,
+    check_removal_policy,
+)
+from ..function import DrFunction
+from ..health_check import RUNTIME
+from ..keys import logs_encryption_key
+from ..observability import DrObservability
+from ..storage import DrBucket
+
+#: Every Sunday at 05:00 UTC.
+WEEKLY = events.Schedule.cron(minute="0", hour="5", week_day="SUN")
+#: Restore the latest recovery point of the last 7 days (the default backup retention).
+DEFAULT_SELECTION_WINDOW = Duration.days(7)
+#: AWS Backup deletes restored copies 2 hours after the restore, or once validated.
+DEFAULT_VALIDATION_WINDOW = Duration.hours(2)
+#: The restore jobs may start up to 8 hours after the scheduled time.
+DEFAULT_START_WINDOW = Duration.hours(8)
+#: Namespace of the measured restore time, data age and validation failures.
+METRIC_NAMESPACE = "DrConstructs/RestoreTesting"
+#: AWS Backup names the copies a restore test makes with this prefix and a random suffix.
+RESTORED_PREFIX = "awsbackup-restore-test-"
+#: AWS Backup's names for the protected resource types, and what each restores.
+RESOURCE_TYPES = ("Aurora", "DynamoDB", "S3")
+_RUNTIME_DIR = Path(__file__).parent / "runtime"
+_METRICS_PERIOD = Duration.days(1)
+
+#: Why the validation Lambda's policy names resources by prefix (AwsSolutions-IAM5).
+RESTORED_COPIES_REASON = (
+    "The validation Lambda reads restored copies that AWS Backup creates during a restore test "
+    "and names itself, 'awsbackup-restore-test-' plus a random suffix: they cannot be named "
+    "before they exist. The policy allows only reads, only on that prefix, only the canary "
+    "item (dynamodb:LeadingKeys) and object key, in this account and region. "
+    "backup:DescribeRestoreJob and backup:PutRestoreValidationResult support no resource-level "
+    "permissions, and cloudwatch:PutMetricData is limited to this construct's namespace."
+)
+#: Why the validation Lambda runs outside the VPC (HIPAA/NIST/PCI LambdaInsideVPC, CKV_AWS_117).
+OUTSIDE_VPC_REASON = (
+    "The restore-validation Lambda calls AWS control-plane APIs only (AWS Backup, RDS, "
+    "CloudWatch) plus one read of a restored DynamoDB item and S3 object; it opens no database "
+    "connection. From the DR VPC's isolated subnets it would need interface endpoints for "
+    "AWS Backup, RDS and CloudWatch (about 9 endpoint-AZs, billed hourly) to run once a week. "
+    "Its role and its narrow policy, not network placement, bound what it can reach."
+)
+
+
+class DrRestoreTesting(Construct):
+    """Scheduled restore tests of the stack's backups, validated at the data level.
+
+    * An AWS Backup restore testing plan (``schedule``, weekly by default) that restores the
+      latest recovery point (continuous or snapshot) of the last ``selection_window`` from the
+      stack's vault, and one selection per protected type: the Aurora cluster, the DynamoDB
+      table and, if given, the S3 bucket. The restored Aurora cluster lands in the stack's
+      DB subnet group (isolated subnets) with the cluster's security group, parameter group
+      and key; the table and bucket are restored under the stack's key. AWS Backup deletes
+      every restored copy after ``validation_window`` (or once it is validated).
+    * A validation Lambda, run by each restore job's final "Restore Job State Change" event:
+      the restored table and bucket must hold the health check's canary item and object, the
+      restored cluster must be available. It reports SUCCESSFUL or FAILED (with the reason) to
+      AWS Backup with ``PutRestoreValidationResult``.
+    * Measured RTO and RPO: restore time (completion - creation) and data age (recovery point
+      time - the canary's timestamp in the restored copy) per resource type in
+      ``DrConstructs/RestoreTesting``, on the dashboard against the objectives, with alarms
+      to the topic when a test fails or fails validation, takes longer than ``rto``, or
+      restores data older than ``rpo``.
+
+    The health check is run every ``canary_interval`` so that its canary item and object are
+    fresh at every recovery point.
+
+    Args:
+        scope: parent construct.
+        id: construct id.
+        vault: the :class:`DrBackupVault` whose recovery points are tested; its role restores.
+        database: the :class:`DrDatabase` (cluster and table) to test.
+        function: the :class:`DrFunction` running the health check (the canary writer).
+        observability: the stack's :class:`DrObservability`.
+        bucket: the :class:`DrBucket` to test too. Default - none.
+        rto: the restore-time objective: a test that takes longer alarms. Default - 4 hours.
+        rpo: the data-age objective: a test whose restored canary is older alarms.
+            Default - 1 hour.
+        schedule: a cron ``events.Schedule``. Default - Sundays 05:00 UTC.
+        start_window: how long after the scheduled time the restores may start, 1-168
+            hours. Default - 8 hours.
+        selection_window: recovery points of the last 1-365 days are eligible. Default - 7.
+        validation_window: how long restored copies are kept for validation, 1-168 hours
+            (restored Aurora clusters cost storage meanwhile). Default - 2 hours.
+        canary_interval: how often the health check refreshes its canary. Default - 1 minute.
+        logs_key: key for the Lambda's logs, environment and dead-letter queue.
+            Default - a new key with rotation.
+        environment_suffix: names the plan ``dr_restore_tests_{suffix}``. Default - ``dev``.
+        removal_policy: for the log group, queue and a new key. Default - ``RETAIN``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vault: DrBackupVault,
+        database: DrDatabase,
+        function: DrFunction,
+        observability: DrObservability,
+        bucket: DrBucket | None = None,
+        rto: Duration = Duration.hours(4),  # noqa: B008 - an immutable value
+        rpo: Duration = Duration.hours(1),  # noqa: B008 - an immutable value
+        schedule: events.Schedule = WEEKLY,
+        start_window: Duration = DEFAULT_START_WINDOW,
+        selection_window: Duration = DEFAULT_SELECTION_WINDOW,
+        validation_window: Duration = DEFAULT_VALIDATION_WINDOW,
+        canary_interval: Duration = Duration.minutes(1),  # noqa: B008 - an immutable value
+        logs_key: kms.IKey | None = None,
+        environment_suffix: str = "dev",
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, id)
+        name = "DrRestoreTesting"
+        self.suffix = check_environment_suffix(name, environment_suffix)
+        check_removal_policy(name, removal_policy)
+        check_instance_of(name, "vault", vault, DrBackupVault, "the stack's DrBackupVault")
+        check_instance_of(name, "database", database, DrDatabase, "the stack's DrDatabase")
+        check_instance_of(name, "function", function, DrFunction, "the health-check DrFunction")
+        check_instance_of(
+            name, "observability", observability, DrObservability, "the stack's DrObservability"
+        )
+        if bucket is not None:
+            check_instance_of(name, "bucket", bucket, DrBucket, "a DrBucket, or None")
+        check_key(name, "logs_key", logs_key)
+        #: The objectives the measured figures are held to, in seconds.
+        self.rto_seconds = check_duration(name, "rto", rto, 60, 366 * 86400)
+        self.rpo_seconds = check_duration(name, "rpo", rpo, 1, 366 * 86400)
+        if not isinstance(schedule, events.Schedule) or not schedule.expression_string.startswith(
+            "cron("
+        ):
+            raise DrConfigurationError(
+                name, "schedule", getattr(schedule, "expression_string", schedule),
+                "events.Schedule.cron(...) (restore testing takes cron expressions only)",
+            )  # fmt: skip
+        start_hours = _whole_hours(name, "start_window", start_window)
+        validation_hours = _whole_hours(name, "validation_window", validation_window)
+        selection_days = check_days(name, "selection_window", selection_window, 1, 365)
+
+        function.run_every(canary_interval)
+        self._stack = Stack.of(self)
+        self.plan = self._plan(vault, schedule, start_hours, selection_days)
+        self.selections = self._selections(vault, database, bucket, validation_hours)
+        self.function = self._validation_function(function, database, bucket, logs_key,
+                                                  removal_policy)  # fmt: skip
+        self._alarms(observability)
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _plan(
+        self, vault: DrBackupVault, schedule: events.Schedule, start_hours: int, days: int
+    ) -> backup.CfnRestoreTestingPlan:
+        #: The plan's name: restore testing allows letters, digits and underscores only.
+        self.plan_name = f"dr_restore_tests_{self.suffix.replace('-', '_')}"
+        return backup.CfnRestoreTestingPlan(
+            self,
+            "Plan",
+            restore_testing_plan_name=self.plan_name,
+            schedule_expression=schedule.expression_string,
+            schedule_expression_timezone="Etc/UTC",
+            start_window_hours=start_hours,
+            recovery_point_selection=backup.CfnRestoreTestingPlan.RestoreTestingRecoveryPointSelectionProperty(
+                algorithm="LATEST_WITHIN_WINDOW",
+                include_vaults=[vault.vault.backup_vault_arn],
+                recovery_point_types=["CONTINUOUS", "SNAPSHOT"],
+                selection_window_days=days,
+            ),
+        )
+
+    def _selections(
+        self,
+        vault: DrBackupVault,
+        database: DrDatabase,
+        bucket: DrBucket | None,
+        validation_hours: int,
+    ) -> dict[str, backup.CfnRestoreTestingSelection]:
+        """One selection per protected type, each restoring into the stack's network and key."""
+        cluster_parameter_group = database.parameter_group.bind_to_cluster()
+        overrides: dict[str, tuple[str, dict[str, str]]] = {
+            "Aurora": (
+                database.cluster.cluster_arn,
+                {
+                    "dbSubnetGroupName": database.subnet_group.subnet_group_name,
+                    "vpcSecurityGroupIds": self._stack.to_json_string(
+                        [database.security_group.security_group_id]
+                    ),
+                    "kmsKeyId": database.encryption_key.key_arn,
+                    "dbClusterParameterGroupName": cluster_parameter_group.parameter_group_name,
+                    "enableIAMDatabaseAuthentication": "true",
+                    "port": str(database.port),
+                },
+            ),
+            "DynamoDB": (
+                database.table.table_arn,
+                {"encryptionType": "KMS", "kmsMasterKeyArn": database.encryption_key.key_arn},
+            ),
+        }
+        if bucket is not None:
+            overrides["S3"] = (
+                bucket.bucket.bucket_arn,
+                {"encryptionType": "SSE-KMS", "kmsKey": bucket.encryption_key.key_arn},
+            )
+        selections = {}
+        for resource_type, (arn, metadata) in overrides.items():
+            selections[resource_type] = backup.CfnRestoreTestingSelection(
+                self,
+                f"{resource_type}Selection",
+                restore_testing_plan_name=self.plan.restore_testing_plan_name,
+                restore_testing_selection_name=f"{resource_type.lower()}_{self.plan_name}"[:50],
+                protected_resource_type=resource_type,
+                protected_resource_arns=[arn],
+                iam_role_arn=vault.role.role_arn,
+                restore_metadata_overrides=metadata,
+                validation_window_hours=validation_hours,
+            )
+            selections[resource_type].add_resource_dependency(self.plan)
+        return selections
+
+    def _validation_function(
+        self,
+        health_check: DrFunction,
+        database: DrDatabase,
+        bucket: DrBucket | None,
+        logs_key: kms.IKey | None,
+        removal_policy: RemovalPolicy,
+    ) -> lambda_.Function:
+        """The Lambda that validates each restored copy, its role, logs and dead letters."""
+        key = logs_key or logs_encryption_key(
+            self, "LogsKey", description=f"DR restore tests ({self.suffix})",
+            removal_policy=removal_policy,
+        )  # fmt: skip
+        function_name = f"dr-restore-validation-{self.suffix}"
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            encryption_key=key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=removal_policy,
+        )
+        dead_letters = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal_policy,
+        )
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{function_name}: read restored copies, report, publish metrics",
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description=f"{function_name}: what restore validation needs, nothing more",
+            roles=[role],
+            statements=self._statements(health_check, database, bucket, log_group,
+                                        dead_letters, key),
+        )  # fmt: skip
+        acknowledge(
+            policy,
+            RESTORED_COPIES_REASON,
+            f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
+            *(
+                f"{AWS_SOLUTIONS}-IAM5[Resource::{pattern}]"
+                for pattern in (
+                    "arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/"
+                    f"{RESTORED_PREFIX}*",
+                    f"arn:<AWS::Partition>:s3:::{RESTORED_PREFIX}*/"
+                    f"{health_check.canary_object_key}",
+                    "arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:cluster:"
+                    f"{RESTORED_PREFIX}*",
+                )
+            ),
+        )
+        function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description="DR restore tests: validate the restored copy, report to AWS Backup",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_.Code.from_asset(str(_RUNTIME_DIR), exclude=["__init__.py", "*.pyc"]),
+            handler="handler.handler",
+            memory_size=128,
+            timeout=Duration.seconds(60),
+            role=role,
+            log_group=log_group,
+            environment={
+                "RESTORE_TESTING_PLAN_NAME": self.plan_name,
+                "METRIC_NAMESPACE": METRIC_NAMESPACE,
+                "CANARY_ITEM_KEY": self._stack.to_json_string(
+                    {database.partition_key_name: {"S": health_check.canary_item_key}}
+                ),
+                "CANARY_OBJECT_KEY": health_check.canary_object_key,
+            },
+            environment_encryption=key,
+            reserved_concurrent_executions=1,
+        )
+        cfn_function = function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+            target_arn=dead_letters.queue_arn
+        )
+        cfn_function.add_resource_dependency(policy.node.default_child)  # type: ignore[arg-type]
+        cfn_role = role.node.default_child
+        assert isinstance(cfn_role, iam.CfnRole)
+        drop_redundant_dependency(cfn_function, cfn_role)
+        acknowledge(function, OUTSIDE_VPC_REASON, *in_packs("LambdaInsideVPC"))
+        skip_checkov(cfn_function, [("CKV_AWS_117", OUTSIDE_VPC_REASON)])
+        events.Rule(
+            self,
+            "RestoreJobsRule",
+            description="Validate what AWS Backup restored when a restore job ends",
+            event_pattern=events.EventPattern(
+                source=["aws.backup"],
+                detail_type=["Restore Job State Change"],
+                detail={"status": ["COMPLETED", "FAILED", "ABORTED"]},
+            ),
+            targets=[targets.LambdaFunction(function, retry_attempts=2)],
+        )
+        return function
+
+    def _statements(
+        self,
+        health_check: DrFunction,
+        database: DrDatabase,
+        bucket: DrBucket | None,
+        log_group: logs.ILogGroup,
+        dead_letters: sqs.IQueue,
+        key: kms.IKey,
+    ) -> list[iam.PolicyStatement]:
+        def arn(service: str, resource: str) -> str:
+            return f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadAndReportRestoreJobs",
+                actions=["backup:DescribeRestoreJob", "backup:PutRestoreValidationResult"],
+                resources=["*"],  # no resource-level permissions
+            ),
+            iam.PolicyStatement(
+                sid="PublishMeasurements",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadRestoredCanaryItem",
+                actions=["dynamodb:GetItem"],
+                resources=[arn("dynamodb", f"table/{RESTORED_PREFIX}*")],
+                conditions={
+                    "ForAllValues:StringEquals": {
+                        "dynamodb:LeadingKeys": [health_check.canary_item_key]
+                    }
+                },
+            ),
+            iam.PolicyStatement(
+                sid="DescribeRestoredCluster",
+                actions=["rds:DescribeDBClusters"],
+                resources=[arn("rds", f"cluster:{RESTORED_PREFIX}*")],
+            ),
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letters.queue_arn]
+            ),
+            iam.PolicyStatement(
+                sid="UseLogsKeyThroughSqs",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": self._via("sqs")}},
+            ),
+        ]
+        via = [self._via("dynamodb")]
+        if bucket is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadRestoredCanaryObject",
+                    actions=["s3:GetObject"],
+                    resources=[
+                        f"arn:{Aws.PARTITION}:s3:::{RESTORED_PREFIX}*/"
+                        f"{health_check.canary_object_key}"
+                    ],
+                )
+            )
+            via.append(self._via("s3"))
+        statements.append(
+            iam.PolicyStatement(
+                sid="DecryptRestoredCopies",
+                actions=["kms:Decrypt"],
+                resources=[database.encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": via}},
+            )
+        )
+        return statements
+
+    def _alarms(self, observability: DrObservability) -> None:
+        """Alarms on the measured figures, thresholds from the objectives, and their graphs."""
+
+        def measured(metric_name: str, statistic: str, label: str) -> cloudwatch.MathExpression:
+            return cloudwatch.MathExpression(
+                expression="MAX([" + ", ".join(t.lower() for t in RESOURCE_TYPES) + "])",
+                using_metrics={
+                    t.lower(): cloudwatch.Metric(
+                        namespace=METRIC_NAMESPACE, metric_name=metric_name,
+                        dimensions_map={"ResourceType": t}, statistic=statistic,
+                        period=_METRICS_PERIOD,
+                    )
+                    for t in RESOURCE_TYPES
+                },
+                label=label,
+                period=_METRICS_PERIOD,
+            )  # fmt: skip
+
+        #: Restore time per resource type (seconds), the highest of the day.
+        self.restore_time = measured("RestoreTime", "Maximum", "Restore time (s)")
+        #: Data age at the recovery point per resource type (seconds), the highest of the day.
+        self.data_age = measured("DataAge", "Maximum", "Data age (s)")
+        #: Failed restore tests or validations per day.
+        self.validation_failures = measured("ValidationFailed", "Sum", "Failed restore tests")
+        self.alarms = [
+            observability.add_alarm(
+                "RestoreTestFailed", self.validation_failures, threshold=0, evaluation_periods=1,
+                description="A restore test failed, or what it restored failed validation",
+            ),
+            observability.add_alarm(
+                "RestoreTimeAboveRto", self.restore_time, threshold=self.rto_seconds,
+                evaluation_periods=1,
+                description=f"A restore test took longer than the RTO objective "
+                f"({self.rto_seconds} s)",
+            ),
+            observability.add_alarm(
+                "RestoredDataOlderThanRpo", self.data_age, threshold=self.rpo_seconds,
+                evaluation_periods=1,
+                description=f"A restore test restored data older than the RPO objective "
+                f"({self.rpo_seconds} s)",
+            ),
+        ]  # fmt: skip
+        observability.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Restore tests: restore time (s) vs RTO",
+                left=[self.restore_time],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=self.rto_seconds, label="RTO objective")
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Restore tests: data age (s) vs RPO",
+                left=[self.data_age],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=self.rpo_seconds, label="RPO objective")
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Restore tests: failures", left=[self.validation_failures], width=8
+            ),
+        )
+
+    def _via(self, service: str) -> str:
+        return f"{service}.{self._stack.region}.{self._stack.url_suffix}"
+
+
+def _whole_hours(construct: str, prop: str, value: Duration) -> int:
+    seconds = check_duration(construct, prop, value, 3600, 168 * 3600)
+    if seconds % 3600:
+        raise DrConfigurationError(
+            construct, prop, value.to_human_string(), "whole hours from 1 to 168"
+        )
+    return seconds // 3600
+
+
+__all__ = ["METRIC_NAMESPACE", "RESOURCE_TYPES", "DrRestoreTesting"]
