@@ -412,3 +412,11 @@ def _role_statements(template: Template, role_prefix: str) -> list[dict[str, Any
         if {"Ref": role_id} in policy["Properties"].get("Roles", [])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
+
+
+def test_template_states_its_objectives_for_the_operator_command(template: Template) -> None:
+    declared = template.to_json()["Metadata"]["dr-constructs"]["objectives"]
+    assert declared == {
+        mode: {"rpo_seconds": 3600, "rto_seconds": 4 * 3600}
+        for mode in ("az_loss", "corruption", "stack_deletion")
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -41,6 +41,9 @@ from .objectives import (
 from .observability import DrObservability
 from .restore_testing import DrRestoreTesting
 from .storage import DrBucket
+
+#: The template-level Metadata key under which DrPlatform states its recovery objectives.
+TEMPLATE_METADATA_KEY = "dr-constructs"
 
 
 class DrPlatform(Construct):
@@ -283,7 +286,19 @@ class DrPlatform(Construct):
         """Every data store against :attr:`objectives` (raises on a breach), and the stack's
         posture report."""
         PostureReport.of(self).add(self.objectives, self._stores, check_at_synth=False)
-        return self.objectives.check(self._stores)
+        postures = self.objectives.check(self._stores)
+        # The template states its objectives, for tools that read the deployed stack (the
+        # dr-constructs operator command): Metadata "dr-constructs".
+        Stack.of(self).add_metadata(
+            TEMPLATE_METADATA_KEY,
+            {
+                "objectives": {
+                    mode.name.lower(): {"rpo_seconds": rpo, "rto_seconds": rto}
+                    for mode, (rpo, rto) in self.objectives.targets.items()
+                }
+            },
+        )
+        return postures
 
     @property
     def _stores(self) -> tuple[Construct, ...]:
