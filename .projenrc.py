@@ -54,7 +54,7 @@ project = PythonProject(
         "cfn-lint==1.58.0",
         "ruff==0.17.5",
         "mypy==2.4.1",
-        "moto[dynamodb,s3,secretsmanager]==5.2.5",
+        "moto[dynamodb,events,s3,secretsmanager]==5.2.5",
         "boto3==1.44.5",
         "pypiserver==2.4.2",
         "passlib==1.7.4",
