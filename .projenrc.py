@@ -52,10 +52,11 @@ project = PythonProject(
         "syrupy==7.0.1",
         "hypothesis==6.170.15",
         "cdk-nag==3.0.2",
+        "cdklabs-cdk-validator-cfnguard==0.0.62",
         "cfn-lint==1.58.0",
         "ruff==0.17.5",
         "mypy==2.4.1",
-        "moto[dynamodb,s3,secretsmanager,server]==5.2.5",
+        "moto[dynamodb,events,s3,secretsmanager,server]==5.2.5",
         "boto3==1.44.5",
         "pypiserver==2.4.2",
         "passlib==1.7.4",
@@ -70,8 +71,13 @@ assert pyproject is not None
 # One version source: hatchling reads __version__ from the package.
 pyproject.add_deletion_override("project.version")
 pyproject.add_override("project.dynamic", ["version"])
-# `pip install 'dr-constructs[compliance]'` adds the rule packs apply_rule_packs() runs.
-pyproject.add_override("project.optional-dependencies", {"compliance": ["cdk-nag>=3.0.2,<4"]})
+# `pip install 'dr-constructs[compliance]'` adds the rule packs apply_rule_packs() runs: the
+# four cdk-nag packs and the AWS Control Tower proactive controls (the cfn-guard plugin; its
+# 0.0.x releases follow Control Tower's controls, and the tests pin the one measured).
+pyproject.add_override(
+    "project.optional-dependencies",
+    {"compliance": ["cdk-nag>=3.0.2,<4", "cdklabs-cdk-validator-cfnguard>=0.0.62,<0.1"]},
+)
 pyproject.add_override("project.readme", "README.md")
 pyproject.add_override("project.license-files", ["LICENSE"])
 pyproject.add_override(

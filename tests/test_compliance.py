@@ -1,4 +1,5 @@
-"""The compliance gates: cdk-nag (4 packs), cfn-lint, checkov and least privilege, on DrPlatform.
+"""The compliance gates: cdk-nag (4 packs), the AWS Control Tower proactive controls, cfn-lint,
+checkov and least privilege, on DrPlatform.
 
 Three apps, each synthesized once per module:
 
@@ -32,7 +33,7 @@ from cfnlint.api import ManualArgs, lint
 from constructs import Construct
 
 from dr_constructs import DrPlatform
-from dr_constructs.compliance import RULE_PACKS, apply_rule_packs
+from dr_constructs.compliance import CONTROL_TOWER, RULE_PACKS, apply_rule_packs, rule_id
 
 from .conftest import ACCOUNT, REGION
 
@@ -133,6 +134,20 @@ ACKNOWLEDGED_WITH_DRILLS: dict[str, set[tuple[str, str]]] = {
             "Drills/Policy",
         ),
     },
+}
+#: Every acknowledged AWS Control Tower finding, as (control, construct path below the
+#: DrPlatform, or "/..." below the stack for CDK's stack-level custom-resource providers).
+ACKNOWLEDGED_CONTROL_TOWER = {
+    ("CT.S3.PR.2", "Storage/AccessLogs"),
+    ("CT.S3.PR.9", "Storage/AccessLogs"),
+    ("CT.S3.PR.9", "Storage/Bucket"),
+    ("CT.S3.PR.10", "Storage/AccessLogs"),
+    ("CT.LAMBDA.PR.3", "/Custom::VpcRestrictDefaultSGCustomResourceProvider"),
+}
+#: Acknowledged only where the caller opted in to RemovalPolicy.DESTROY.
+ACKNOWLEDGED_CONTROL_TOWER_WITH_DESTROY = {
+    ("CT.RDS.PR.3", "Database/Cluster"),
+    ("CT.LAMBDA.PR.3", "/Custom::S3AutoDeleteObjectsCustomResourceProvider"),
 }
 
 #: checkov skips declared in template Metadata, by a part of the resource's logical id.
@@ -312,7 +327,7 @@ def test_every_rule_pack_ran_and_reports_no_unacknowledged_error_or_warning(
     synth: Synthesized,
 ) -> None:
     reports = {r["pluginName"]: r for r in synth.report["pluginReports"]}
-    assert set(RULE_PACKS) <= set(reports), sorted(reports)
+    assert {*RULE_PACKS, CONTROL_TOWER} <= set(reports), sorted(reports)
     findings = [
         f"{name}: {v['severity']} {v['ruleName']} at "
         + ", ".join(c.get("constructPath", "?") for c in v["violatingConstructs"])
@@ -320,7 +335,7 @@ def test_every_rule_pack_ran_and_reports_no_unacknowledged_error_or_warning(
         for v in report.get("violations", [])
     ]
     assert findings == []
-    assert all(reports[pack]["conclusion"] == "success" for pack in RULE_PACKS)
+    assert all(reports[gate]["conclusion"] == "success" for gate in (*RULE_PACKS, CONTROL_TOWER))
 
 
 def test_acknowledgements_are_exactly_the_reviewed_ones_each_with_a_reason(
@@ -345,6 +360,28 @@ def test_acknowledgements_are_exactly_the_reviewed_ones_each_with_a_reason(
         assert found == expected, pack
 
 
+def test_control_tower_acknowledgements_are_exactly_the_reviewed_ones(synth: Synthesized) -> None:
+    (report,) = (r for r in synth.report["pluginReports"] if r["pluginName"] == CONTROL_TOWER)
+    stack_path = synth.platform_path.split("/")[0]
+    found = set()
+    for suppressed in report.get("suppressedViolations", []):
+        assert len(suppressed["reason"]) >= 80, suppressed["reason"]
+        control = re.match(r"\[(CT\.[A-Z0-9]+\.PR\.\d+)\]", suppressed["description"])
+        assert control, suppressed["description"]
+        # compliance.rule_id names the cfn-guard rule that implements the control
+        assert suppressed["acknowledgedId"] == rule_id(control[1])
+        at = suppressed["acknowledgedAt"]
+        if at.startswith(synth.platform_path + "/"):
+            found.add((control[1], at[len(synth.platform_path) + 1 :]))
+        else:
+            assert at.startswith(stack_path + "/Custom::"), at
+            found.add((control[1], at[len(stack_path) :]))
+    expected = set(ACKNOWLEDGED_CONTROL_TOWER)
+    if synth.name == "example":
+        expected |= ACKNOWLEDGED_CONTROL_TOWER_WITH_DESTROY
+    assert found == expected
+
+
 def test_the_gate_fails_synthesis_on_a_finding(tmp_path: Path) -> None:
     """The packs are not vacuous: an unlogged, unencrypted bucket stops `cdk synth`."""
     from aws_cdk import aws_s3 as s3
@@ -354,6 +391,25 @@ def test_the_gate_fails_synthesis_on_a_finding(tmp_path: Path) -> None:
     apply_rule_packs(app)
     with pytest.raises(RuntimeError, match=r"AwsSolutions-S1"):
         app.synth()
+
+
+def test_the_control_tower_gate_fails_synthesis_on_a_finding(tmp_path: Path) -> None:
+    """The Control Tower controls are not vacuous: a KMS key with CDK's default policy (no
+    limit on who may create grants) stops `cdk synth`, and only that gate reports it."""
+    from aws_cdk import aws_kms as kms
+
+    app = App(outdir=str(tmp_path), analytics_reporting=False)
+    kms.Key(Stack(app, "Plain"), "Key", enable_key_rotation=True)
+    apply_rule_packs(app)
+    with pytest.raises(RuntimeError, match=r"CT\.KMS\.PR\.3"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    failed = {
+        (r["pluginName"], v["description"].split("]")[0] + "]")
+        for r in report["pluginReports"]
+        for v in r.get("violations", [])
+    }
+    assert failed == {(CONTROL_TOWER, "[CT.KMS.PR.3]")}
 
 
 # --- cfn-lint ------------------------------------------------------------------------------

@@ -59,6 +59,19 @@ def test_custom_code_replaces_the_health_check(template: Template) -> None:
     assert "KmsKeyArn" in fn and "DeadLetterConfig" in fn
 
 
+def test_dead_letter_queue_is_marked_as_one(template: Template) -> None:
+    """A RedriveAllowPolicy marks the queue as a dead-letter queue (AWS Control Tower
+    CT.SQS.PR.1): allowAll, SQS's behaviour without one, since denyAll reads as "not a DLQ"."""
+    (queue_id, queue) = next(iter(resources_of(template, "AWS::SQS::Queue").items()))
+    assert queue["Properties"]["RedriveAllowPolicy"] == {"redrivePermission": "allowAll"}
+    fn = next(
+        f["Properties"]
+        for f in resources_of(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == "dr-function-qa"
+    )
+    assert fn["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+
+
 def test_egress_only_https_and_postgresql(template: Template) -> None:
     groups = resources_of(template, "AWS::EC2::SecurityGroup")
     fn_group = next(g["Properties"] for k, g in groups.items() if k.startswith("FnSecurityGroup"))

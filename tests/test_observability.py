@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_backup as backup
@@ -12,11 +15,31 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
+from moto import mock_aws
 
 from dr_constructs import DrConfigurationError, DrObservability
 from dr_constructs.observability import BACKUP_JOB_EVENTS
 
-from .conftest import new_stack, normalised, only, resources_of
+from .conftest import REGION, new_stack, normalised, only, resources_of
+
+#: AWS's documented example events of AWS Backup (the file names its source).
+DOCUMENTED_EVENTS: dict[str, dict[str, Any]] = json.loads(
+    (Path(__file__).parent / "data" / "aws_backup_events.json").read_text()
+)["events"]
+#: The rule each documented event must reach the topic through; None: no notification.
+NOTIFIED_BY = {
+    "backup job FAILED": "BackupJobs",
+    "backup job COMPLETED": "BackupJobs",
+    "backup job RUNNING": None,
+    "restore job COMPLETED": "RestoreJobs",
+    "restore job FAILED": "RestoreJobs",
+    "restore job RUNNING": None,
+    "restore job CREATED": None,
+    "copy job FAILED": "CopyJobs",
+    "copy job COMPLETED": "CopyJobs",
+    "recovery point COMPLETED": None,  # detail.status COMPLETED, but not a job event
+    "backup job FAILED from another source": None,
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +56,63 @@ def test_snapshot(template: Template, snapshot_json: Any) -> None:
     assert normalised(template) == snapshot_json
 
 
-def test_rules_for_backup_restore_and_copy_jobs(template: Template) -> None:
-    rules = [
-        r["Properties"]["EventPattern"]
-        for r in resources_of(template, "AWS::Events::Rule").values()
-    ]
-    assert sorted(p["detail-type"][0] for p in rules) == sorted(BACKUP_JOB_EVENTS.values())
-    assert all(
-        "FAILED" in p["detail"]["state"] and "COMPLETED" in p["detail"]["state"] for p in rules
-    )
+@pytest.fixture(scope="module")
+def notified_through(template: Template) -> Iterator[Callable[[dict[str, Any]], set[str]]]:
+    """Put an event on moto's EventBridge, where the template's rules (event patterns as
+    synthesized) are installed, and return the names of the rules that delivered it.
+
+    Each rule's one target is the topic; moto's EventBridge delivers to SQS but not to SNS,
+    so a queue per rule stands in for the topic.
+    """
+    (topic,) = resources_of(template, "AWS::SNS::Topic")
+    with mock_aws():
+        events = boto3.client("events", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        queues = {}
+        for logical_id, rule in resources_of(template, "AWS::Events::Rule").items():
+            (target,) = rule["Properties"]["Targets"]
+            assert target["Arn"] == {"Ref": topic}, logical_id
+            (name,) = (n for n in BACKUP_JOB_EVENTS if logical_id.startswith(f"Observability{n}"))
+            queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+            events.put_rule(Name=name, EventPattern=json.dumps(rule["Properties"]["EventPattern"]))
+            events.put_targets(
+                Rule=name, Targets=[{"Id": "Topic", "Arn": queue_arn["Attributes"]["QueueArn"]}]
+            )
+            queues[name] = queue
+        assert set(queues) == set(BACKUP_JOB_EVENTS)
+
+        def notified(event: dict[str, Any]) -> set[str]:
+            sent = events.put_events(
+                Entries=[
+                    {
+                        "Source": event["source"],
+                        "DetailType": event["detail-type"],
+                        "Resources": event["resources"],
+                        "Detail": json.dumps(event["detail"]),
+                    }
+                ]
+            )
+            assert sent["FailedEntryCount"] == 0
+            delivered = set()
+            for name, queue in queues.items():
+                for message in sqs.receive_message(QueueUrl=queue).get("Messages", []):
+                    assert json.loads(message["Body"])["detail"] == event["detail"]
+                    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+                    delivered.add(name)
+            return delivered
+
+        yield notified
+
+
+@pytest.mark.parametrize("event", sorted(DOCUMENTED_EVENTS))
+def test_documented_backup_events_reach_the_topic_through_their_rule(
+    event: str, notified_through: Callable[[dict[str, Any]], set[str]]
+) -> None:
+    """Backup and copy job events carry ``detail.state``, restore job events ``detail.status``:
+    each job's completion and failure reach the topic, other events and states do not."""
+    expected = NOTIFIED_BY[event]
+    assert notified_through(DOCUMENTED_EVENTS[event]) == ({expected} if expected else set())
 
 
 def test_alarms_notify_on_alarm_and_recovery(template: Template) -> None:

@@ -253,6 +253,27 @@ def test_every_key_rotates(template: Template) -> None:
     assert all(k["Properties"]["EnableKeyRotation"] is True for k in keys)
 
 
+def test_every_key_lets_only_aws_services_create_grants(template: Template) -> None:
+    """The statement AWS Control Tower CT.KMS.PR.3 requires, in every key policy."""
+    deny_grants = {
+        "Sid": "DenyGrantsExceptForAwsServices",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:CreateGrant",
+        "Resource": "*",
+        "Condition": {
+            "BoolIfExists": {
+                "kms:GrantIsForAWSResource": "false",
+                "aws:PrincipalIsAWSService": "false",
+            }
+        },
+    }
+    keys = resources_of(template, "AWS::KMS::Key")
+    assert len(keys) >= 4
+    for logical_id, key in keys.items():
+        assert deny_grants in key["Properties"]["KeyPolicy"]["Statement"], logical_id
+
+
 # --- CloudWatch dashboard and alarms, EventBridge, SNS ------------------------------------
 
 

@@ -56,6 +56,15 @@ def test_old_versions_move_to_ia_then_expire(template: Template) -> None:
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
 
 
+def test_both_buckets_send_their_events_to_eventbridge(template: Template) -> None:
+    """Natively (no custom resource); AWS Control Tower CT.S3.PR.4 wants it on every bucket."""
+    for bucket in _buckets(template):
+        assert bucket["Properties"]["NotificationConfiguration"] == {
+            "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+        }
+    template.resource_count_is("Custom::S3BucketNotifications", 0)
+
+
 def test_both_buckets_retained_by_default(template: Template) -> None:
     assert [b["DeletionPolicy"] for b in _buckets(template)] == ["Retain", "Retain"]
     template.resource_count_is("Custom::S3AutoDeleteObjects", 0)

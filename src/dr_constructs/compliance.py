@@ -1,7 +1,9 @@
 """The compliance gates the library is clean under, and its one way to acknowledge a finding.
 
-dr-constructs is tested against four cdk-nag 3.x rule packs: AWS Solutions, HIPAA Security,
-NIST 800-53 rev 5 and PCI DSS 3.2.1. Run the same gates on your own app with one line::
+dr-constructs is tested against four cdk-nag 3.x rule packs (AWS Solutions, HIPAA Security,
+NIST 800-53 rev 5 and PCI DSS 3.2.1) and the AWS Control Tower proactive controls (the
+``cdklabs-cdk-validator-cfnguard`` plugin: the cfn-guard rules that Control Tower landing
+zones enforce as CloudFormation hooks). Run the same gates on your own app with one line::
 
     from dr_constructs.compliance import apply_rule_packs
 
@@ -16,17 +18,26 @@ on the construct that owns the resource, with :func:`acknowledge` (CDK's native
 they travel with the constructs into your app: your run of the packs reports them as
 suppressed, with the reason, in ``validation-report.json`` - never silently dropped.
 
-``cdk-nag`` is needed only to *run* the packs (:func:`apply_rule_packs`); acknowledging uses
-``aws_cdk`` alone, so the library does not depend on cdk-nag at run time.
+``cdk-nag`` and the cfn-guard plugin are needed only to *run* the gates
+(:func:`apply_rule_packs`); acknowledging uses ``aws_cdk`` alone, so the library depends on
+neither at run time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jsii
-from aws_cdk import Acknowledgment, CfnResource, IStableAnyProducer, Lazy, Stack, Validations
+from aws_cdk import (
+    Acknowledgment,
+    CfnResource,
+    IPolicyValidationPlugin,
+    IStableAnyProducer,
+    Lazy,
+    Stack,
+    Validations,
+)
 from constructs import IConstruct
 
 if TYPE_CHECKING:
@@ -40,13 +51,29 @@ PCI_DSS_321 = "PCI.DSS.321"
 RULE_PACKS = (AWS_SOLUTIONS, HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321)
 #: The three compliance-framework packs, which share most rule names.
 FRAMEWORK_PACKS = (HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321)
+#: The AWS Control Tower proactive controls plugin, as validation reports name it.
+CONTROL_TOWER = "cdk-validator-cfnguard"
+#: Control Tower controls the library acknowledges somewhere, by control id, with the cfn-guard
+#: rule that implements each: reports name a finding by the rule ("ruleName") and print the
+#: control id at the start of its description ("[CT.S3.PR.9]: ...").
+CONTROL_TOWER_RULES = {
+    "CT.LAMBDA.PR.3": "lambda_inside_vpc_check",
+    "CT.RDS.PR.3": "rds_cluster_deletion_protection_enabled_check",
+    "CT.S3.PR.2": "s3_bucket_logging_enabled_check",
+    "CT.S3.PR.9": "s3_bucket_object_lock_enabled_check",
+    "CT.S3.PR.10": "s3_bucket_default_encryption_kms_check",
+}
 
 
 def apply_rule_packs(
-    scope: IConstruct, *, verbose: bool = False, write_suppressions_to_cloud_formation: bool = False
-) -> list[NagPack]:
-    """Register the four cdk-nag packs dr-constructs is clean under on ``scope`` (an App or
-    Stage) and return them.
+    scope: IConstruct,
+    *,
+    control_tower: bool = True,
+    verbose: bool = False,
+    write_suppressions_to_cloud_formation: bool = False,
+) -> list[IPolicyValidationPlugin]:
+    """Register the gates dr-constructs is clean under on ``scope`` (an App or Stage) and return
+    them: the four cdk-nag packs, then the AWS Control Tower proactive controls.
 
     On ``app.synth()`` CDK runs them over the whole construct tree, writes
     ``validation-report.json`` (violations *and* acknowledged findings with their reasons) to
@@ -54,13 +81,17 @@ def apply_rule_packs(
 
     Args:
         scope: the App or Stage to check.
-        verbose: longer explanations in the report.
-        write_suppressions_to_cloud_formation: also copy every acknowledgement into the
-            template's resource Metadata (``cdk_nag.rules_to_suppress``), for audit tooling.
+        control_tower: also run the Control Tower proactive controls (``CfnGuardValidator``,
+            every bundled rule). Default - on.
+        verbose: longer explanations in the cdk-nag part of the report.
+        write_suppressions_to_cloud_formation: also copy every cdk-nag acknowledgement into
+            the template's resource Metadata (``cdk_nag.rules_to_suppress``), for audit tooling.
 
     Raises:
-        ImportError: cdk-nag 3 is not installed (``pip install 'dr-constructs[compliance]'``).
+        ImportError: cdk-nag 3 or the cfn-guard plugin is not installed
+            (``pip install 'dr-constructs[compliance]'``).
     """
+    hint = "pip install 'dr-constructs[compliance]'"
     try:
         from cdk_nag import (
             AwsSolutionsChecks,
@@ -69,9 +100,7 @@ def apply_rule_packs(
             PCIDSS321Checks,
         )
     except ImportError as error:  # pragma: no cover - cdk-nag is a dev dependency here
-        raise ImportError(
-            "apply_rule_packs needs cdk-nag 3: pip install 'dr-constructs[compliance]'"
-        ) from error
+        raise ImportError(f"apply_rule_packs needs cdk-nag 3: {hint}") from error
     options: dict[str, Any] = {
         "verbose": verbose,
         "write_suppressions_to_cloud_formation": write_suppressions_to_cloud_formation,
@@ -82,25 +111,48 @@ def apply_rule_packs(
         NIST80053R5Checks(scope, **options),
         PCIDSS321Checks(scope, **options),
     ]
-    Validations.of(scope).add_plugins(*packs)
-    return packs
+    plugins: list[IPolicyValidationPlugin] = list(packs)
+    if control_tower:
+        try:
+            from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+        except ImportError as error:  # pragma: no cover - a dev dependency here
+            raise ImportError(
+                f"apply_rule_packs needs cdklabs-cdk-validator-cfnguard: {hint}, "
+                "or pass control_tower=False"
+            ) from error
+        # It implements CDK's IPolicyValidationPluginBeta1, the same jsii shape.
+        plugins.append(cast(IPolicyValidationPlugin, CfnGuardValidator()))
+    Validations.of(scope).add_plugins(*plugins)
+    return plugins
 
 
 def rule_id(rule: str) -> str:
-    """The id CDK's ``Validations.acknowledge`` needs for a cdk-nag finding: the finding as the
-    report prints it (``AwsSolutions-IAM5[Resource::*]``), prefixed with its pack's namespace
-    (``AwsSolutions::AwsSolutions-IAM5[Resource::*]``)."""
+    """The id CDK's ``Validations.acknowledge`` needs for a finding, as the report's "Acknowledge
+    with" prints it: the plugin's name, ``::``, the rule.
+
+    A cdk-nag finding is given as the report prints it (``AwsSolutions-IAM5[Resource::*]`` gives
+    ``AwsSolutions::AwsSolutions-IAM5[Resource::*]``); a Control Tower control by its id
+    (``CT.S3.PR.9`` gives ``cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check``, see
+    :data:`CONTROL_TOWER_RULES`).
+    """
+    if rule in CONTROL_TOWER_RULES:
+        return f"{CONTROL_TOWER}::{CONTROL_TOWER_RULES[rule]}"
     for pack in RULE_PACKS:
         if rule.startswith(f"{pack}-"):
             return f"{pack}::{rule}"
-    raise ValueError(f"{rule!r} is not a finding of one of {', '.join(RULE_PACKS)}")
+    raise ValueError(
+        f"{rule!r} is not a finding of one of {', '.join(RULE_PACKS)}, nor a Control Tower "
+        f"control of {', '.join(CONTROL_TOWER_RULES)}"
+    )
 
 
 def acknowledge(construct: IConstruct, reason: str, *rules: str) -> None:
-    """Acknowledge cdk-nag findings on ``construct`` (and everything below it) with ``reason``.
+    """Acknowledge findings on ``construct`` (and everything below it) with ``reason``.
 
-    ``rules`` are findings as the report prints them, e.g. ``"AwsSolutions-IAM5[Resource::*]"``
-    or ``"HIPAA.Security-RDSInBackupPlan"``; see :func:`in_packs` for a rule shared by packs.
+    ``rules`` are cdk-nag findings as the report prints them, e.g.
+    ``"AwsSolutions-IAM5[Resource::*]"`` or ``"HIPAA.Security-RDSInBackupPlan"`` (see
+    :func:`in_packs` for a rule shared by packs), or Control Tower controls by id, e.g.
+    ``"CT.S3.PR.9"``.
     """
     if not reason.strip():
         raise ValueError("an acknowledgement needs a reason")
@@ -157,9 +209,10 @@ _PROVIDER_LAMBDA_SKIPS = (
 
 def tidy_cdk_provider(stack: Stack, provider_id: str, purpose: str) -> None:
     """Review a CDK-managed custom-resource provider (a stack-level singleton such as
-    ``Custom::VpcRestrictDefaultSGCustomResourceProvider``): declare the checkov skips that
-    cannot apply to it, and drop its handler's ``DependsOn`` on its role, which the handler's
-    ``Role: Fn::GetAtt`` already enforces (cfn-lint W3005). ``purpose`` completes "it ...".
+    ``Custom::VpcRestrictDefaultSGCustomResourceProvider``): declare the checkov skips and
+    acknowledge the Control Tower control (CT.LAMBDA.PR.3, in a VPC) that cannot apply to it,
+    and drop its handler's ``DependsOn`` on its role, which the handler's ``Role: Fn::GetAtt``
+    already enforces (cfn-lint W3005). ``purpose`` completes "it ...".
     """
     provider = stack.node.try_find_child(provider_id)
     if provider is None:
@@ -172,6 +225,7 @@ def tidy_cdk_provider(stack: Stack, provider_id: str, purpose: str) -> None:
         handler.remove_resource_dependency(role)
     skips = [(id, f"{reason} (it {purpose})") for id, reason in _PROVIDER_LAMBDA_SKIPS]
     skip_checkov(handler, skips)
+    acknowledge(provider, f"{dict(skips)['CKV_AWS_117']}.", "CT.LAMBDA.PR.3")
 
 
 @jsii.implements(IStableAnyProducer)

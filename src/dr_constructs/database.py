@@ -270,6 +270,7 @@ class DrDatabase(Construct):
                 "final snapshot.",
                 f"{AWS_SOLUTIONS}-RDS10",
                 *in_packs("RDSInstanceDeletionProtectionEnabled", (HIPAA_SECURITY, NIST_800_53_R5)),
+                "CT.RDS.PR.3",
             )
 
         key = partition_key or dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)

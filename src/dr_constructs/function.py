@@ -222,6 +222,14 @@ class DrFunction(Construct):
             encryption_master_key=encryption_key,
             enforce_ssl=True,
             retention_period=Duration.days(14),
+            # Marks the queue as a dead-letter queue (AWS Control Tower CT.SQS.PR.1), which it
+            # is: Lambda's, for failed asynchronous invocations. allowAll is what SQS does
+            # without the policy (source queues of this account and region may use it), so it
+            # widens nothing; denyAll would be stricter, but the control reads denyAll as "not
+            # a dead-letter queue" and then demands a dead-letter queue for this one.
+            redrive_allow_policy=sqs.RedriveAllowPolicy(
+                redrive_permission=sqs.RedrivePermission.ALLOW_ALL
+            ),
             removal_policy=removal_policy,
         )
         self.role = iam.Role(

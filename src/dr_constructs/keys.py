@@ -1,4 +1,11 @@
-"""Customer-managed KMS keys: one factory so every key rotates and is retained alike."""
+"""Customer-managed KMS keys: one factory so every key rotates, is retained and is guarded alike.
+
+Every key's policy denies ``kms:CreateGrant`` unless an AWS service asks for it: on behalf of
+an AWS resource (``kms:GrantIsForAWSResource``: RDS, DynamoDB, Lambda, AWS Backup creating a
+grant for the resource they encrypt) or as a service principal (``aws:PrincipalIsAWSService``).
+A principal that may use the key cannot hand that use on to someone else with a grant
+(AWS Control Tower proactive control CT.KMS.PR.3).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +18,13 @@ from constructs import Construct
 def customer_managed_key(
     scope: Construct, id: str, *, description: str, removal_policy: RemovalPolicy
 ) -> kms.Key:
-    """A symmetric KMS key with yearly automatic rotation.
+    """A symmetric KMS key with yearly automatic rotation, whose grants only AWS services
+    may create (see the module's docstring).
 
     ``RemovalPolicy.RETAIN`` keeps the key when the stack is deleted; ``DESTROY``
     schedules its deletion after the shortest waiting period (7 days).
     """
-    return kms.Key(
+    key = kms.Key(
         scope,
         id,
         description=description,
@@ -24,6 +32,22 @@ def customer_managed_key(
         removal_policy=removal_policy,
         pending_window=Duration.days(7 if removal_policy == RemovalPolicy.DESTROY else 30),
     )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyGrantsExceptForAwsServices",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:CreateGrant"],
+            resources=["*"],  # in a key policy, "*" means this key
+            conditions={
+                "BoolIfExists": {
+                    "kms:GrantIsForAWSResource": "false",
+                    "aws:PrincipalIsAWSService": "false",
+                }
+            },
+        )
+    )
+    return key
 
 
 def logs_encryption_key(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_backup as backup
@@ -30,11 +31,23 @@ from .errors import (
 )
 from .keys import allow_service_publishers, customer_managed_key
 
-#: AWS Backup job events sent to the topic, by EventBridge detail-type.
+
+class JobEvents(NamedTuple):
+    """An AWS Backup job event: its EventBridge detail-type, and the ``detail`` field that
+    carries the job's state."""
+
+    detail_type: str
+    state_field: str
+
+
+#: AWS Backup job events sent to the topic. They are not uniform: backup and copy job events
+#: carry ``detail.state``, restore job events ``detail.status`` (as the API's ``State`` of
+#: backup/copy jobs and ``Status`` of restore jobs; AWS Backup developer guide, "Monitoring
+#: AWS Backup events using Amazon EventBridge").
 BACKUP_JOB_EVENTS = {
-    "BackupJobs": "Backup Job State Change",
-    "RestoreJobs": "Restore Job State Change",
-    "CopyJobs": "Copy Job State Change",
+    "BackupJobs": JobEvents("Backup Job State Change", "state"),
+    "RestoreJobs": JobEvents("Restore Job State Change", "status"),
+    "CopyJobs": JobEvents("Copy Job State Change", "state"),
 }
 #: Job states worth a notification: completion and every kind of failure.
 NOTIFY_STATES = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"]
@@ -136,15 +149,15 @@ class DrObservability(Construct):
             name: events.Rule(
                 self,
                 f"{name}Rule",
-                description=f"AWS Backup '{detail_type}' events to the DR alerts topic",
+                description=f"AWS Backup '{job.detail_type}' events to the DR alerts topic",
                 event_pattern=events.EventPattern(
                     source=["aws.backup"],
-                    detail_type=[detail_type],
-                    detail={"state": NOTIFY_STATES},
+                    detail_type=[job.detail_type],
+                    detail={job.state_field: NOTIFY_STATES},
                 ),
                 targets=[targets.SnsTopic(self.topic)],
             )
-            for name, detail_type in BACKUP_JOB_EVENTS.items()
+            for name, job in BACKUP_JOB_EVENTS.items()
         }
         failed_jobs = cloudwatch.Metric(
             namespace="AWS/Backup",

@@ -128,14 +128,17 @@ class DrBucket(Construct):
             auto_delete_objects=destroy,
         )
         # EventBridge notifications set natively in CloudFormation (the L2's
-        # event_bridge_enabled would add a custom-resource Lambda to do the same).
-        cfn_bucket = self.bucket.node.default_child
-        assert isinstance(cfn_bucket, s3.CfnBucket)
-        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
-                event_bridge_enabled=True
+        # event_bridge_enabled would add a custom-resource Lambda to do the same); on the log
+        # bucket too (AWS Control Tower CT.S3.PR.4): free on the default bus, unused until a
+        # rule asks for them.
+        for bucket in (self.bucket, self.access_logs_bucket):
+            cfn_bucket = bucket.node.default_child
+            assert isinstance(cfn_bucket, s3.CfnBucket)
+            cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                    event_bridge_enabled=True
+                )
             )
-        )
         if destroy:
             self._delete_access_logs_last()
         self._record_review(destroy)
@@ -204,25 +207,33 @@ class DrBucket(Construct):
                 "confines it to.",
                 *in_packs("S3BucketReplicationEnabled"),
             )
+            acknowledge(
+                bucket,
+                "Object Lock makes objects undeletable for a retention period, which this "
+                "design rules out: lifecycle rules expire old versions and old access logs, "
+                "and under the DESTROY opt-in the stack empties and deletes the bucket. "
+                "Immutable copies live in the backup vault instead (AWS Backup's recovery "
+                "points of the data bucket, WORM with DrBackupVault's optional Vault Lock). "
+                "Object Lock without a default retention would only satisfy the check, and "
+                "cannot be turned off again.",
+                "CT.S3.PR.9",
+            )
         acknowledge(
             self.access_logs_bucket,
             "This bucket receives S3 server access logs, and S3 delivers those only to buckets "
             "whose default encryption is SSE-S3 (AES256): SSE-KMS is not supported for the "
             "target bucket. It is private, TLS-only, versioned and holds no application data.",
             *in_packs("S3DefaultEncryptionKMS"),
+            "CT.S3.PR.10",
         )
+        log_target = (
+            "This is the access-log target bucket: logging it into itself would log every log "
+            "delivery, without end"
+        )
+        acknowledge(self.access_logs_bucket, f"{log_target}.", "CT.S3.PR.2")
         cfn_logs = self.access_logs_bucket.node.default_child
         assert isinstance(cfn_logs, s3.CfnBucket)
-        skip_checkov(
-            cfn_logs,
-            [
-                (
-                    "CKV_AWS_18",
-                    "This is the access-log target bucket: logging it into itself would log "
-                    "every log delivery, without end",
-                )
-            ],
-        )
+        skip_checkov(cfn_logs, [("CKV_AWS_18", log_target)])
         if destroy:
             tidy_cdk_provider(
                 Stack.of(self),
