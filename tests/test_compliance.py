@@ -143,11 +143,13 @@ ACKNOWLEDGED_CONTROL_TOWER = {
     ("CT.S3.PR.9", "Storage/Bucket"),
     ("CT.S3.PR.10", "Storage/AccessLogs"),
     ("CT.LAMBDA.PR.3", "/Custom::VpcRestrictDefaultSGCustomResourceProvider"),
+    ("CT.LAMBDA.PR.3", "RestoreTesting/Function"),
 }
 #: Acknowledged only where the caller opted in to RemovalPolicy.DESTROY.
 ACKNOWLEDGED_CONTROL_TOWER_WITH_DESTROY = {
     ("CT.RDS.PR.3", "Database/Cluster"),
     ("CT.LAMBDA.PR.3", "/Custom::S3AutoDeleteObjectsCustomResourceProvider"),
+    ("CT.LAMBDA.PR.3", "/Custom::DrBucketDeletionCustomResourceProvider"),
 }
 
 #: checkov skips declared in template Metadata, by a part of the resource's logical id.

@@ -66,6 +66,30 @@ ENI_REASON = (
 )
 
 
+def dead_letter_queue(
+    scope: Construct, id: str, *, encryption_key: kms.IKey, removal_policy: RemovalPolicy
+) -> sqs.Queue:
+    """A Lambda function's dead-letter queue for failed asynchronous invocations: KMS-encrypted,
+    TLS only, messages kept 14 days."""
+    return sqs.Queue(
+        scope,
+        id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=encryption_key,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+        # Marks the queue as a dead-letter queue (AWS Control Tower CT.SQS.PR.1), which it
+        # is: Lambda's, for failed asynchronous invocations. allowAll is what SQS does
+        # without the policy (source queues of this account and region may use it), so it
+        # widens nothing; denyAll would be stricter, but the control reads denyAll as "not
+        # a dead-letter queue" and then demands a dead-letter queue for this one.
+        redrive_allow_policy=sqs.RedriveAllowPolicy(
+            redrive_permission=sqs.RedrivePermission.ALLOW_ALL
+        ),
+        removal_policy=removal_policy,
+    )
+
+
 class DrFunction(Construct):
     """A Lambda function in the isolated subnets that can reach Aurora, DynamoDB and S3.
 
@@ -215,22 +239,8 @@ class DrFunction(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            # Marks the queue as a dead-letter queue (AWS Control Tower CT.SQS.PR.1), which it
-            # is: Lambda's, for failed asynchronous invocations. allowAll is what SQS does
-            # without the policy (source queues of this account and region may use it), so it
-            # widens nothing; denyAll would be stricter, but the control reads denyAll as "not
-            # a dead-letter queue" and then demands a dead-letter queue for this one.
-            redrive_allow_policy=sqs.RedriveAllowPolicy(
-                redrive_permission=sqs.RedrivePermission.ALLOW_ALL
-            ),
-            removal_policy=removal_policy,
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", encryption_key=encryption_key, removal_policy=removal_policy
         )
         self.role = iam.Role(
             self,

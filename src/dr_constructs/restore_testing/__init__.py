@@ -45,7 +45,7 @@ from ..errors import (
     check_key,
     check_removal_policy,
 )
-from ..function import DrFunction
+from ..function import DrFunction, dead_letter_queue
 from ..health_check import RUNTIME
 from ..keys import logs_encryption_key
 from ..observability import DrObservability
@@ -283,14 +283,8 @@ class DrRestoreTesting(Construct):
             retention=logs.RetentionDays.ONE_YEAR,
             removal_policy=removal_policy,
         )
-        dead_letters = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
+        dead_letters = dead_letter_queue(
+            self, "DeadLetterQueue", encryption_key=key, removal_policy=removal_policy
         )
         role = iam.Role(
             self,
@@ -355,7 +349,7 @@ class DrRestoreTesting(Construct):
         cfn_role = role.node.default_child
         assert isinstance(cfn_role, iam.CfnRole)
         drop_redundant_dependency(cfn_function, cfn_role)
-        acknowledge(function, OUTSIDE_VPC_REASON, *in_packs("LambdaInsideVPC"))
+        acknowledge(function, OUTSIDE_VPC_REASON, *in_packs("LambdaInsideVPC"), "CT.LAMBDA.PR.3")
         skip_checkov(cfn_function, [("CKV_AWS_117", OUTSIDE_VPC_REASON)])
         events.Rule(
             self,
