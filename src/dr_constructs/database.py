@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import cast
 
 from aws_cdk import Aws, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
@@ -300,7 +301,7 @@ class DrDatabase(Construct):
                 continue  # admitted already
             # The cluster's group as seen from the client's stack: its rules land there.
             cluster_group = ec2.SecurityGroup.from_security_group_id(
-                security_group, id, self.security_group.security_group_id,
+                cast(Construct, security_group), id, self.security_group.security_group_id,
                 allow_all_outbound=False,
             )  # fmt: skip
             cluster_group.add_ingress_rule(

@@ -6,7 +6,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.region_info import RegionInfo
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 
 def customer_managed_key(
@@ -64,7 +64,7 @@ def allow_cloudwatch_logs(key: kms.IKey) -> None:
     )
 
 
-def logs_service_principal(scope: Construct) -> str:
+def logs_service_principal(scope: IConstruct) -> str:
     """CloudWatch Logs' regional service principal in the stack's partition, as aws-cdk-lib's
     region info derives it: ``logs.{region}.{domain suffix}`` (``amazonaws.com``,
     ``amazonaws.com.cn``, ...), with ``AWS::Region``/``AWS::URLSuffix`` in an
