@@ -160,6 +160,7 @@ class DrDatabase(Construct):
         destroy = removal_policy == RemovalPolicy.DESTROY
         #: The PostgreSQL port clients connect to.
         self.port = port
+        self._network_stack = Stack.of(network.vpc)
         self.cluster_identifier = f"dr-aurora-{suffix}"
         table_name = f"dr-table-{suffix}"
         for kind, name in (("Aurora cluster", self.cluster_identifier), ("table", table_name)):
@@ -284,16 +285,18 @@ class DrDatabase(Construct):
     def allow_from(self, client: ec2.IConnectable, description: str | None = None) -> None:
         """Admit ``client`` (a security group, Lambda, ...) to the cluster's port.
 
-        A client in another stack (e.g. a Lambda in an app stack that uses this data stack)
-        gets both rules, the cluster's ingress and its own egress, in its own stack: only the
-        client's stack then refers to this one, never the other way round (no dependency
-        cycle).
+        A client in a stack downstream of this one (e.g. a Lambda in an app stack that uses
+        this data stack) gets both rules, the cluster's ingress and its own egress, in its own
+        stack: only the client's stack then refers to this one, never the other way round (no
+        dependency cycle). A client in this stack, the network's or another stack this one
+        depends on gets them as CDK places them (here).
         """
         port = ec2.Port.tcp(self.port)
         description = description or "PostgreSQL from a named client"
         here = Stack.of(self)
+        upstream = {s.node.path for s in (here, self._network_stack, *here.dependencies)}
         for security_group in client.connections.security_groups:
-            if Stack.of(security_group) is here:
+            if Stack.of(security_group).node.path in upstream:
                 self.cluster.connections.allow_from(security_group, port, description)
                 continue
             id = f"PostgresqlTo{Names.unique_id(self.security_group)}"
