@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_cdk import Stack
+from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
@@ -131,6 +131,16 @@ def test_a_lookup_of_one_az_is_reported_not_used() -> None:
     stack = new_stack("us-west-1", **looked_up("us-west-1", "us-west-1a"))
     with pytest.raises(DrConfigurationError, match=r"availability_zones=\['us-west-1a'\]"):
         DrNetwork(stack, "Network")
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [("us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"]), ("us-west-1", get_azs(2))],
+)
+def test_stack_with_a_region_but_no_account(region: str, expected: list[Any]) -> None:
+    """As the example app synthesizes without credentials (no CDK_DEFAULT_ACCOUNT)."""
+    stack = Stack(App(analytics_reporting=False), "Test", env=Environment(region=region))
+    assert [stack.resolve(az) for az in default_availability_zones(stack)] == expected
 
 
 def test_environment_agnostic_stack_resolves_azs_at_deploy_time() -> None:

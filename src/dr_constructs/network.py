@@ -59,7 +59,7 @@ def default_availability_zones(stack: Stack, count: int = 3) -> list[str]:
     region = stack.region
     if Token.is_unresolved(region):
         return [Fn.select(i, Fn.get_azs()) for i in range(count)]
-    looked_up = [az for az in stack.availability_zones if not az.startswith("dummy")]
+    looked_up = looked_up_availability_zones(stack)
     if looked_up:
         if len(looked_up) < 2:
             raise DrConfigurationError(
@@ -70,6 +70,17 @@ def default_availability_zones(stack: Stack, count: int = 3) -> list[str]:
     if region in AZ_LETTERS:
         return [f"{region}{letter}" for letter in AZ_LETTERS[region][:count]]
     return [Fn.select(i, Fn.get_azs()) for i in range(min(count, _az_count(region)))]
+
+
+def looked_up_availability_zones(stack: Stack) -> list[str]:
+    """The AZ names the app has looked up for the stack's account and region; none while
+    they are not looked up or the account is unknown (CDK then answers with ``dummy1a``
+    placeholders or ``Fn::GetAZs`` tokens)."""
+    return [
+        az
+        for az in stack.availability_zones
+        if not Token.is_unresolved(az) and not az.startswith("dummy")
+    ]
 
 
 def _route_table_known(subnet: ec2.ISubnet) -> bool:
@@ -365,7 +376,7 @@ class DrNetwork(Construct):
         region = stack.region
         if Token.is_unresolved(region):
             return azs
-        looked_up = [az for az in stack.availability_zones if not az.startswith("dummy")]
+        looked_up = looked_up_availability_zones(stack)
         if looked_up:
             accepted += f"; the AZs looked up for this account there: {looked_up}"
         for az in names:
