@@ -72,3 +72,11 @@ def test_protect_rejects_what_it_cannot_back_up() -> None:
     vault = DrBackupVault(new_stack(), "Backup")
     with pytest.raises(DrConfigurationError, match=r"protect\(\*resources\)='str'"):
         vault.protect("arn:aws:ec2:...")  # type: ignore[arg-type]
+
+
+def test_same_suffix_twice_in_one_environment_is_reported_at_synth() -> None:
+    stack = new_stack()
+    DrBackupVault(stack, "Backup", environment_suffix="prod")
+    DrBackupVault(stack, "Other", environment_suffix="qa")
+    with pytest.raises(DrConfigurationError, match=r"environment_suffix='prod'.*'dr-vault-prod'"):
+        DrBackupVault(stack, "Again", environment_suffix="prod")

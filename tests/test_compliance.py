@@ -414,6 +414,28 @@ def test_the_control_tower_gate_fails_synthesis_on_a_finding(tmp_path: Path) -> 
     assert failed == {(CONTROL_TOWER, "[CT.KMS.PR.3]")}
 
 
+def test_own_vpc_in_the_app_passes_the_packs(tmp_path: Path) -> None:
+    """Bring your own ec2.Vpc: the endpoint's ingress is the VPC's literal range, which the
+    packs can verify (a CidrBlock attribute made them report "Rule threw an error")."""
+    from aws_cdk import aws_ec2 as ec2
+
+    app = App(outdir=str(tmp_path), analytics_reporting=False)
+    stack = Stack(app, "Own", env=Environment(account=ACCOUNT, region=REGION))
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, restrict_default_security_group=True,
+                  subnet_configuration=[ec2.SubnetConfiguration(
+                      name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])  # fmt: skip
+    DrPlatform(stack, "Dr", vpc=vpc)
+    apply_rule_packs(app)
+    app.synth()  # raised ValidationFailed
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    findings = [
+        (r["pluginName"], v["ruleName"], [c.get("constructPath") for c in v["violatingConstructs"]])
+        for r in report["pluginReports"]
+        for v in r.get("violations", [])
+    ]
+    assert findings == []
+
+
 # --- cfn-lint ------------------------------------------------------------------------------
 
 

@@ -6,14 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
-from dr_constructs import DrConfigurationError, DrDatabase, DrNetwork
+from dr_constructs import DrBucket, DrConfigurationError, DrDatabase, DrFunction, DrNetwork
 
-from .conftest import new_stack, normalised, only, resources_of
+from .conftest import ACCOUNT, REGION, new_stack, normalised, only, resources_of
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +92,80 @@ def test_bad_props_name_the_prop_and_what_is_accepted(props: dict[str, Any], mes
     network = DrNetwork(stack, "Network")
     with pytest.raises(DrConfigurationError, match=message):
         DrDatabase(stack, "Data", network=network, **props)
+
+
+def test_sort_key_named_like_the_default_partition_key_is_reported() -> None:
+    stack = new_stack()
+    network = DrNetwork(stack, "Network")
+    with pytest.raises(DrConfigurationError, match=r"sort_key.name='pk'.*partition key"):
+        DrDatabase(
+            stack, "Data", network=network,
+            sort_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        )  # fmt: skip
+
+
+def test_same_suffix_twice_in_one_environment_is_reported_at_synth() -> None:
+    """Same account and region: the second table and cluster names would fail at deploy."""
+    app = App(analytics_reporting=False)
+    env = Environment(account=ACCOUNT, region=REGION)
+    first, second = Stack(app, "First", env=env), Stack(app, "Second", env=env)
+    DrDatabase(first, "Data", network=DrNetwork(first, "Network"), environment_suffix="prod")
+    taken = r"'dr-aurora-prod' is already First/Data's in account 123456789012, us-east-1"
+    with pytest.raises(DrConfigurationError, match=rf"environment_suffix='prod'.*{taken}"):
+        DrDatabase(second, "Data", network=DrNetwork(second, "Network"), environment_suffix="prod")
+    again = DrNetwork(first, "Network2")
+    with pytest.raises(DrConfigurationError, match=r"environment_suffix='prod'"):
+        DrDatabase(first, "Data2", network=again, environment_suffix="prod")
+
+
+@pytest.fixture(scope="module")
+def three_stacks() -> dict[str, dict[str, Any]]:
+    """Network, data and the Lambda each in their own stack of one app."""
+    app = App(analytics_reporting=False)
+    env = Environment(account=ACCOUNT, region=REGION)
+    network_stack, data_stack, app_stack = (Stack(app, n, env=env) for n in ("Net", "Data", "App"))
+    network = DrNetwork(network_stack, "Network")
+    data = DrDatabase(data_stack, "Data", network=network)
+    bucket = DrBucket(data_stack, "Storage").bucket
+    assert data.secret is not None
+    function = DrFunction(
+        app_stack, "Function", network=network, secret=data.secret, table=data.table,
+        bucket=bucket, code=lambda_.Code.from_inline("def h(e, c): pass"), handler="index.h",
+    )  # fmt: skip
+    data.allow_from(function.function)
+    data.allow_from(function.security_group)  # twice: admitted once
+    # A client in a stack the data stack depends on keeps CDK's placement (in the data stack).
+    data.allow_from(ec2.SecurityGroup(network_stack, "Bastion", vpc=network.vpc))
+    assembly = app.synth()  # raised DependencyCycle before
+    return {s.stack_name: s.template for s in assembly.stacks}
+
+
+def test_lambda_in_its_own_stack_reaches_the_cluster_without_a_cycle(
+    three_stacks: dict[str, dict[str, Any]],
+) -> None:
+    app = three_stacks["App"]
+    # Only the app stack refers to the others; nothing refers back to it.
+    assert not any("Export" in o for o in app.get("Outputs", {}).values())
+    assert '"Fn::ImportValue": "App' not in json.dumps(three_stacks["Data"])
+    ingress = [
+        r["Properties"] for r in app["Resources"].values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+    ]  # fmt: skip
+    (function_group,) = [
+        r["Properties"] for r in app["Resources"].values()
+        if r["Type"] == "AWS::EC2::SecurityGroup"
+    ]  # fmt: skip
+    egress = [e for e in function_group["SecurityGroupEgress"] if e["FromPort"] == 5432]
+    assert len(ingress) == 1 and len(egress) == 1
+    (rule,) = ingress
+    assert (rule["FromPort"], rule["ToPort"], rule["IpProtocol"]) == (5432, 5432, "tcp")
+    assert "DataClusterSecurityGroup" in json.dumps(rule["GroupId"])  # imported from Data
+    assert "FunctionSecurityGroup" in json.dumps(rule["SourceSecurityGroupId"])
+    assert "DataClusterSecurityGroup" in json.dumps(egress[0]["DestinationSecurityGroupId"])
+    assert egress[0]["FromPort"] == 5432
+    data_ingress = [
+        json.dumps(r["Properties"]["SourceSecurityGroupId"])
+        for r in three_stacks["Data"]["Resources"].values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+    ]
+    assert sum("Bastion" in source for source in data_ingress) == 1

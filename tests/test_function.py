@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -103,3 +104,16 @@ def _list(value: Any) -> list[Any]:
 def test_bad_props(props: dict[str, Any], message: str) -> None:
     with pytest.raises(DrConfigurationError, match=message):
         _function(**props)
+
+
+def test_same_suffix_twice_in_one_environment_is_reported_at_synth() -> None:
+    fn, _ = _function()
+    stack = Stack.of(fn)
+    network = stack.node.find_child("Network")
+    table = stack.node.find_child("Table")
+    assert isinstance(network, DrNetwork) and isinstance(table, dynamodb.Table)
+    with pytest.raises(DrConfigurationError, match=r"environment_suffix='qa'.*'dr-function-qa'"):
+        DrFunction(
+            stack, "Again", network=network, secret=secretsmanager.Secret(stack, "Secret2"),
+            table=table, bucket=s3.Bucket(stack, "Bucket2"), environment_suffix="qa",
+        )  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_cdk import Duration
+from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
@@ -20,7 +20,7 @@ from moto import mock_aws
 from dr_constructs import DrConfigurationError, DrObservability
 from dr_constructs.observability import BACKUP_JOB_EVENTS
 
-from .conftest import REGION, new_stack, normalised, only, resources_of
+from .conftest import ACCOUNT, REGION, new_stack, normalised, only, resources_of
 
 #: AWS's documented example events of AWS Backup (the file names its source).
 DOCUMENTED_EVENTS: dict[str, dict[str, Any]] = json.loads(
@@ -182,3 +182,51 @@ def test_watch_backups_window_and_alarm_options_are_checked() -> None:
         p["Properties"] for p in props.values() if "NoRecent" in p["Properties"]["AlarmName"]
     ]
     assert (no_backup["Period"], no_backup["EvaluationPeriods"]) == (7200, 12)
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [
+        ("us-east-1", "DR-Dashboard-prod"),  # the spec's name in the spec's region
+        ("us-west-2", "DR-Dashboard-prod-us-west-2"),
+        (None, {"Fn::Join": ["", ["DR-Dashboard-prod-", {"Ref": "AWS::Region"}]]}),
+    ],
+)
+def test_dashboard_name_is_unique_per_account(region: str | None, expected: Any) -> None:
+    stack = new_stack(region)
+    DrObservability(stack, "Observability", environment_suffix="prod")
+    dashboard = only(Template.from_stack(stack), "AWS::CloudWatch::Dashboard")
+    assert dashboard["DashboardName"] == expected
+
+
+def test_same_suffix_in_two_regions_of_one_account() -> None:
+    """Dashboards are per account: two regions get two names; a second one in the same
+    account and region (or in two environment-agnostic stacks) is reported at synth."""
+    app = App(analytics_reporting=False)
+    stacks = {
+        name: Stack(app, name, env=Environment(account=ACCOUNT, region=region) if region else None)
+        for name, region in (("East", "us-east-1"), ("West", "us-west-2"), ("East2", "us-east-1"),
+                             ("Any", None), ("Any2", None))
+    }  # fmt: skip
+    DrObservability(stacks["East"], "Observability", environment_suffix="prod")
+    DrObservability(stacks["West"], "Observability", environment_suffix="prod")
+    DrObservability(stacks["Any"], "Observability", environment_suffix="prod")
+    for again in ("East2", "Any2"):
+        with pytest.raises(DrConfigurationError, match=r"environment_suffix='prod'.*dashboard"):
+            DrObservability(stacks[again], "Observability", environment_suffix="prod")
+    names = {
+        name: Template.from_stack(stacks[name]).to_json()["Resources"] for name in ("East", "West")
+    }
+    assert [
+        r["Properties"]["DashboardName"]
+        for name in ("East", "West")
+        for r in names[name].values()
+        if r["Type"] == "AWS::CloudWatch::Dashboard"
+    ] == ["DR-Dashboard-prod", "DR-Dashboard-prod-us-west-2"]
+
+
+@pytest.mark.parametrize("method", ["watch_cluster", "watch_table", "watch_function"])
+def test_watching_a_name_instead_of_a_resource_is_reported(method: str) -> None:
+    observability = DrObservability(new_stack(), "Observability")
+    with pytest.raises(DrConfigurationError, match=rf"invalid {method}\(\w+\)='name'; accepted"):
+        getattr(observability, method)("name")

@@ -159,6 +159,7 @@ INSTANCE_TYPE = prop(
 RESERVED = prop([None, 1, 2, 1000], [0, 1001, True, "2"])
 KEY_ATTRIBUTE = prop(
     [
+        None,  # the default, "pk"
         dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
         dynamodb.Attribute(name="id", type=dynamodb.AttributeType.NUMBER),
     ],
@@ -190,6 +191,7 @@ def availability_zones(draw: st.DrawFn, region: str) -> Value:
                 f"{region}a",
                 [1, 2],
                 [f"{region}-bos-1a", f"{region}a"],
+                [],  # empty is not "default"
             ]
         )
     )
@@ -251,12 +253,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             )
         )
         pk, sk = p["partition_key"].value, p["sort_key"].value
-        if (
-            isinstance(pk, dynamodb.Attribute)
-            and isinstance(sk, dynamodb.Attribute)
-            and pk.name == sk.name
-        ):
-            s.bad_together.add("sort_key")
+        pk_name = "pk" if pk is None else getattr(pk, "name", None)
+        if isinstance(sk, dynamodb.Attribute) and pk_name == sk.name:
+            s.bad_together.add("sort_key")  # e.g. sort key "pk" beside the default "pk"
     elif kind == "network":
         p["interface_endpoints"] = draw(
             prop(
@@ -268,7 +267,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                         ec2.InterfaceVpcEndpointAwsService.KMS,
                     ],
                 ],
-                [["kms"], "kms"],
+                [["kms"], "kms", ec2.InterfaceVpcEndpointAwsService.KMS],  # one, not a list
             )
         )
     elif kind == "function":
@@ -327,6 +326,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         p["topic"] = draw(prop([None, "own topic"], ["arn:aws:sns:us-east-1:123456789012:t"]))
         p["threshold"] = draw(prop([0, 1.5, 80], ["80", True]))
         p["evaluation_periods"] = draw(prop([1, 3], [0, 101, 1.0]))
+        # a resource to watch, or (bad) a name given to watch_* instead of the resource
+        p["watch"] = draw(prop(["table"], ["watch_cluster", "watch_table", "watch_function"]))
     return s
 
 
@@ -468,7 +469,11 @@ def build(stack: Stack, s: Scenario) -> None:
             "Table",
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
         )
-        observability.watch_table(table)
+        watch = p["watch"].value
+        if watch == "table":
+            observability.watch_table(table)
+        else:
+            getattr(observability, watch)("name")
         observability.add_alarm(
             "Custom",
             table.metric("SystemErrors"),
@@ -486,6 +491,7 @@ ERROR_PROPS = {
     "evaluation_periods": {"add_alarm(evaluation_periods)"},
     "sort_key": {"sort_key", "sort_key.name"},
     "partition_key": {"partition_key", "partition_key.name"},
+    "watch": {"watch_cluster(cluster)", "watch_table(table)", "watch_function(function)"},
 }
 
 

@@ -19,6 +19,7 @@ from .errors import (
     check_environment_suffix,
     check_key,
     check_removal_policy,
+    claim_physical_name,
 )
 from .keys import customer_managed_key
 
@@ -108,6 +109,11 @@ class DrBackupVault(Construct):
                 "DrBackupVault", "lock_min_retention", lock_min_retention, 1, self.retention_days
             )
             lock = backup.LockConfiguration(min_retention=Duration.days(lock_days))
+        for kind, name in (
+            ("backup vault", f"dr-vault-{suffix}"),
+            ("backup plan", f"dr-plan-{suffix}"),
+        ):
+            claim_physical_name(self, "DrBackupVault", "environment_suffix", suffix, kind, name)
 
         self.encryption_key = encryption_key or customer_managed_key(
             self, "Key", description=f"DR backup vault ({suffix})", removal_policy=removal_policy
@@ -115,7 +121,7 @@ class DrBackupVault(Construct):
         self.vault = backup.BackupVault(
             self,
             "Vault",
-            backup_vault_name=f"dr-vault-{suffix}",
+            backup_vault_name=f"dr-vault-{suffix}",  # claimed above
             encryption_key=self.encryption_key,
             lock_configuration=lock,
             block_recovery_point_deletion=removal_policy == RemovalPolicy.RETAIN,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import cast
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Token
+from aws_cdk import Aws, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -34,6 +35,7 @@ from .errors import (
     check_int_range,
     check_key,
     check_removal_policy,
+    claim_physical_name,
 )
 from .hooks import ObjectivesBinding
 from .keys import customer_managed_key, logs_encryption_key
@@ -68,6 +70,8 @@ AURORA_POSTGRESQL_FAMILIES = tuple(AURORA_POSTGRESQL_CLASSES)
 ADMIN_USERNAME = "dradmin"
 #: RDS Proxy listens for PostgreSQL on this port.
 PROXY_PORT = 5432
+#: The table's partition key unless another is given.
+DEFAULT_PARTITION_KEY = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
 #: Automated-backup (PITR) window; AWS allows 1-35 days.
 DEFAULT_BACKUP_RETENTION = Duration.days(7)
 #: The admin secret is rotated this often.
@@ -107,7 +111,8 @@ class DrDatabase(Construct):
             Default - ``dr``.
         port: the PostgreSQL port, 1150-65535. Default - 5432.
         partition_key: the table's partition key. Default - ``pk`` (string).
-        sort_key: the table's sort key. Default - none.
+        sort_key: the table's sort key, another attribute than the partition key.
+            Default - none.
         clients: security groups (or other connectables) allowed to connect. Default - none.
         encryption_key: key for Aurora storage, its secret and the table. Default - a new
             key with rotation.
@@ -172,6 +177,11 @@ class DrDatabase(Construct):
         destroy = removal_policy == RemovalPolicy.DESTROY
         #: The PostgreSQL port clients connect to.
         self.port = port
+        self._network_stack = Stack.of(network.vpc)
+        self.cluster_identifier = f"dr-aurora-{suffix}"
+        table_name = f"dr-table-{suffix}"
+        for kind, name in (("Aurora cluster", self.cluster_identifier), ("table", table_name)):
+            claim_physical_name(self, "DrDatabase", "environment_suffix", suffix, kind, name)
 
         self.encryption_key = encryption_key or customer_managed_key(
             self, "Key", description=f"DR data ({suffix})", removal_policy=removal_policy
@@ -188,7 +198,6 @@ class DrDatabase(Construct):
             description=f"Aurora dr-aurora-{suffix}: admits only its named clients",
             allow_all_outbound=False,
         )
-        self.cluster_identifier = f"dr-aurora-{suffix}"
         # Created before the cluster so its retention and key are ours, not RDS's defaults.
         self.log_group = logs.LogGroup(
             self,
@@ -273,13 +282,13 @@ class DrDatabase(Construct):
                 "CT.RDS.PR.3",
             )
 
-        key = partition_key or dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+        key = partition_key or DEFAULT_PARTITION_KEY
         #: The table's partition-key attribute name.
         self.partition_key_name = key.name
         self.table = dynamodb.Table(
             self,
             "Table",
-            table_name=f"dr-table-{suffix}",
+            table_name=table_name,
             partition_key=key,
             sort_key=sort_key,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -299,13 +308,39 @@ class DrDatabase(Construct):
 
     def allow_from(self, client: ec2.IConnectable, description: str | None = None) -> None:
         """Admit ``client`` (a security group, Lambda, ...) to the cluster's port, and to the
-        proxy's when there is one."""
-        self.cluster.connections.allow_from(
-            client, ec2.Port.tcp(self.port), description or "PostgreSQL from a named client"
-        )
+        proxy's when there is one.
+
+        A client in a stack downstream of this one (e.g. a Lambda in an app stack that uses
+        this data stack) gets both rules, the cluster's ingress and its own egress, in its own
+        stack: only the client's stack then refers to this one, never the other way round (no
+        dependency cycle). A client in this stack, the network's or another stack this one
+        depends on gets them as CDK places them (here).
+        """
+        port = ec2.Port.tcp(self.port)
+        description = description or "PostgreSQL from a named client"
         if self.proxy is not None:
-            self.proxy.connections.allow_from(
-                client, ec2.Port.tcp(PROXY_PORT), description or "PostgreSQL from a named client"
+            self.proxy.connections.allow_from(client, ec2.Port.tcp(PROXY_PORT), description)
+        here = Stack.of(self)
+        upstream = {s.node.path for s in (here, self._network_stack, *here.dependencies)}
+        for security_group in client.connections.security_groups:
+            if Stack.of(security_group).node.path in upstream:
+                self.cluster.connections.allow_from(security_group, port, description)
+                continue
+            id = f"PostgresqlTo{Names.unique_id(self.security_group)}"
+            if security_group.node.try_find_child(id) is not None:
+                continue  # admitted already
+            # The cluster's group as seen from the client's stack: its rules land there.
+            cluster_group = ec2.SecurityGroup.from_security_group_id(
+                cast(Construct, security_group), id, self.security_group.security_group_id,
+                allow_all_outbound=False,
+            )  # fmt: skip
+            cluster_group.add_ingress_rule(
+                ec2.Peer.security_group_id(security_group.security_group_id), port, description
+            )
+            security_group.add_egress_rule(
+                ec2.Peer.security_group_id(self.security_group.security_group_id),
+                port,
+                description,
             )
 
     def _add_proxy(self, network: DrNetwork, suffix: str) -> rds.DatabaseProxy:
@@ -491,11 +526,8 @@ class DrDatabase(Construct):
                 raise DrConfigurationError(
                     "DrDatabase", f"{prop}.name", key.name, "1 to 255 bytes of UTF-8"
                 )
-        if (
-            partition_key is not None
-            and sort_key is not None
-            and (sort_key.name == partition_key.name)
-        ):
+        partition_name = (partition_key or DEFAULT_PARTITION_KEY).name
+        if sort_key is not None and sort_key.name == partition_name:
             raise DrConfigurationError(
                 "DrDatabase", "sort_key.name", sort_key.name,
                 "a different attribute from the partition key",

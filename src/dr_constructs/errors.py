@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
+from constructs import IConstruct
 
 
 class DrConfigurationError(ValueError):
@@ -124,3 +125,45 @@ def check_binding(construct: str, value: Any) -> Any:
             "a dr_constructs.RecoveryObjectives, or None",
         )  # fmt: skip
     return value
+
+
+def claim_physical_name(
+    scope: IConstruct,
+    construct: str,
+    prop: str,
+    value: Any,
+    kind: str,
+    name: str,
+    *,
+    per_account: bool = False,
+) -> str:
+    """Record that ``scope`` names a ``kind`` of resource ``name``, and return ``name``.
+
+    Physical names collide at deployment only, so the library keeps its own register of them
+    across the whole app (every stack and stage), keyed by the stack's account and region (or
+    the account alone, with ``per_account``, for names unique per account such as CloudWatch
+    dashboards); environment-agnostic stacks count as one unknown environment. Raises naming
+    ``prop`` (the prop that chose the name, ``value``) when the name is taken there already.
+    """
+    stack = Stack.of(scope)
+    account = "an unknown account" if Token.is_unresolved(stack.account) else stack.account
+    if per_account:
+        where = f"account {account} (in every region)"
+    elif Token.is_unresolved(stack.region):
+        where = f"account {account}, an unknown region"
+    else:
+        where = f"account {account}, {stack.region}"
+    root = scope.node.root
+    register: dict[tuple[str, str, str], str] = root.__dict__.setdefault(
+        "_dr_constructs_physical_names", {}
+    )
+    owner = register.setdefault((where, kind, name), scope.node.path)
+    if owner != scope.node.path:
+        raise DrConfigurationError(
+            construct,
+            prop,
+            value,
+            f"a value that gives names not used elsewhere in the app for the same environment: "
+            f"{kind} {name!r} is already {owner}'s in {where}",
+        )
+    return name

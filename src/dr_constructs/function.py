@@ -29,6 +29,7 @@ from .errors import (
     check_int_range,
     check_key,
     check_removal_policy,
+    claim_physical_name,
 )
 from .health_check import HANDLER, RUNTIME, health_check_code
 from .keys import logs_encryption_key
@@ -209,7 +210,10 @@ class DrFunction(Construct):
             "an aws_logs.RetentionDays, e.g. RetentionDays.ONE_YEAR",
         )  # fmt: skip
         extra_environment = self._check_environment(environment)
-        function_name = f"dr-function-{suffix}"
+        function_name = claim_physical_name(
+            self, "DrFunction", "environment_suffix", suffix,
+            "Lambda function", f"dr-function-{suffix}",
+        )  # fmt: skip
 
         if encryption_key is None:
             encryption_key = logs_encryption_key(

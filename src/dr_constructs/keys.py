@@ -9,10 +9,11 @@ A principal that may use the key cannot hand that use on to someone else with a 
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import Construct
+from aws_cdk.region_info import RegionInfo
+from constructs import Construct, IConstruct
 
 
 def customer_managed_key(
@@ -65,7 +66,7 @@ def allow_cloudwatch_logs(key: kms.IKey) -> None:
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogs",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            principals=[iam.ServicePrincipal(logs_service_principal(key))],
             actions=[
                 "kms:Encrypt",
                 "kms:Decrypt",
@@ -85,6 +86,19 @@ def allow_cloudwatch_logs(key: kms.IKey) -> None:
             },
         )
     )
+
+
+def logs_service_principal(scope: IConstruct) -> str:
+    """CloudWatch Logs' regional service principal in the stack's partition, as aws-cdk-lib's
+    region info derives it: ``logs.{region}.{domain suffix}`` (``amazonaws.com``,
+    ``amazonaws.com.cn``, ...), with ``AWS::Region``/``AWS::URLSuffix`` in an
+    environment-agnostic stack. The other principals the library names are global
+    ``{service}.amazonaws.com``, which ``iam.ServicePrincipal`` renders for every partition.
+    """
+    stack = Stack.of(scope)
+    region = stack.region
+    suffix = None if Token.is_unresolved(region) else RegionInfo.get(region).domain_suffix
+    return f"logs.{region}.{suffix or stack.url_suffix}"
 
 
 def allow_service_publishers(key: kms.IKey, *services: str) -> None:

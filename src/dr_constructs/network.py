@@ -11,13 +11,20 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from jsii.errors import JSIIError
 
 from .compliance import acknowledge, ignore_cfn_lint, in_packs, tidy_cdk_provider
 from .errors import DrConfigurationError, check_instance_of, check_key, check_removal_policy
 from .keys import logs_encryption_key
 
-#: Regions whose first three AZ letters are not a, b, c.
-_AZ_LETTERS = {"ap-northeast-1": "acd", "ca-central-1": "abd"}
+#: Regions where dr-constructs pins AZ names without a lookup: letters that exist in every
+#: account there (AZ names map to physical AZs per account, and in some regions the letters an
+#: account sees differ too). us-east-1 is the spec's region (a to f); ap-northeast-1 has no
+#: "b" and ca-central-1 no "c" for new accounts (as moto's EC2 model of both regions).
+#: Every other region gets ``Fn::GetAZs``: right for whichever account deploys it.
+AZ_LETTERS = {"us-east-1": "abc", "ap-northeast-1": "acd", "ca-central-1": "abd"}
+#: Regions where an account sees only two AZs (us-west-1: two of a, b and c, by account).
+TWO_AZ_REGIONS = frozenset({"us-west-1"})
 #: Flow-log retention: one year, long enough for a post-incident review.
 FLOW_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 #: Subnet sizes of a new VPC, in the order CDK allocates them: a /24 public and a /22
@@ -33,22 +40,58 @@ PINNED_AZ_REASON = (
 
 
 def default_availability_zones(stack: Stack, count: int = 3) -> list[str]:
-    """The AZs DrNetwork uses when none are given.
+    """The AZs DrNetwork uses when none are given: up to ``count``, never one the region lacks.
 
-    * Region known at synth time: the AZ names from the CDK context when the app has looked
-      them up, else ``{region}a/b/c`` (with the letters known to exist in that region).
-    * Environment-agnostic stack: ``Fn::Select`` over ``Fn::GetAZs``, resolved by
-      CloudFormation to the region's real AZs at deploy time.
+    * The AZs looked up for the stack's account and region (CDK context
+      ``availability-zones:account=...:region=...``, written by ``cdk synth`` with
+      credentials into ``cdk.context.json``): the first ``count`` of them, even if only two.
+    * Else, in a region of :data:`AZ_LETTERS`: ``{region}a/b/c`` with the letters that exist
+      in every account there.
+    * Else (other regions, environment-agnostic stacks): ``Fn::Select`` over ``Fn::GetAZs``,
+      resolved by CloudFormation to the deploying account's AZs; two in
+      :data:`TWO_AZ_REGIONS`.
 
     Never the ``dummy1a`` placeholders that CDK synthesizes without credentials.
+
+    Raises:
+        DrConfigurationError: the lookup found fewer than two AZs.
     """
     region = stack.region
     if Token.is_unresolved(region):
         return [Fn.select(i, Fn.get_azs()) for i in range(count)]
-    looked_up = [az for az in stack.availability_zones if not az.startswith("dummy")]
-    if len(looked_up) >= count:
+    looked_up = looked_up_availability_zones(stack)
+    if looked_up:
+        if len(looked_up) < 2:
+            raise DrConfigurationError(
+                "DrNetwork", "availability_zones", looked_up,
+                f"at least 2 AZs: the CDK context lists only these for {region}",
+            )  # fmt: skip
         return looked_up[:count]
-    return [f"{region}{letter}" for letter in _AZ_LETTERS.get(region, "abcdef")[:count]]
+    if region in AZ_LETTERS:
+        return [f"{region}{letter}" for letter in AZ_LETTERS[region][:count]]
+    return [Fn.select(i, Fn.get_azs()) for i in range(min(count, _az_count(region)))]
+
+
+def looked_up_availability_zones(stack: Stack) -> list[str]:
+    """The AZ names the app has looked up for the stack's account and region; none while
+    they are not looked up or the account is unknown (CDK then answers with ``dummy1a``
+    placeholders or ``Fn::GetAZs`` tokens)."""
+    return [
+        az
+        for az in stack.availability_zones
+        if not Token.is_unresolved(az) and not az.startswith("dummy")
+    ]
+
+
+def _route_table_known(subnet: ec2.ISubnet) -> bool:
+    try:
+        return bool(subnet.route_table.route_table_id)
+    except (JSIIError, RuntimeError):  # an imported subnet without its route table id
+        return False
+
+
+def _az_count(region: str) -> int:
+    return 2 if region in TWO_AZ_REGIONS else 3
 
 
 class DrNetwork(Construct):
@@ -63,9 +106,11 @@ class DrNetwork(Construct):
         scope: parent construct.
         id: construct id.
         vpc: bring your own VPC instead of creating one; it must have isolated (or private)
-            subnets. Default - a new VPC as described above.
-        availability_zones: AZ names for a new VPC, at least 2. Default - three AZs of the
-            stack's region (see :func:`default_availability_zones`).
+            subnets and a known IPv4 range (``vpc_cidr_block`` when imported with
+            ``Vpc.from_vpc_attributes``). Default - a new VPC as described above.
+        availability_zones: AZ names for a new VPC, at least 2 (of the looked-up AZs when the
+            app has looked them up). Default - up to three AZs of the stack's region, never
+            one it lacks (see :func:`default_availability_zones`).
         cidr: IPv4 range of a new VPC, a network address with a /16 to /28 prefix that
             leaves room for a /24 public and a /22 isolated subnet per AZ (/20 for three AZs).
             Default - ``10.0.0.0/16``.
@@ -91,15 +136,19 @@ class DrNetwork(Construct):
         super().__init__(scope, id)
         check_removal_policy("DrNetwork", removal_policy)
         check_key("DrNetwork", "flow_logs_key", flow_logs_key)
+        endpoints_accepted = (
+            "a sequence of ec2.InterfaceVpcEndpointAwsService, e.g. "
+            "[InterfaceVpcEndpointAwsService.KMS]"
+        )
+        if isinstance(interface_endpoints, str) or not isinstance(interface_endpoints, Sequence):
+            check_instance_of(
+                "DrNetwork", "interface_endpoints", interface_endpoints, list, endpoints_accepted
+            )
         for service in interface_endpoints:
             check_instance_of(
-                "DrNetwork",
-                "interface_endpoints",
-                service,
-                ec2.InterfaceVpcEndpointAwsService,
-                "a sequence of ec2.InterfaceVpcEndpointAwsService, e.g. "
-                "[InterfaceVpcEndpointAwsService.KMS]",
-            )
+                "DrNetwork", "interface_endpoints", service,
+                ec2.InterfaceVpcEndpointAwsService, endpoints_accepted,
+            )  # fmt: skip
         stack = Stack.of(self)
 
         if vpc is not None:
@@ -115,6 +164,16 @@ class DrNetwork(Construct):
                     "a VPC with isolated or private subnets (the data tier never runs in "
                     "public subnets)",
                 )
+            subnets = [*vpc.isolated_subnets, *vpc.private_subnets, *vpc.public_subnets]
+            if not any(_route_table_known(subnet) for subnet in subnets):
+                raise DrConfigurationError(
+                    "DrNetwork",
+                    "vpc",
+                    vpc.node.path,
+                    "a VPC whose subnets' route tables are known (the S3 and DynamoDB gateway "
+                    "endpoints are routed through them), e.g. Vpc.from_vpc_attributes(..., "
+                    "isolated_subnet_route_table_ids=[...])",
+                )
             if availability_zones is not None:
                 raise DrConfigurationError(
                     "DrNetwork",
@@ -124,12 +183,14 @@ class DrNetwork(Construct):
                 )
             self.vpc: ec2.IVpc = vpc
             #: The range the interface endpoints admit HTTPS from.
-            self.cidr: str = vpc.vpc_cidr_block
+            self.cidr: str = self._range_of(vpc)
         else:
-            if isinstance(availability_zones, str):
-                availability_zones = [availability_zones]  # reported as the list it is
-            azs = list(availability_zones or default_availability_zones(stack))
-            self._check_availability_zones(stack, azs)
+            azs = self._check_availability_zones(
+                stack,
+                default_availability_zones(stack)
+                if availability_zones is None
+                else availability_zones,
+            )
             self.cidr = self._check_cidr(cidr, len(azs))
             self.vpc = ec2.Vpc(
                 self,
@@ -275,24 +336,57 @@ class DrNetwork(Construct):
         )
 
     @staticmethod
-    def _check_availability_zones(stack: Stack, azs: list[str]) -> None:
+    def _range_of(vpc: ec2.IVpc) -> str:
+        """The IPv4 range of an existing VPC: the literal range when the VPC is defined in this
+        app (so rule packs can verify the endpoint's ingress), else its ``vpc_cidr_block``."""
+        cfn_vpc = vpc.node.default_child
+        literal = cfn_vpc.cidr_block if isinstance(cfn_vpc, ec2.CfnVPC) else None
+        if isinstance(literal, str) and not Token.is_unresolved(literal):
+            return literal
+        try:
+            return vpc.vpc_cidr_block
+        except RuntimeError:  # CannotPerformOperationVpcCidr: imported without its range
+            raise DrConfigurationError(
+                "DrNetwork",
+                "vpc",
+                vpc.node.path,
+                "a VPC whose IPv4 range is known (the interface endpoints admit HTTPS from "
+                "it): an ec2.Vpc, Vpc.from_lookup(...), or Vpc.from_vpc_attributes(..., "
+                "vpc_cidr_block='10.0.0.0/16')",
+            ) from None
+
+    @staticmethod
+    def _check_availability_zones(stack: Stack, value: object) -> list[str]:
+        """Return ``value`` as a list if it names 2 or more distinct AZs of the stack's region
+        (of the looked-up ones, when the app has looked them up)."""
         accepted = (
             "at least 2 distinct AZ names of the stack's region, e.g. "
             "['us-east-1a', 'us-east-1b', 'us-east-1c']"
         )
+        if isinstance(value, str):
+            value = [value]  # reported as the list it is
+        if not isinstance(value, Sequence):
+            raise DrConfigurationError("DrNetwork", "availability_zones", value, accepted)
+        azs = list(value)
         if len(azs) < 2 or not all(isinstance(az, str) for az in azs):
             raise DrConfigurationError("DrNetwork", "availability_zones", azs, accepted)
         names = [az for az in azs if not Token.is_unresolved(az)]
         if len(set(names)) != len(names):
             raise DrConfigurationError("DrNetwork", "availability_zones", azs, accepted)
         region = stack.region
+        if Token.is_unresolved(region):
+            return azs
+        looked_up = looked_up_availability_zones(stack)
+        if looked_up:
+            accepted += f"; the AZs looked up for this account there: {looked_up}"
         for az in names:
-            wrong_region = not Token.is_unresolved(region) and not (
+            wrong_region = not (
                 az.startswith(region) and len(az) == len(region) + 1 and az[-1].isalpha()
                 and az[-1].islower()
             )  # fmt: skip
-            if az.startswith("dummy") or wrong_region:
+            if az.startswith("dummy") or wrong_region or (looked_up and az not in looked_up):
                 raise DrConfigurationError("DrNetwork", "availability_zones", azs, accepted)
+        return azs
 
     @staticmethod
     def _check_cidr(cidr: str, az_count: int) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -28,6 +28,7 @@ from .errors import (
     check_int_range,
     check_key,
     check_removal_policy,
+    claim_physical_name,
 )
 from .keys import allow_service_publishers, customer_managed_key
 
@@ -63,6 +64,17 @@ TABLE_OPERATIONS = (
 REPLICA_LAG_THRESHOLD_MS = 1000
 
 _PERIOD = Duration.minutes(5)
+#: The spec's region: its dashboard is ``DR-Dashboard-{suffix}``, exactly as the spec names it.
+SPEC_REGION = "us-east-1"
+
+
+def dashboard_name(scope: Construct, suffix: str) -> str:
+    """``DR-Dashboard-{suffix}`` in the spec's region (us-east-1), else
+    ``DR-Dashboard-{suffix}-{region}``: dashboard names are unique per account, not per
+    region, so the same suffix in two regions of one account must not give the same name.
+    """
+    region = Stack.of(scope).region
+    return f"DR-Dashboard-{suffix}" if region == SPEC_REGION else f"DR-Dashboard-{suffix}-{region}"
 
 
 class DrObservability(Construct):
@@ -77,8 +89,10 @@ class DrObservability(Construct):
     Args:
         scope: parent construct.
         id: construct id.
-        environment_suffix: names the dashboard ``DR-Dashboard-{suffix}`` and prefixes alarm
-            names with ``dr-{suffix}-``. Default - ``dev``.
+        environment_suffix: names the dashboard ``DR-Dashboard-{suffix}`` (in us-east-1,
+            the spec's region; ``DR-Dashboard-{suffix}-{region}`` elsewhere, as dashboard
+            names are per account) and prefixes alarm names with ``dr-{suffix}-``.
+            Default - ``dev``.
         topic: bring your own topic (its key policy must admit CloudWatch and EventBridge).
             Default - a new topic ``dr-alerts-{suffix}``.
         encryption_key: key for a new topic. Default - a new key with rotation.
@@ -112,6 +126,15 @@ class DrObservability(Construct):
                 "DrObservability", "topic", type(topic).__name__,
                 "an sns.ITopic, or None for a new encrypted topic",
             )  # fmt: skip
+        self.dashboard_name = claim_physical_name(
+            self, "DrObservability", "environment_suffix", self.suffix,
+            "CloudWatch dashboard", dashboard_name(self, self.suffix), per_account=True,
+        )  # fmt: skip
+        if topic is None:
+            claim_physical_name(
+                self, "DrObservability", "environment_suffix", self.suffix,
+                "SNS topic", f"dr-alerts-{self.suffix}",
+            )  # fmt: skip
 
         if topic is None:
             self.encryption_key: kms.IKey | None = encryption_key or customer_managed_key(
@@ -133,9 +156,7 @@ class DrObservability(Construct):
             self.encryption_key = encryption_key
         self.topic: sns.ITopic = topic
         self.alarms: list[cloudwatch.Alarm] = []
-        self.dashboard = cloudwatch.Dashboard(
-            self, "Dashboard", dashboard_name=f"DR-Dashboard-{self.suffix}"
-        )
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self.dashboard_name)
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=f"# DR stack `{self.suffix}`\n"
@@ -242,6 +263,9 @@ class DrObservability(Construct):
     ) -> cloudwatch.Alarm:
         """Alarm ``dr-{suffix}-{name}`` when Aurora CPU is above 80% for 10 minutes; graph CPU
         and connections."""
+        _check_watched(
+            "watch_cluster(cluster)", cluster, "metric_cpu_utilization", "an rds.IDatabaseCluster"
+        )
         cpu = cluster.metric_cpu_utilization(period=_PERIOD, statistic="Average")
         alarm = self.add_alarm(
             name, cpu, threshold=80, evaluation_periods=2,
@@ -262,6 +286,9 @@ class DrObservability(Construct):
     ) -> cloudwatch.Alarm:
         """Alarm ``dr-{suffix}-{name}`` when DynamoDB throttles more than 10 requests in 5
         minutes; graph capacity and throttles."""
+        _check_watched(
+            "watch_table(table)", table, "metric_consumed_read_capacity_units", "a dynamodb.ITable"
+        )
         throttles = cloudwatch.MathExpression(
             expression="reads + writes",
             using_metrics={
@@ -293,6 +320,7 @@ class DrObservability(Construct):
     ) -> cloudwatch.Alarm:
         """Alarm ``dr-{suffix}-{name}`` when a Lambda function has more than 5 errors in 5
         minutes; graph invocations, errors and duration."""
+        _check_watched("watch_function(function)", function, "metric_errors", "a lambda_.IFunction")
         errors = function.metric_errors(period=_PERIOD, statistic="Sum")
         alarm = self.add_alarm(
             name, errors, threshold=5, evaluation_periods=1,
@@ -449,3 +477,10 @@ class DrObservability(Construct):
             cloudwatch.GraphWidget(title="DynamoDB system errors", left=[errors], width=12)
         )
         return alarm
+
+
+def _check_watched(prop: str, value: object, metric: str, accepted: str) -> None:
+    """Raise unless ``value`` has the ``metric`` method of the resource type ``accepted``."""
+    if not callable(getattr(value, metric, None)):
+        shown = value if isinstance(value, str | int | float) else type(value).__name__
+        raise DrConfigurationError("DrObservability", prop, shown, accepted)

@@ -66,7 +66,8 @@ class DrPlatform(Construct):
         id: construct id.
         environment_suffix: names ``dr-table-{suffix}``, ``dr-function-{suffix}``,
             ``DR-Dashboard-{suffix}`` and the other named resources. Default - ``dev``.
-        availability_zones: AZ names (at least 2). Default - three of the stack's region.
+        availability_zones: AZ names (at least 2). Default - up to three of the stack's
+            region, never one it lacks (see :class:`DrNetwork`).
         vpc: bring your own VPC. Default - a new one.
         instance_type: Aurora instance class. Default - ``t4g.medium``.
         backup_retention: AWS Backup retention and Aurora PITR window, 1-35 days.
