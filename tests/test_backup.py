@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_s3 as s3
@@ -80,3 +80,66 @@ def test_same_suffix_twice_in_one_environment_is_reported_at_synth() -> None:
     DrBackupVault(stack, "Other", environment_suffix="qa")
     with pytest.raises(DrConfigurationError, match=r"environment_suffix='prod'.*'dr-vault-prod'"):
         DrBackupVault(stack, "Again", environment_suffix="prod")
+
+
+# --- immutable copies: compliance-mode lock, logically air-gapped vault ------------------
+
+
+@pytest.fixture(scope="module")
+def immutable() -> Template:
+    stack = new_stack()
+    DrBackupVault(
+        stack, "Backup", environment_suffix="prod", lock_min_retention=Duration.days(7),
+        lock_changeable_for=Duration.days(3), air_gapped_retention=Duration.days(30),
+    )  # fmt: skip
+    return Template.from_stack(stack)
+
+
+def test_snapshot_immutable(immutable: Template, snapshot_json: Any) -> None:
+    assert normalised(immutable) == snapshot_json
+
+
+def test_compliance_mode_lock_after_its_grace_time(immutable: Template) -> None:
+    vault = only(immutable, "AWS::Backup::BackupVault")
+    assert vault["LockConfiguration"] == {"MinRetentionDays": 7, "ChangeableForDays": 3}
+
+
+def test_every_backup_is_copied_to_the_air_gapped_vault(immutable: Template) -> None:
+    air_gapped = immutable.find_resources("AWS::Backup::LogicallyAirGappedBackupVault")
+    ((logical_id, resource),) = air_gapped.items()
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["Properties"] == {
+        "BackupVaultName": "dr-lag-vault-prod", "MinRetentionDays": 7, "MaxRetentionDays": 30,
+    }  # fmt: skip
+    (rule,) = only(immutable, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
+    assert rule["CopyActions"] == [
+        {
+            "DestinationBackupVaultArn": {"Fn::GetAtt": [logical_id, "BackupVaultArn"]},
+            "Lifecycle": {"DeleteAfterDays": 30},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"lock_changeable_for": Duration.days(3)}, r"lock_changeable_for='3 days'.*None unless"),
+        (
+            {"lock_min_retention": Duration.days(1), "lock_changeable_for": Duration.days(2)},
+            r"lock_changeable_for='2 days'.*from 3 to 36500",
+        ),
+        (
+            {"lock_min_retention": Duration.days(1), "lock_changeable_for": Duration.days(3),
+             "removal_policy": RemovalPolicy.DESTROY},
+            r"removal_policy=.*RETAIN with lock_changeable_for",
+        ),
+        ({"air_gapped_retention": Duration.days(6)}, r"air_gapped_retention='6 days'.*7 to 3650"),
+        (
+            {"air_gapped_retention": Duration.days(7), "removal_policy": RemovalPolicy.DESTROY},
+            r"removal_policy=.*RETAIN with air_gapped_retention",
+        ),
+    ],
+)  # fmt: skip
+def test_immutable_settings_are_explicit_and_kept(props: dict[str, Any], message: str) -> None:
+    with pytest.raises(DrConfigurationError, match=message):
+        DrBackupVault(new_stack(), "Backup", **props)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, RemovalPolicy, Stack
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
 from cfnlint.api import ManualArgs, lint
 from constructs import Construct
 
@@ -284,7 +284,10 @@ class UserPlatform(Construct):
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        DrPlatform(self, "Platform", environment_suffix="staging", proxy=True, resilience_hub=True)
+        DrPlatform(
+            self, "Platform", environment_suffix="staging", proxy=True, resilience_hub=True,
+            air_gapped_retention=Duration.days(30),
+        )  # fmt: skip
 
 
 def _synthesize(name: str, outdir: Path) -> Synthesized:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk.assertions import Match, Template
 
 from dr_constructs import DrPlatform
@@ -441,3 +441,12 @@ def test_template_states_its_objectives_for_the_operator_command(template: Templ
         mode: {"rpo_seconds": 3600, "rto_seconds": 4 * 3600}
         for mode in ("az_loss", "corruption", "stack_deletion")
     }
+
+
+def test_air_gapped_copies_are_an_explicit_opt_in() -> None:
+    stack = new_stack()
+    DrPlatform(stack, "Dr", air_gapped_retention=Duration.days(14))
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Backup::LogicallyAirGappedBackupVault", 1)
+    (rule,) = only(template, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
+    assert rule["CopyActions"][0]["Lifecycle"] == {"DeleteAfterDays": 14}

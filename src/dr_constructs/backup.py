@@ -70,6 +70,16 @@ class DrBackupVault(Construct):
         encryption_key: the vault's key. Default - a new key with rotation.
         lock_min_retention: turn on Vault Lock (governance mode) with this minimum
             retention, at most ``retention``. Default - no lock.
+        lock_changeable_for: with ``lock_min_retention``, put the lock in **compliance
+            mode**: after this grace time (3 days or more) the lock is permanent. Nobody, not
+            the account's root user and not AWS, can then remove it, shorten the retention,
+            delete a recovery point before it expires, or delete the vault while it holds
+            one. Needs ``RETAIN``. Default - governance mode (no grace time).
+        air_gapped_retention: also copy every backup to a logically air-gapped vault
+            ``dr-lag-vault-{suffix}`` (AWS-owned key, always locked in compliance mode) and
+            keep the copies this long, 7-3650 days. The copies outlive a compromise of this
+            account's backup vault; the air-gapped vault can never be deleted while it holds
+            copies. Needs ``RETAIN``. Default - no copies.
         removal_policy: ``RETAIN`` (default) keeps the vault and its key and denies deleting
             recovery points; ``DESTROY`` deletes the vault with the stack (AWS refuses to
             delete a vault that still holds recovery points).
@@ -85,6 +95,8 @@ class DrBackupVault(Construct):
         schedule: events.Schedule = HOURLY,
         encryption_key: kms.IKey | None = None,
         lock_min_retention: Duration | None = None,
+        lock_changeable_for: Duration | None = None,
+        air_gapped_retention: Duration | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
@@ -103,15 +115,11 @@ class DrBackupVault(Construct):
                 "events.Schedule.cron(...) (AWS Backup takes cron expressions only), "
                 "e.g. Schedule.cron(minute='0') for hourly",
             )
-        lock = None
-        if lock_min_retention is not None:
-            lock_days = check_days(
-                "DrBackupVault", "lock_min_retention", lock_min_retention, 1, self.retention_days
-            )
-            lock = backup.LockConfiguration(min_retention=Duration.days(lock_days))
+        lock = self._lock(lock_min_retention, lock_changeable_for, removal_policy)
         for kind, name in (
             ("backup vault", f"dr-vault-{suffix}"),
             ("backup plan", f"dr-plan-{suffix}"),
+            *([("backup vault", f"dr-lag-vault-{suffix}")] if air_gapped_retention else []),
         ):
             claim_physical_name(self, "DrBackupVault", "environment_suffix", suffix, kind, name)
 
@@ -127,6 +135,22 @@ class DrBackupVault(Construct):
             block_recovery_point_deletion=removal_policy == RemovalPolicy.RETAIN,
             removal_policy=removal_policy,
         )
+        #: The logically air-gapped vault the plan copies to (``air_gapped_retention``).
+        self.air_gapped_vault: backup.CfnLogicallyAirGappedBackupVault | None = None
+        copy_actions = []
+        if air_gapped_retention is not None:
+            copy_days = self._check_immutable(
+                "air_gapped_retention", air_gapped_retention, 7, 3650, removal_policy
+            )
+            self.air_gapped_vault = self._air_gapped_vault(suffix, copy_days)
+            copy_actions.append(
+                backup.BackupPlanCopyActionProps(
+                    destination_backup_vault=backup.BackupVault.from_backup_vault_arn(
+                        self, "AirGappedVaultRef", self.air_gapped_vault.attr_backup_vault_arn
+                    ),
+                    delete_after=Duration.days(copy_days),
+                )
+            )
         self.plan = backup.BackupPlan(
             self,
             "Plan",
@@ -140,6 +164,7 @@ class DrBackupVault(Construct):
                     completion_window=Duration.hours(2),
                     delete_after=Duration.days(self.retention_days),
                     enable_continuous_backup=True,
+                    copy_actions=copy_actions or None,
                 )
             ],
         )
@@ -159,6 +184,60 @@ class DrBackupVault(Construct):
         #: created by the first :meth:`protect` of a resource with its own key.
         self.key_policy: iam.ManagedPolicy | None = None
         self._keys: set[str] = set()
+
+    @staticmethod
+    def _check_immutable(
+        prop: str, value: Duration, low: int, high: int, removal_policy: RemovalPolicy
+    ) -> int:
+        """Days of an immutable setting, which only ``RETAIN`` can live with."""
+        days = check_days("DrBackupVault", prop, value, low, high)
+        if removal_policy != RemovalPolicy.RETAIN:
+            raise DrConfigurationError(
+                "DrBackupVault", "removal_policy", removal_policy,
+                f"RemovalPolicy.RETAIN with {prop}: a vault locked in compliance mode can "
+                "never be deleted while it holds recovery points",
+            )  # fmt: skip
+        return days
+
+    def _lock(
+        self,
+        min_retention: Duration | None,
+        changeable_for: Duration | None,
+        removal_policy: RemovalPolicy,
+    ) -> backup.LockConfiguration | None:
+        """Vault Lock: governance mode, or compliance mode after ``changeable_for``."""
+        if min_retention is None:
+            if changeable_for is not None:
+                raise DrConfigurationError(
+                    "DrBackupVault", "lock_changeable_for", changeable_for.to_human_string(),
+                    "None unless lock_min_retention turns Vault Lock on",
+                )  # fmt: skip
+            return None
+        lock_days = check_days(
+            "DrBackupVault", "lock_min_retention", min_retention, 1, self.retention_days
+        )
+        grace = None
+        if changeable_for is not None:
+            grace = Duration.days(
+                self._check_immutable(
+                    "lock_changeable_for", changeable_for, 3, 36500, removal_policy
+                )
+            )
+        return backup.LockConfiguration(
+            min_retention=Duration.days(lock_days), changeable_for=grace
+        )
+
+    def _air_gapped_vault(self, suffix: str, days: int) -> backup.CfnLogicallyAirGappedBackupVault:
+        """A logically air-gapped vault that accepts copies kept 7 to ``days`` days."""
+        vault = backup.CfnLogicallyAirGappedBackupVault(
+            self,
+            "AirGappedVault",
+            backup_vault_name=f"dr-lag-vault-{suffix}",
+            min_retention_days=7,
+            max_retention_days=days,
+        )
+        vault.apply_removal_policy(RemovalPolicy.RETAIN)
+        return vault
 
     def protect(self, *resources: Protectable) -> backup.BackupSelection:
         """Add Aurora clusters, DynamoDB tables and S3 buckets to the plan.

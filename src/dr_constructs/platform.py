@@ -104,6 +104,10 @@ class DrPlatform(Construct):
             failover, loss of the writer's AZ, DynamoDB/S3 unreachable), stopped by the
             stack's alarms, with the AZ-loss RTO objective as their bar; templates only,
             nothing runs on deploy. Default - off.
+        air_gapped_retention: copy every backup to a logically air-gapped vault and keep
+            the copies this long, 7-3650 days (see :class:`DrBackupVault`; needs
+            ``RETAIN``: that vault can never be deleted while it holds copies).
+            Default - no copies.
     """
 
     def __init__(
@@ -128,6 +132,7 @@ class DrPlatform(Construct):
         objectives: RecoveryObjectives | None = None,
         restore_tests: bool = True,
         drills: bool = False,
+        air_gapped_retention: Duration | None = None,
     ) -> None:
         super().__init__(scope, id)
         suffix = check_environment_suffix("DrPlatform", environment_suffix)
@@ -217,6 +222,7 @@ class DrPlatform(Construct):
             "Backup",
             environment_suffix=suffix,
             retention=backup_retention,
+            air_gapped_retention=air_gapped_retention,
             removal_policy=removal_policy,
         )
         self.backup.protect(self.database.cluster, self.database.table, self.storage.bucket)
