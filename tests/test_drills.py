@@ -390,3 +390,14 @@ def test_platform_drills_flag_must_be_a_bool() -> None:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_same_suffix_twice_in_one_environment_is_reported() -> None:
+    stack = new_stack()
+    first, second = (
+        DrPlatform(stack, "First", environment_suffix="one"),
+        DrPlatform(stack, "Second", environment_suffix="two"),
+    )
+    _drills(first, "Drills", environment_suffix="twice")
+    with pytest.raises(DrConfigurationError, match=r"environment_suffix='twice'.*/aws/fis/dr-"):
+        _drills(second, "Drills", environment_suffix="twice")

@@ -444,3 +444,18 @@ def test_bad_restore_testing_configuration(
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_same_suffix_twice_in_one_environment_is_reported(
+    platform_for_errors: DrPlatform,
+) -> None:
+    def tests(id: str) -> DrRestoreTesting:
+        return DrRestoreTesting(
+            platform_for_errors, id, vault=platform_for_errors.backup,
+            database=platform_for_errors.database, function=platform_for_errors.function,
+            observability=platform_for_errors.observability, environment_suffix="twice",
+        )  # fmt: skip
+
+    tests("First")
+    with pytest.raises(DrConfigurationError, match=r"environment_suffix='twice'.*plan"):
+        tests("Second")

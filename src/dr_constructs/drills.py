@@ -34,6 +34,7 @@ from .errors import (
     check_instance_of,
     check_key,
     check_removal_policy,
+    claim_physical_name,
 )
 from .function import DrFunction
 from .keys import logs_encryption_key
@@ -200,6 +201,10 @@ class DrDrills(Construct):
         self._subnets = self._tier_subnets(network)
         self.writer_availability_zone = self._writer_availability_zone(cluster)
         self._zones = self._check_zones(availability_zones)
+        claim_physical_name(
+            self, "DrDrills", "environment_suffix", self.suffix, "log group",
+            f"/aws/fis/dr-{self.suffix}",
+        )  # fmt: skip
 
         self._watch_health_check(function, observability, heartbeat)
         self.stop_alarms: list[cloudwatch.IAlarm] = [self.guard_alarm, *stop_alarms]

@@ -44,6 +44,7 @@ from ..errors import (
     check_instance_of,
     check_key,
     check_removal_policy,
+    claim_physical_name,
 )
 from ..function import DrFunction, dead_letter_queue
 from ..health_check import RUNTIME
@@ -182,6 +183,11 @@ class DrRestoreTesting(Construct):
         validation_hours = _whole_hours(name, "validation_window", validation_window)
         selection_days = check_days(name, "selection_window", selection_window, 1, 365)
 
+        for kind, physical in (
+            ("restore testing plan", f"dr_restore_tests_{self.suffix.replace('-', '_')}"),
+            ("Lambda function", f"dr-restore-validation-{self.suffix}"),
+        ):
+            claim_physical_name(self, name, "environment_suffix", self.suffix, kind, physical)
         function.run_every(canary_interval)
         self._stack = Stack.of(self)
         self.plan = self._plan(vault, schedule, start_hours, selection_days)
