@@ -54,8 +54,11 @@ project = PythonProject(
         "cfn-lint==1.58.0",
         "ruff==0.17.5",
         "mypy==2.4.1",
-        "moto[dynamodb,s3,secretsmanager]==5.2.5",
+        "moto[dynamodb,s3,secretsmanager,server]==5.2.5",
         "boto3==1.44.5",
+        # the operator command's extra (`cli`), pinned for the tests
+        "click==8.5.1",
+        "rich==15.0.0",
         "pypiserver==2.4.2",
         "passlib==1.7.4",
         "twine==6.1.0",
@@ -69,8 +72,16 @@ assert pyproject is not None
 # One version source: hatchling reads __version__ from the package.
 pyproject.add_deletion_override("project.version")
 pyproject.add_override("project.dynamic", ["version"])
-# `pip install 'dr-constructs[compliance]'` adds the rule packs apply_rule_packs() runs.
-pyproject.add_override("project.optional-dependencies", {"compliance": ["cdk-nag>=3.0.2,<4"]})
+# `pip install 'dr-constructs[compliance]'` adds the rule packs apply_rule_packs() runs;
+# `pip install 'dr-constructs[cli]'` the operator command (boto3 only there, never in the core).
+pyproject.add_override(
+    "project.optional-dependencies",
+    {
+        "compliance": ["cdk-nag>=3.0.2,<4"],
+        "cli": ["boto3>=1.44.5,<2", "click>=8.5.1,<9", "rich>=15.0.0,<16"],
+    },
+)
+pyproject.add_override("project.scripts", {NAME: f"{MODULE}.cli:main"})
 pyproject.add_override("project.readme", "README.md")
 pyproject.add_override("project.license-files", ["LICENSE"])
 pyproject.add_override(
