@@ -90,7 +90,10 @@ def main() -> None:
 
 
 def _console() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # a file or a pipe: no 80-column wrapping
+    return console
 
 
 def _print_json(document: dict[str, Any]) -> None:
@@ -119,7 +122,7 @@ def status(aws: Aws, stack: DrStack, as_json: bool) -> int:
     )
     table = Table(title="Recovery points")
     for column in ("resource", "name", "latest recovery point", "newest restorable", "age"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for resource in report["resources"]:
         point = resource["latest_recovery_point"]
         restorable = resource.get("latest_restorable")

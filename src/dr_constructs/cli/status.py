@@ -47,7 +47,7 @@ def _collect(aws: Aws, stack: DrStack) -> dict[str, Any]:
         resource["latest_recovery_point"] = point
         newest = [t for t in (point and point["created"], resource.get("latest_restorable")) if t]
         if newest:
-            age = (now - max(newest)).total_seconds()
+            age = max(0.0, (now - max(newest)).total_seconds())  # clocks may disagree
             resource["age_seconds"] = round(age)
             resource["rpo_met"] = age <= objective.rpo_seconds
         else:
@@ -184,6 +184,6 @@ def _alarms_in_alarm(aws: Aws, names: list[str]) -> list[str]:
         response = cloudwatch.describe_alarms(
             AlarmNames=names[start : start + 100], StateValue="ALARM"
         )
-        firing += [alarm["AlarmName"] for alarm in response.get("MetricAlarms", [])]
-        firing += [alarm["AlarmName"] for alarm in response.get("CompositeAlarms", [])]
+        alarms = [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]
+        firing += [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
     return sorted(firing)
