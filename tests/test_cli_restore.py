@@ -8,6 +8,7 @@ asserts it in full; RDS, S3, IAM and DynamoDB (point-in-time restore included) a
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -415,5 +416,15 @@ def test_restore_dry_run_screen(world: World) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert f"to a new cluster {RESTORED_CLUSTER} (the original is not touched)" in out
-    assert "aws backup start-restore-job --region us-east-1 --recovery-point-arn" in out
+    # the command is printed one parameter a line; the shell reads the same words as the JSON's
+    shown = out[out.index("aws backup start-restore-job") : out.index("Dry run:")]
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _aurora_backup(world, _points(world, world.cluster_arn))
+    as_json = invoke(
+        ["restore", "aurora", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    continued = shown.replace("\\\n", "")  # what bash does with backslash-newline
+    assert shlex.split(continued) == shlex.split(json.loads(as_json.stdout)["aws_cli"])
+    assert shown.startswith("aws backup start-restore-job --region us-east-1 \\\n  --recovery")
     assert out.rstrip().endswith("Dry run: nothing was started. Run again with --yes to start it.")

@@ -217,7 +217,7 @@ def restore(
         out.print(f"Request ({plan.service} {plan.operation}):")
         out.print_json(data=plan.to_dict()["request"])
         out.print("Equivalent aws CLI command:")
-        out.print(plan.cli, markup=False)
+        out.print(plan.cli_display, markup=False)
     if not yes:
         if as_json:
             _print_json({"stack": stack.name, "executed": False, **plan.to_dict()})
@@ -282,7 +282,7 @@ def drill(
         out.print(f"Drill [bold]{plan.drill}[/]: {plan.description}")
         out.print(f"Template {plan.template_id}; stops on: {', '.join(plan.stop_conditions)}")
         out.print("Equivalent aws CLI command:")
-        out.print(plan.cli, markup=False)
+        out.print(plan.cli_display, markup=False)
     if not yes:
         if as_json:
             _print_json({"stack": stack.name, "executed": False, **plan.to_dict()})

@@ -19,21 +19,24 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def aws_cli_command(aws: Aws, service: str, operation: str, request: dict[str, Any]) -> str:
+def aws_cli_command(
+    aws: Aws, service: str, operation: str, request: dict[str, Any], *, multiline: bool = False
+) -> str:
     """``aws <service> <operation> --region ... --param value ...`` for ``request``.
 
     Scalars are passed as they are, datetimes in ISO 8601, booleans as ``--flag`` or
     ``--no-flag``, structures and maps as JSON (which the aws CLI accepts for any parameter).
+    ``multiline`` puts each parameter on its own line, continued with backslashes.
     """
-    parts = ["aws", service, xform_name(operation, "-"), aws.cli_flags()]
+    parts = [f"aws {service} {xform_name(operation, '-')} {aws.cli_flags()}"]
     for name, value in request.items():
         option = "--" + xform_name(name, "-")
         if isinstance(value, bool):
             parts.append(option if value else "--no-" + option[2:])
         elif isinstance(value, datetime):
-            parts += [option, iso(value)]
+            parts.append(f"{option} {iso(value)}")
         elif isinstance(value, dict | list):
-            parts += [option, shlex.quote(json.dumps(value, separators=(",", ":")))]
+            parts.append(f"{option} {shlex.quote(json.dumps(value, separators=(',', ':')))}")
         else:
-            parts += [option, shlex.quote(str(value))]
-    return " ".join(parts)
+            parts.append(f"{option} {shlex.quote(str(value))}")
+    return (" \\\n  " if multiline else " ").join(parts)

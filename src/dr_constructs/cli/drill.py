@@ -32,6 +32,8 @@ class DrillPlan:
     stop_conditions: list[str]
     request: dict[str, Any]
     cli: str = ""
+    #: The same command, one parameter a line, for people.
+    cli_display: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +88,7 @@ def plan_drill(aws: Aws, stack: DrStack, drill: str, az: str | None) -> DrillPla
         },
     )
     plan.cli = aws_cli_command(aws, "fis", "StartExperiment", plan.request)
+    plan.cli_display = aws_cli_command(aws, "fis", "StartExperiment", plan.request, multiline=True)
     return plan
 
 

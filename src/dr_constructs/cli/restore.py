@@ -43,6 +43,8 @@ class RestorePlan:
     target: str
     recovery_point: dict[str, Any]
     cli: str = ""
+    #: The same command, one parameter a line, for people.
+    cli_display: str = ""
 
     @property
     def method(self) -> str:
@@ -86,6 +88,9 @@ def plan_restore(aws: Aws, stack: DrStack, kind: str, to: datetime | None) -> Re
             f"the {plan.operation} request is not valid: {report.generate_report()}"
         )
     plan.cli = aws_cli_command(aws, plan.service, plan.operation, plan.request)
+    plan.cli_display = aws_cli_command(
+        aws, plan.service, plan.operation, plan.request, multiline=True
+    )
     return plan
 
 
