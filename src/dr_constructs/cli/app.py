@@ -18,7 +18,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .aws import AWS_ERRORS, EXIT_BREACHED, EXIT_USAGE, Aws, OperatorError, Poll, aws_error_message
-from .commands import iso
 from .discovery import DrStack, discover, human
 from .drill import DRILL_FAILURE_MODE, DRILLS, plan_drill, run_drill
 from .restore import KINDS, RESTORE_FAILURE_MODE, plan_restore, run_restore
@@ -337,4 +336,4 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
-__all__ = ["cli", "iso", "main"]
+__all__ = ["cli", "main"]
