@@ -473,6 +473,7 @@ def test_the_wheel_contains_exactly_the_package(release: Release) -> None:
         f"{dist_info}/METADATA",
         f"{dist_info}/WHEEL",
         f"{dist_info}/RECORD",
+        f"{dist_info}/entry_points.txt",  # the dr-constructs console script
         f"{dist_info}/licenses/LICENSE",
     }
     assert f"{MODULE}/py.typed" in names
