@@ -136,7 +136,7 @@ def test_console_script_starts_without_the_cdk() -> None:
 # --- status ---------------------------------------------------------------------------------
 
 
-def _status_backup(world: World) -> tuple[Any, Stubber]:
+def _status_backup(world: World, bucket_age: timedelta = timedelta(hours=2)) -> tuple[Any, Stubber]:
     backup = world.client("backup")
     stubber = Stubber(backup)
     test_job = {
@@ -159,7 +159,7 @@ def _status_backup(world: World) -> tuple[Any, Stubber]:
     for arn, age in (
         (world.cluster_arn, timedelta(minutes=20)),
         (table_arn, timedelta(minutes=30)),
-        (f"arn:aws:s3:::{world.bucket}", timedelta(hours=2)),
+        (f"arn:aws:s3:::{world.bucket}", bucket_age),
     ):
         stubber.add_response(
             "list_recovery_points_by_backup_vault",
@@ -244,3 +244,23 @@ def test_status_screen(world: World) -> None:
     assert "42m 00s (RTO 4h 00m)" in out
     assert "Alarms in ALARM: none" in out
     assert f"Objective breached: bucket {world.bucket}: RPO 3600s" in out
+
+
+def test_status_exit_0_when_every_objective_holds(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _status_backup(world, bucket_age=timedelta(minutes=59))
+    result = invoke(
+        ["status", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+        now=lambda: NOW,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["breaches"] == [] and report["alarms_in_alarm"] == []
+    assert [r["rpo_met"] for r in report["resources"]] == [True, True, True]
+
+
+def test_an_unknown_profile_is_one_line_exit_2(aws_env: str) -> None:  # noqa: F811
+    result = invoke(["status", "--stack", STACK, "--profile", "no-such-profile"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: The config profile (no-such-profile) could not be found"
