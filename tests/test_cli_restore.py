@@ -39,9 +39,15 @@ CONTINUOUS_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:continuous:
 RESTORED_CLUSTER = "drstack-test-drdatabaseclustere30ed098-restored-20261129220000"
 
 
+@pytest.fixture(scope="module")
+def deployed(moto_endpoint: str) -> World:  # noqa: F811
+    """One stack for the module: restores create new resources and never change it."""
+    return build_world(moto_endpoint)
+
+
 @pytest.fixture
-def world(aws_env: str) -> World:  # noqa: F811
-    return build_world(aws_env)
+def world(deployed: World, aws_env: str) -> World:  # noqa: F811
+    return deployed
 
 
 def invoke(args: list[str], **settings: Any) -> Result:
