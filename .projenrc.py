@@ -58,6 +58,9 @@ project = PythonProject(
         "mypy==2.4.1",
         "moto[dynamodb,events,s3,secretsmanager,server]==5.2.5",
         "boto3==1.44.5",
+        # the operator command's extra (`cli`), pinned for the tests
+        "click==8.5.1",
+        "rich==15.0.0",
         "pypiserver==2.4.2",
         "passlib==1.7.4",
         "twine==6.1.0",
@@ -73,11 +76,16 @@ pyproject.add_deletion_override("project.version")
 pyproject.add_override("project.dynamic", ["version"])
 # `pip install 'dr-constructs[compliance]'` adds the rule packs apply_rule_packs() runs: the
 # four cdk-nag packs and the AWS Control Tower proactive controls (the cfn-guard plugin; its
-# 0.0.x releases follow Control Tower's controls, and the tests pin the one measured).
+# 0.0.x releases follow Control Tower's controls, and the tests pin the one measured);
+# `pip install 'dr-constructs[cli]'` the operator command (boto3 only there, never in the core).
 pyproject.add_override(
     "project.optional-dependencies",
-    {"compliance": ["cdk-nag>=3.0.2,<4", "cdklabs-cdk-validator-cfnguard>=0.0.62,<0.1"]},
+    {
+        "compliance": ["cdk-nag>=3.0.2,<4", "cdklabs-cdk-validator-cfnguard>=0.0.62,<0.1"],
+        "cli": ["boto3>=1.44.5,<2", "click>=8.5.1,<9", "rich>=15.0.0,<16"],
+    },
 )
+pyproject.add_override("project.scripts", {NAME: f"{MODULE}.cli:main"})
 pyproject.add_override("project.readme", "README.md")
 pyproject.add_override("project.license-files", ["LICENSE"])
 pyproject.add_override(

@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match, Template
 
 from dr_constructs import DrPlatform
 
+from . import cli_world
 from .conftest import STATEFUL_TYPES, new_stack, normalised, only, resources_of
 
 
@@ -436,10 +437,13 @@ def _role_statements(template: Template, role_prefix: str) -> list[dict[str, Any
 
 
 def test_template_states_its_objectives_for_the_operator_command(template: Template) -> None:
-    declared = template.to_json()["Metadata"]["dr-constructs"]["objectives"]
+    from dr_constructs.cli.discovery import FAILURE_MODES, METADATA_KEY
+
+    declared = template.to_json()["Metadata"][METADATA_KEY]["objectives"]
+    # exactly what the operator command reads (and its tests' stand-in stack declares)
+    assert sorted(declared) == sorted(FAILURE_MODES) == sorted(cli_world.OBJECTIVES)
     assert declared == {
-        mode: {"rpo_seconds": 3600, "rto_seconds": 4 * 3600}
-        for mode in ("az_loss", "corruption", "stack_deletion")
+        mode: {"rpo_seconds": 3600, "rto_seconds": 4 * 3600} for mode in FAILURE_MODES
     }
 
 

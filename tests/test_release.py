@@ -473,6 +473,7 @@ def test_the_wheel_contains_exactly_the_package(release: Release) -> None:
         f"{dist_info}/METADATA",
         f"{dist_info}/WHEEL",
         f"{dist_info}/RECORD",
+        f"{dist_info}/entry_points.txt",  # the dr-constructs console script
         f"{dist_info}/licenses/LICENSE",
     }
     assert f"{MODULE}/py.typed" in names
@@ -510,7 +511,7 @@ def test_the_metadata_describes_the_package(release: Release) -> None:
         for r in requirements
     }
     assert declared == {str(Requirement(r)) for r in pyproject["dependencies"]} | extras
-    assert meta.get_all("Provides-Extra") == ["compliance"]
+    assert sorted(meta.get_all("Provides-Extra")) == ["cli", "compliance"]
     for requirement in map(Requirement, meta.get_all("Requires-Dist", [])):
         operators = {spec.operator for spec in requirement.specifier}
         assert {">=", "<"} <= operators, f"{requirement} needs a floor and a ceiling"
@@ -623,6 +624,19 @@ def test_pip_installed_the_published_wheel_from_the_loopback_index(
     assert ours["download_info"]["archive_info"]["hashes"]["sha256"] == _sha256(release.wheel)
     names = {i["metadata"]["name"] for i in installs}
     assert {"aws-cdk-lib", "constructs"} <= names
+    assert not {"boto3", "click", "rich"} & names  # the operator command's extra only
+
+
+def test_the_wheel_declares_the_console_script(release: Release) -> None:
+    with zipfile.ZipFile(release.wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        entry_points = archive.read(name).decode()
+    assert entry_points.split() == [
+        "[console_scripts]",
+        "dr-constructs",
+        "=",
+        "dr_constructs.cli:main",
+    ]
 
 
 def test_the_consumer_app_synthesizes_from_the_fresh_venv(

@@ -19,17 +19,52 @@ Assurance, built on the layers:
 
 __version__ = "0.1.0"
 
-from .backup import DrBackupVault
-from .database import DrDatabase
-from .drills import DrDrills
-from .errors import DrConfigurationError
-from .function import DrFunction
-from .network import DrNetwork
-from .objectives import RecoveryObjectives, Target
-from .observability import DrObservability
-from .platform import DrPlatform
-from .restore_testing import DrRestoreTesting
-from .storage import DrBucket
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .backup import DrBackupVault
+    from .database import DrDatabase
+    from .drills import DrDrills
+    from .errors import DrConfigurationError
+    from .function import DrFunction
+    from .network import DrNetwork
+    from .objectives import RecoveryObjectives, Target
+    from .observability import DrObservability
+    from .platform import DrPlatform
+    from .restore_testing import DrRestoreTesting
+    from .storage import DrBucket
+
+#: Public name -> module. Imported on first use, so that ``dr_constructs.cli`` (the operator
+#: command) starts without loading aws-cdk-lib and its node runtime.
+_EXPORTS = {
+    "DrBackupVault": "backup",
+    "DrBucket": "storage",
+    "DrConfigurationError": "errors",
+    "DrDatabase": "database",
+    "DrDrills": "drills",
+    "DrFunction": "function",
+    "DrNetwork": "network",
+    "DrObservability": "observability",
+    "DrPlatform": "platform",
+    "DrRestoreTesting": "restore_testing",
+    "RecoveryObjectives": "objectives",
+    "Target": "objectives",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "DrBackupVault",

@@ -1,0 +1,5 @@
+"""``python -m dr_constructs.cli``."""
+
+from . import main
+
+main()

@@ -1,0 +1,339 @@
+"""The ``dr-constructs`` console script: click commands, rich output, ``--json`` for machines.
+
+Exit codes: 0 fine, 1 an objective is breached or a job failed, 2 bad usage (unknown stack,
+a stack not built with dr-constructs, ``--to`` outside the window, no recovery point yet).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .aws import AWS_ERRORS, EXIT_BREACHED, EXIT_USAGE, Aws, OperatorError, Poll, aws_error_message
+from .discovery import DrStack, discover, human
+from .drill import DRILL_FAILURE_MODE, DRILLS, plan_drill, run_drill
+from .restore import KINDS, RESTORE_FAILURE_MODE, plan_restore, run_restore
+from .status import collect_status
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class IsoTime(click.ParamType[datetime]):
+    """An ISO 8601 time (``2026-11-29T21:30:00Z``); without an offset it is UTC."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-29T21:30:00Z", param, ctx)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _common(command: F) -> F:
+    """--stack, --region, --profile, --json; errors become one line and an exit code."""
+
+    def wrapper(ctx: click.Context, /, **kwargs: Any) -> Any:
+        settings = dict(ctx.obj or {})
+        aws = Aws(region=kwargs.pop("region"), profile=kwargs.pop("profile"), **settings)
+        try:
+            stack = discover(aws, kwargs.pop("stack_name"))
+            code = command(aws, stack, **kwargs)
+        except OperatorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except AWS_ERRORS as exc:
+            click.echo(f"error: {aws_error_message(exc)}", err=True)
+            ctx.exit(EXIT_USAGE)
+        ctx.exit(code)
+
+    wrapper.__name__, wrapper.__doc__ = command.__name__, command.__doc__
+    decorated: Any = click.pass_context(wrapper)
+    for option in (
+        click.option("--json", "as_json", is_flag=True, help="Print JSON for machines."),
+        click.option("--profile", default=None, help="AWS named profile. Default - the default."),
+        click.option("--region", default=None, help="AWS region. Default - the profile's."),
+        click.option("--stack", "stack_name", required=True, help="The CloudFormation stack."),
+    ):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dr-constructs", prog_name="dr-constructs")
+def cli() -> None:
+    """Operate a stack built with dr-constructs: status, restore, drill.
+
+    Resources are found in the stack by type (CloudFormation), the recovery objectives in the
+    template's Metadata "dr-constructs". Exit codes: 0 fine, 1 an objective is breached or a
+    job failed, 2 bad usage.
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="dr-constructs")
+
+
+def _console() -> Console:
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # a file or a pipe: no 80-column wrapping
+    return console
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, indent=2, default=str))
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@_common
+def status(aws: Aws, stack: DrStack, as_json: bool) -> int:
+    """Recovery points against the RPO, PITR, the cluster's instances, the last restore test
+    against the RTO, and the alarms in ALARM. Exit 1 when an objective is breached."""
+    report = collect_status(aws, stack)
+    code = EXIT_BREACHED if report["breaches"] else 0
+    if as_json:
+        _print_json(report)
+        return code
+    out = _console()
+    objective = stack.objective(report["measured_against"])
+    out.print(f"[bold]{stack.name}[/] ({report['region']}), checked {report['checked_at']}")
+    out.print(
+        f"Objectives ({report['measured_against']}): RPO {human(objective.rpo_seconds)}, "
+        f"RTO {human(objective.rto_seconds)} - {stack.objectives_note}"
+    )
+    table = Table(title="Recovery points")
+    for column in ("resource", "name", "latest recovery point", "newest restorable", "age"):
+        table.add_column(column, overflow="fold")
+    for resource in report["resources"]:
+        point = resource["latest_recovery_point"]
+        restorable = resource.get("latest_restorable")
+        if resource["kind"] == "table":
+            restorable = f"PITR {resource['pitr']}" + (f", {restorable}" if restorable else "")
+        age = resource["age_seconds"]
+        colour = "green" if resource["rpo_met"] else "red"
+        table.add_row(
+            resource["kind"],
+            resource["name"],
+            point["created"] if point else "[red]none yet[/]",
+            restorable or "-",
+            f"[{colour}]{human(age) if age is not None else 'none'} "
+            f"({'within' if resource['rpo_met'] else 'beyond'} RPO)[/]",
+        )
+    out.print(table)
+    for resource in report["resources"]:
+        if resource["kind"] == "aurora":
+            writer = resource["writer"]
+            readers = ", ".join(f"{r['id']} ({r['az']})" for r in resource["readers"]) or "none"
+            out.print(
+                f"Aurora {resource['name']} ({resource['state']}): writer "
+                f"{writer['id']} ({writer['az']})"
+                if writer
+                else "Aurora: no writer",
+                f"; readers {readers}",
+                sep="",
+            )
+    tests = Table(title="Last restore test (AWS Backup restore testing)")
+    for column in ("resource", "job", "started", "duration", "validation"):
+        tests.add_column(column)
+    for resource in report["resources"]:
+        test = resource["last_restore_test"]
+        if test is None:
+            tests.add_row(resource["kind"], "[yellow]none yet[/]", "-", "-", "-")
+            continue
+        colour = "green" if test["rto_met"] else "red"
+        duration = test["duration_seconds"]
+        tests.add_row(
+            resource["kind"],
+            f"{test['job_id']} {test['status']}",
+            test["started"],
+            f"[{colour}]{human(duration) if duration is not None else 'running'} "
+            f"(RTO {human(objective.rto_seconds)})[/]",
+            test["validation"] or "-",
+        )
+    out.print(tests)
+    alarms = report["alarms_in_alarm"]
+    out.print(
+        "Alarms in ALARM: " + (f"[red]{', '.join(alarms)}[/]" if alarms else "[green]none[/]")
+    )
+    if report["breaches"]:
+        out.print("[red bold]Objective breached:[/] " + "; ".join(report["breaches"]))
+    return code
+
+
+# --- restore --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option(
+    "--to", "to", type=IsoTime(), default=None,
+    help="Restore to this time (ISO 8601, UTC unless an offset is given), from the "
+    "continuous backup. Default - the latest recovery point.",
+)  # fmt: skip
+@click.option("--yes", is_flag=True, help="Start the restore. Default - only show it.")
+@click.option("--timeout", type=click.IntRange(1), default=6 * 3600, show_default=True,
+              help="Seconds to follow the job before giving up (it goes on in AWS).")  # fmt: skip
+@click.option("--interval", type=click.FloatRange(0), default=15.0, show_default=True,
+              help="Seconds between polls.")  # fmt: skip
+@_common
+def restore(
+    aws: Aws, stack: DrStack, kind: str, to: datetime | None, yes: bool, timeout: int,
+    interval: float, as_json: bool,
+) -> int:  # fmt: skip
+    """Restore the Aurora cluster, the DynamoDB table or the data bucket to a NEW resource.
+
+    Shows the complete request and the equivalent aws CLI command; starts it only with --yes,
+    then follows the job and prints its duration against the RTO objective. The original
+    resources are never touched.
+    """
+    plan = plan_restore(aws, stack, kind, to)
+    out = _console()
+    if not as_json:
+        out.print(
+            f"Restore {kind} [bold]{plan.source}[/] to a new {_NOUN[kind]} "
+            f"[bold]{plan.target}[/] (the original is not touched)"
+        )
+        point = plan.recovery_point
+        out.print(f"Recovery point: {json.dumps(point)}")
+        out.print(f"Request ({plan.service} {plan.operation}):")
+        out.print_json(data=plan.to_dict()["request"])
+        out.print("Equivalent aws CLI command:")
+        out.print(plan.cli_display, markup=False)
+    if not yes:
+        if as_json:
+            _print_json({"stack": stack.name, "executed": False, **plan.to_dict()})
+        else:
+            out.print("Dry run: nothing was started. Run again with --yes to start it.")
+        return 0
+    with _progress(as_json) as progress:
+        task = progress.add_task(f"restore {kind}", total=100)
+
+        def on_progress(percent: float | None, state: str) -> None:
+            progress.update(task, completed=percent or 0, description=f"restore {kind}: {state}")
+
+        result = run_restore(
+            aws, stack, plan, poll=Poll(aws, interval, timeout), on_progress=on_progress
+        )
+    code = 0 if result["rto_met"] else EXIT_BREACHED
+    if as_json:
+        _print_json({"stack": stack.name, "executed": True, **plan.to_dict(), "result": result})
+        return code
+    colour = "green" if result["rto_met"] else "red"
+    out.print(
+        f"[{colour}]Restored in {human(result['duration_seconds'])}: "
+        f"{'within' if result['rto_met'] else 'BEYOND'} the {RESTORE_FAILURE_MODE} RTO of "
+        f"{human(result['rto_seconds'])}[/]"
+    )
+    out.print(f"Created: {result['created']}", markup=False)
+    if "next_step" in result:
+        out.print(f"Next: {result['next_step']}", markup=False)
+    return code
+
+
+_NOUN = {"aurora": "cluster", "table": "table", "bucket": "bucket"}
+
+
+# --- drill ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("drill", type=click.Choice(DRILLS))
+@click.option("--az", default=None,
+              help="The AZ to lose (drill az). Default - the writer's AZ.")  # fmt: skip
+@click.option("--yes", is_flag=True, help="Start the experiment. Default - only show it.")
+@click.option("--timeout", type=click.IntRange(1), default=3600, show_default=True,
+              help="Seconds to follow the experiment before giving up.")  # fmt: skip
+@click.option("--interval", type=click.FloatRange(0), default=5.0, show_default=True,
+              help="Seconds between polls (writer and health check).")  # fmt: skip
+@_common
+def drill(
+    aws: Aws, stack: DrStack, drill: str, az: str | None, yes: bool, timeout: int,
+    interval: float, as_json: bool,
+) -> int:  # fmt: skip
+    """Run the stack's AWS FIS drill (loss of an AZ, or an Aurora failover) and measure it.
+
+    Records when the writer moved and when the health check recovered, and reports the
+    failover time against the AZ-loss RTO objective. Starts only with --yes.
+    """
+    if az is not None and drill != "az":
+        raise click.UsageError("--az goes with the drill az only")
+    plan = plan_drill(aws, stack, drill, az)
+    out = _console()
+    if not as_json:
+        out.print(f"Drill [bold]{plan.drill}[/]: {plan.description}")
+        out.print(f"Template {plan.template_id}; stops on: {', '.join(plan.stop_conditions)}")
+        out.print("Equivalent aws CLI command:")
+        out.print(plan.cli_display, markup=False)
+    if not yes:
+        if as_json:
+            _print_json({"stack": stack.name, "executed": False, **plan.to_dict()})
+        else:
+            out.print("Dry run: nothing was started. Run again with --yes to start it.")
+        return 0
+    with _progress(as_json) as progress:
+        task = progress.add_task(f"drill {plan.drill}", total=None)
+
+        def on_tick(elapsed: float, state: str, writer: str | None, health: str | None) -> None:
+            progress.update(
+                task, description=f"drill {plan.drill}: {state}, writer {writer}, health {health}"
+            )
+
+        result = run_drill(aws, stack, plan, poll=Poll(aws, interval, timeout), on_tick=on_tick)
+    code = EXIT_BREACHED if result["problems"] else 0
+    if as_json:
+        _print_json({"stack": stack.name, "executed": True, **plan.to_dict(), "result": result})
+        return code
+    moved = result["writer_moved_after_seconds"]
+    out.print(
+        f"Experiment {result['experiment_id']}: {result['state']}. Writer "
+        + (f"moved {result['writer_before']} -> {result['writer_after']} after {human(moved)}"
+           if moved is not None else f"stayed {result['writer_before']}")
+    )  # fmt: skip
+    recovered = result["health_check_recovered_after_seconds"]
+    out.print(
+        "Health check "
+        + (f"failed, recovered after {human(recovered)}" if recovered is not None
+           else "never failed")
+    )  # fmt: skip
+    colour = "green" if result["rto_met"] else "red"
+    out.print(
+        f"[{colour}]Failover {human(result['failover_seconds'])}: "
+        f"{'within' if result['rto_met'] else 'BEYOND'} the {DRILL_FAILURE_MODE} RTO of "
+        f"{human(result['rto_seconds'])}[/]"
+    )
+    for problem in result["problems"]:
+        out.print(f"[red]{problem}[/]")
+    return code
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        disable=quiet,
+        transient=False,
+    )
+
+
+__all__ = ["cli", "main"]

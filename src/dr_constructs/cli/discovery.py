@@ -1,0 +1,158 @@
+"""Find a dr-constructs stack's resources and recovery objectives from CloudFormation.
+
+Works for any app built on the library, not only the example: resources are found by their
+CloudFormation resource type and logical-id pattern (``list_stack_resources``), the
+recovery objectives in the template's ``Metadata["dr-constructs"]["objectives"]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .aws import AWS_ERRORS, Aws, OperatorError, aws_error_message
+
+#: Failure modes the objectives are given for.
+FAILURE_MODES = ("az_loss", "corruption", "stack_deletion")
+#: The spec's objectives (RPO 1 hour, RTO 4 hours), used when the stack states none.
+SPEC_RPO_SECONDS, SPEC_RTO_SECONDS = 3600, 4 * 3600
+#: The template-level Metadata key the library writes its objectives under.
+METADATA_KEY = "dr-constructs"
+DRILL_TAG = "dr-constructs:drill"  # as in dr_constructs.drills (the core is not imported)
+FUNCTION_PREFIX = "dr-function-"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """Recovery point and recovery time objectives of one failure mode, in seconds."""
+
+    rpo_seconds: int
+    rto_seconds: int
+
+
+@dataclass
+class DrStack:
+    """What the operator command needs of a deployed stack (physical names and ids)."""
+
+    name: str
+    cluster_id: str | None = None
+    subnet_group: str | None = None
+    table_name: str | None = None
+    bucket_name: str | None = None
+    vault_name: str | None = None
+    backup_role: str | None = None
+    function_name: str | None = None
+    alarms: list[str] = field(default_factory=list)
+    experiment_templates: list[str] = field(default_factory=list)
+    objectives: dict[str, Objective] = field(default_factory=dict)
+    objectives_from_stack: bool = False
+
+    def objective(self, mode: str) -> Objective:
+        return self.objectives[mode]
+
+    @property
+    def objectives_note(self) -> str:
+        if self.objectives_from_stack:
+            return "recovery objectives from the stack's metadata"
+        return (
+            "the stack states no recovery objectives (template Metadata 'dr-constructs'): "
+            "using the spec's RPO 1 h / RTO 4 h"
+        )
+
+    def require(self, attribute: str, what: str) -> str:
+        value = getattr(self, attribute)
+        if not value:
+            raise OperatorError(f"stack {self.name} has no {what}")
+        return str(value)
+
+
+def discover(aws: Aws, stack_name: str) -> DrStack:
+    """Read the stack's resources and objectives.
+
+    Raises:
+        OperatorError: unknown stack, or a stack with none of the library's resources.
+    """
+    cloudformation = aws.client("cloudformation")
+    try:
+        pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+        resources = [r for page in pages for r in page["StackResourceSummaries"]]
+    except AWS_ERRORS as exc:
+        raise OperatorError(f"stack {stack_name}: {aws_error_message(exc)}") from None
+    stack = DrStack(name=stack_name)
+    for resource in resources:
+        _classify(stack, resource)
+    if not any((stack.cluster_id, stack.table_name, stack.bucket_name, stack.vault_name)):
+        raise OperatorError(
+            f"stack {stack_name} was not built with dr-constructs (no Aurora cluster, "
+            "DynamoDB table, data bucket or backup vault of the library in it)"
+        )
+    stack.objectives, stack.objectives_from_stack = _objectives(cloudformation, stack_name)
+    return stack
+
+
+def _classify(stack: DrStack, resource: Mapping[str, Any]) -> None:
+    kind = resource["ResourceType"]
+    logical = resource["LogicalResourceId"]
+    physical = resource.get("PhysicalResourceId")
+    if not physical or str(resource.get("ResourceStatus", "")).startswith("DELETE"):
+        return
+    if kind == "AWS::RDS::DBCluster":
+        stack.cluster_id = stack.cluster_id or physical
+    elif kind == "AWS::RDS::DBSubnetGroup":
+        stack.subnet_group = stack.subnet_group or physical
+    elif kind == "AWS::DynamoDB::Table":
+        stack.table_name = stack.table_name or physical
+    elif kind == "AWS::S3::Bucket" and "StorageBucket" in logical and "AccessLogs" not in logical:
+        stack.bucket_name = stack.bucket_name or physical
+    elif kind == "AWS::Backup::BackupVault":
+        stack.vault_name = stack.vault_name or physical
+    elif kind == "AWS::IAM::Role" and "BackupRole" in logical:
+        stack.backup_role = stack.backup_role or physical
+    elif kind == "AWS::Lambda::Function" and physical.startswith(FUNCTION_PREFIX):
+        stack.function_name = stack.function_name or physical
+    elif kind == "AWS::CloudWatch::Alarm":
+        stack.alarms.append(physical)
+    elif kind == "AWS::FIS::ExperimentTemplate":
+        stack.experiment_templates.append(physical)
+
+
+def _objectives(cloudformation: Any, stack_name: str) -> tuple[dict[str, Objective], bool]:
+    spec = Objective(SPEC_RPO_SECONDS, SPEC_RTO_SECONDS)
+    defaults = dict.fromkeys(FAILURE_MODES, spec)
+    try:
+        body = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
+    except AWS_ERRORS as exc:
+        raise OperatorError(f"stack {stack_name}: {aws_error_message(exc)}") from None
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return defaults, False  # a YAML template: the library writes JSON
+    declared = ((body.get("Metadata") or {}).get(METADATA_KEY) or {}).get("objectives")
+    if not isinstance(declared, Mapping):
+        return defaults, False
+    objectives = dict(defaults)
+    for mode, values in declared.items():
+        try:
+            objectives[mode] = Objective(int(values["rpo_seconds"]), int(values["rto_seconds"]))
+        except (TypeError, KeyError, ValueError):
+            raise OperatorError(
+                f"stack {stack_name}: Metadata {METADATA_KEY}.objectives.{mode} needs integer "
+                f"rpo_seconds and rto_seconds, got {values!r}"
+            ) from None
+    return objectives, True
+
+
+def human(seconds: float) -> str:
+    """``3h 05m``, ``4m 10s``, ``42s``."""
+    whole = round(seconds)
+    sign, whole = ("-", -whole) if whole < 0 else ("", whole)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs:02d}s"
+    return f"{sign}{secs}s"

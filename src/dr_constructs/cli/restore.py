@@ -1,0 +1,407 @@
+"""``restore``: build the complete restore request from the deployed stack, then run it.
+
+Aurora and the S3 bucket restore through AWS Backup (``start_restore_job`` with the recovery
+point's restore metadata); the DynamoDB table through its own point-in-time recovery
+(``restore_table_to_point_in_time``). Every restore creates a new resource: the originals
+are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.validate import ParamValidator  # type: ignore[import-untyped]
+
+from .aws import AWS_ERRORS, EXIT_BREACHED, Aws, OperatorError, Poll, aws_error_message
+from .commands import aws_cli_command, iso
+from .discovery import DrStack
+
+KINDS = ("aurora", "table", "bucket")
+#: A restore from backup is the recovery from corruption (and, the vault surviving, from
+#: the deletion of the stack): its duration is measured against the corruption RTO.
+RESTORE_FAILURE_MODE = "corruption"
+#: Restore-metadata key AWS Backup takes for a point in time of a continuous recovery point.
+POINT_IN_TIME_KEY = {"Aurora": "RestoreToTime", "S3": "RestoreTime"}
+_SUFFIX = "-restored-"
+_DONE_BACKUP = {"COMPLETED"}
+_FAILED_BACKUP = {"ABORTED", "FAILED"}
+
+
+@dataclass
+class RestorePlan:
+    """The request a restore sends, and what it restores from and to."""
+
+    kind: str
+    service: str
+    operation: str  # the botocore operation name, e.g. StartRestoreJob
+    request: dict[str, Any]
+    source: str
+    target: str
+    recovery_point: dict[str, Any]
+    cli: str = ""
+    #: The same command, one parameter a line, for people.
+    cli_display: str = ""
+
+    @property
+    def method(self) -> str:
+        from botocore import xform_name  # type: ignore[import-untyped]
+
+        return str(xform_name(self.operation))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "service": self.service,
+            "operation": self.operation,
+            "source": self.source,
+            "target": self.target,
+            "recovery_point": self.recovery_point,
+            "request": _jsonable(self.request),
+            "aws_cli": self.cli,
+        }
+
+
+def plan_restore(aws: Aws, stack: DrStack, kind: str, to: datetime | None) -> RestorePlan:
+    """The complete, validated request for ``kind`` (``aurora``, ``table`` or ``bucket``).
+
+    Raises:
+        OperatorError: no recovery point yet, ``to`` outside the window, a missing resource.
+    """
+    builders: Mapping[str, Callable[[Aws, DrStack, datetime | None], RestorePlan]] = {
+        "aurora": _plan_aurora,
+        "table": _plan_table,
+        "bucket": _plan_bucket,
+    }
+    try:
+        plan = builders[kind](aws, stack, to)
+    except AWS_ERRORS as exc:
+        raise OperatorError(aws_error_message(exc)) from None
+    client = aws.client(plan.service)
+    shape = client.meta.service_model.operation_model(plan.operation).input_shape
+    report = ParamValidator().validate(plan.request, shape)
+    if report.has_errors():  # a bug of ours, but say it plainly
+        raise OperatorError(
+            f"the {plan.operation} request is not valid: {report.generate_report()}"
+        )
+    plan.cli = aws_cli_command(aws, plan.service, plan.operation, plan.request)
+    plan.cli_display = aws_cli_command(
+        aws, plan.service, plan.operation, plan.request, multiline=True
+    )
+    return plan
+
+
+def run_restore(
+    aws: Aws,
+    stack: DrStack,
+    plan: RestorePlan,
+    *,
+    poll: Poll,
+    on_progress: Callable[[float | None, str], None] | None = None,
+) -> dict[str, Any]:
+    """Start the restore, follow it to the end, and measure it against the RTO objective.
+
+    Raises:
+        OperatorError: (exit 1) the job failed or did not finish within the poll's timeout.
+    """
+    rto = stack.objective(RESTORE_FAILURE_MODE).rto_seconds
+    client = aws.client(plan.service)
+    try:
+        response = getattr(client, plan.method)(**plan.request)
+        if plan.service == "backup":
+            job_id = response["RestoreJobId"]
+            check = _backup_job(client, job_id, on_progress)
+        else:
+            job_id = plan.target
+            check = _table_status(client, plan.target, on_progress)
+        job, seconds = poll.until(check)
+    except AWS_ERRORS as exc:
+        raise OperatorError(aws_error_message(exc), exit_code=EXIT_BREACHED) from None
+    created = job.get("CreatedResourceArn") or job.get("TableArn") or plan.target
+    result = {
+        "job_id": job_id,
+        "status": job.get("Status") or job.get("TableStatus"),
+        "created": created,
+        "duration_seconds": round(seconds, 1),
+        "rto_seconds": rto,
+        "rto_met": seconds <= rto,
+    }
+    if plan.kind == "aurora":
+        result["next_step"] = (
+            f"aws rds create-db-instance {aws.cli_flags()} --db-cluster-identifier "
+            f"{plan.target} --db-instance-identifier {plan.target}-1 --engine "
+            f"{plan.request['Metadata'].get('Engine', 'aurora-postgresql')} "
+            "--db-instance-class db.t4g.medium  (a restored cluster has no instances)"
+        )
+    return result
+
+
+# --- Aurora -------------------------------------------------------------------------------
+
+
+def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
+    cluster_id = stack.require("cluster_id", "Aurora cluster (AWS::RDS::DBCluster)")
+    vault = stack.require("vault_name", "backup vault (AWS::Backup::BackupVault)")
+    cluster = aws.client("rds").describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][
+        0
+    ]
+    window = None
+    if cluster.get("EarliestRestorableTime") and cluster.get("LatestRestorableTime"):
+        window = (cluster["EarliestRestorableTime"], cluster["LatestRestorableTime"])
+    point = _recovery_point(aws, vault, cluster["DBClusterArn"], to, window)
+    metadata = _restore_metadata(aws, vault, point["RecoveryPointArn"])
+    target = _new_name(cluster_id, aws.now(), 63).lower()
+    metadata.update(
+        {
+            "DBClusterIdentifier": target,
+            "DBSubnetGroupName": stack.subnet_group or cluster["DBSubnetGroup"],
+            "VpcSecurityGroupIds": json.dumps(
+                [group["VpcSecurityGroupId"] for group in cluster.get("VpcSecurityGroups", [])]
+            ),
+            "KmsKeyId": cluster["KmsKeyId"],
+        }
+    )
+    if cluster.get("DBClusterParameterGroup"):
+        metadata["DBClusterParameterGroupName"] = cluster["DBClusterParameterGroup"]
+    _point_in_time(metadata, "Aurora", to)
+    return RestorePlan(
+        kind="aurora",
+        service="backup",
+        operation="StartRestoreJob",
+        request=_backup_request(aws, stack, point, metadata, "Aurora", target),
+        source=cluster_id,
+        target=target,
+        recovery_point=_describe_point(point, to),
+    )
+
+
+# --- S3 -----------------------------------------------------------------------------------
+
+
+def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
+    bucket = stack.require("bucket_name", "data bucket (AWS::S3::Bucket '*StorageBucket*')")
+    vault = stack.require("vault_name", "backup vault (AWS::Backup::BackupVault)")
+    point = _recovery_point(aws, vault, f"arn:{aws.partition}:s3:::{bucket}", to, None)
+    metadata = _restore_metadata(aws, vault, point["RecoveryPointArn"])
+    target = _new_name(bucket, aws.now(), 63).lower()
+    rules = aws.client("s3").get_bucket_encryption(Bucket=bucket)[
+        "ServerSideEncryptionConfiguration"
+    ]["Rules"]
+    default = rules[0]["ApplyServerSideEncryptionByDefault"]
+    metadata.update(
+        {
+            "DestinationBucketName": target,
+            "NewBucket": "true",
+            "CreationToken": target,
+            "Encrypted": "true",
+        }
+    )
+    if default.get("KMSMasterKeyID"):
+        metadata.update({"EncryptionType": "SSE-KMS", "KMSKey": default["KMSMasterKeyID"]})
+    else:
+        metadata["EncryptionType"] = "SSE-S3"
+    _point_in_time(metadata, "S3", to)
+    return RestorePlan(
+        kind="bucket",
+        service="backup",
+        operation="StartRestoreJob",
+        request=_backup_request(aws, stack, point, metadata, "S3", target),
+        source=bucket,
+        target=target,
+        recovery_point=_describe_point(point, to),
+    )
+
+
+# --- DynamoDB -----------------------------------------------------------------------------
+
+
+def _plan_table(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
+    table = stack.require("table_name", "DynamoDB table (AWS::DynamoDB::Table)")
+    dynamodb = aws.client("dynamodb")
+    pitr = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    recovery = pitr.get("PointInTimeRecoveryDescription", {})
+    if recovery.get("PointInTimeRecoveryStatus") != "ENABLED":
+        raise OperatorError(f"table {table} has point-in-time recovery off: nothing to restore")
+    earliest = recovery.get("EarliestRestorableDateTime")
+    latest = recovery.get("LatestRestorableDateTime")
+    if earliest is None or latest is None:
+        raise OperatorError(f"table {table} has no recovery point yet (PITR has no window)")
+    description = dynamodb.describe_table(TableName=table)["Table"]
+    target = _new_name(table, aws.now(), 255)
+    request: dict[str, Any] = {"SourceTableName": table, "TargetTableName": target}
+    if to is None:
+        request["UseLatestRestorableTime"] = True
+    else:
+        _check_window(to, (earliest, latest), f"table {table}'s point-in-time recovery")
+        request["RestoreDateTime"] = to
+    key = (description.get("SSEDescription") or {}).get("KMSMasterKeyArn")
+    if key:
+        request["SSESpecificationOverride"] = {
+            "Enabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": key,
+        }
+    return RestorePlan(
+        kind="table",
+        service="dynamodb",
+        operation="RestoreTableToPointInTime",
+        request=request,
+        source=table,
+        target=target,
+        recovery_point={
+            "type": "point-in-time recovery",
+            "restore_to": iso(to) if to else f"latest restorable time ({iso(latest)})",
+            "window": [iso(earliest), iso(latest)],
+        },
+    )
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def _recovery_point(
+    aws: Aws,
+    vault: str,
+    resource_arn: str,
+    to: datetime | None,
+    window: tuple[datetime, datetime] | None,
+) -> dict[str, Any]:
+    """The newest completed snapshot recovery point, or with ``to`` the continuous one."""
+    pages = (
+        aws.client("backup")
+        .get_paginator("list_recovery_points_by_backup_vault")
+        .paginate(BackupVaultName=vault, ByResourceArn=resource_arn)
+    )
+    points: list[dict[str, Any]] = [p for page in pages for p in page["RecoveryPoints"]]
+    if to is None:
+        snapshots = [p for p in points if p.get("Status") == "COMPLETED" and not _is_continuous(p)]
+        if not snapshots:
+            raise OperatorError(
+                f"no recovery point yet for {resource_arn} in vault {vault} (the plan's first "
+                "backup runs on the hour); with continuous backup, pass --to TIME"
+                if any(_is_continuous(p) for p in points)
+                else f"no recovery point yet for {resource_arn} in vault {vault} (the plan's "
+                "first backup runs on the hour)"
+            )
+        return max(snapshots, key=lambda p: p["CreationDate"])
+    continuous = [p for p in points if _is_continuous(p) and p.get("Status") != "EXPIRED"]
+    if not continuous:
+        raise OperatorError(
+            f"no continuous recovery point for {resource_arn} in vault {vault}: --to needs one"
+        )
+    point = max(continuous, key=lambda p: p["CreationDate"])
+    _check_window(to, window or (point["CreationDate"], aws.now()), "continuous backup")
+    return point
+
+
+def _is_continuous(point: Mapping[str, Any]) -> bool:
+    return ":continuous:" in str(point.get("RecoveryPointArn", ""))
+
+
+def _check_window(to: datetime, window: tuple[datetime, datetime], what: str) -> None:
+    earliest, latest = window
+    if not earliest <= to <= latest:
+        raise OperatorError(
+            f"--to {iso(to)} is outside the {what} window {iso(earliest)} .. {iso(latest)}"
+        )
+
+
+def _restore_metadata(aws: Aws, vault: str, point_arn: str) -> dict[str, str]:
+    response = aws.client("backup").get_recovery_point_restore_metadata(
+        BackupVaultName=vault, RecoveryPointArn=point_arn
+    )
+    return dict(response.get("RestoreMetadata") or {})
+
+
+def _point_in_time(metadata: dict[str, str], resource_type: str, to: datetime | None) -> None:
+    if to is not None:
+        metadata[POINT_IN_TIME_KEY[resource_type]] = iso(to)
+        metadata.pop("UseLatestRestorableTime", None)
+
+
+def _backup_request(
+    aws: Aws,
+    stack: DrStack,
+    point: Mapping[str, Any],
+    metadata: dict[str, str],
+    resource_type: str,
+    target: str,
+) -> dict[str, Any]:
+    role = stack.require("backup_role", "backup role (AWS::IAM::Role '*BackupRole*')")
+    role_arn = (
+        role
+        if role.startswith("arn:")
+        else aws.client("iam").get_role(RoleName=role)["Role"]["Arn"]
+    )
+    return {
+        "RecoveryPointArn": point["RecoveryPointArn"],
+        "Metadata": metadata,
+        "IamRoleArn": role_arn,
+        "IdempotencyToken": target,
+        "ResourceType": resource_type,
+    }
+
+
+def _describe_point(point: Mapping[str, Any], to: datetime | None) -> dict[str, Any]:
+    return {
+        "arn": point["RecoveryPointArn"],
+        "type": "continuous" if _is_continuous(point) else "snapshot",
+        "created": iso(point["CreationDate"]),
+        "restore_to": iso(to) if to else iso(point["CreationDate"]),
+    }
+
+
+def _new_name(name: str, now: datetime, limit: int) -> str:
+    suffix = f"{_SUFFIX}{now.strftime('%Y%m%d%H%M%S')}"
+    return name[: limit - len(suffix)].rstrip("-") + suffix
+
+
+def _backup_job(
+    client: Any, job_id: str, on_progress: Callable[[float | None, str], None] | None
+) -> Callable[[], dict[str, Any] | None]:
+    def check() -> dict[str, Any] | None:
+        job: dict[str, Any] = client.describe_restore_job(RestoreJobId=job_id)
+        status = job.get("Status", "")
+        if on_progress is not None:
+            on_progress(_percent(job.get("PercentDone")), status)
+        if status in _FAILED_BACKUP:
+            raise OperatorError(
+                f"restore job {job_id} {status}: {job.get('StatusMessage', 'no message')}",
+                exit_code=EXIT_BREACHED,
+            )
+        return job if status in _DONE_BACKUP else None
+
+    return check
+
+
+def _table_status(
+    client: Any, table: str, on_progress: Callable[[float | None, str], None] | None
+) -> Callable[[], dict[str, Any] | None]:
+    def check() -> dict[str, Any] | None:
+        description: dict[str, Any] = dict(client.describe_table(TableName=table)["Table"])
+        status = description.get("TableStatus", "")
+        if on_progress is not None:
+            on_progress(100.0 if status == "ACTIVE" else None, status)
+        return description if status == "ACTIVE" else None
+
+    return check
+
+
+def _percent(value: Any) -> float | None:
+    try:
+        return float(str(value).rstrip("%"))
+    except ValueError:
+        return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,268 @@
+"""A deployed dr-constructs stack for the operator command's tests, on a moto server.
+
+moto's server runs on 127.0.0.1 (a free port). It holds a CloudFormation stack of the
+resource types its CloudFormation supports (VPC, subnets, the data and access-log buckets,
+the backup and function roles, the health-check function; the objectives in the template's
+Metadata), and, created through their own APIs, what its CloudFormation cannot hold or
+configure: the DynamoDB table (PITR, SSE-KMS), the subnet group, the security group, the KMS
+key, the Aurora cluster and its writer and reader, the backup vault, the alarms and the FIS
+experiment templates. The CloudFormation client the command gets answers
+``list_stack_resources`` with moto's own summaries plus those resources, through botocore's
+Stubber (every stubbed answer is checked against the service model).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.stub import Stubber
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+STACK = "DrStack-test"
+SUFFIX = "test"
+TABLE = f"dr-table-{SUFFIX}"
+FUNCTION = f"dr-function-{SUFFIX}"
+VAULT = f"dr-vault-{SUFFIX}"
+CLUSTER = "drstack-test-drdatabaseclustere30ed098-abc123"
+WRITER, READER = f"{CLUSTER}-writer", f"{CLUSTER}-reader"
+DRILL_TAG = "dr-constructs:drill"
+#: A stack's objectives, as DrPlatform writes them into the template's Metadata.
+OBJECTIVES = {
+    "az_loss": {"rpo_seconds": 300, "rto_seconds": 900},
+    "corruption": {"rpo_seconds": 3600, "rto_seconds": 14400},
+    "stack_deletion": {"rpo_seconds": 3600, "rto_seconds": 14400},
+}
+
+
+def _template(with_metadata: bool = True) -> dict[str, Any]:
+    """The stack's template: CDK's logical ids, only resource types moto's CFN supports."""
+    template: dict[str, Any] = {
+        "Resources": {
+            "DrNetworkVpc7FB7348F": {"Type": "AWS::EC2::VPC",
+                                     "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "DrNetworkSubnetA": {"Type": "AWS::EC2::Subnet", "Properties": {
+                "VpcId": {"Ref": "DrNetworkVpc7FB7348F"}, "CidrBlock": "10.0.1.0/24",
+                "AvailabilityZone": "us-east-1a"}},
+            "DrNetworkSubnetB": {"Type": "AWS::EC2::Subnet", "Properties": {
+                "VpcId": {"Ref": "DrNetworkVpc7FB7348F"}, "CidrBlock": "10.0.2.0/24",
+                "AvailabilityZone": "us-east-1b"}},
+            "DrStorageBucket3D84E985": {"Type": "AWS::S3::Bucket"},
+            "DrStorageAccessLogs87B9FE97": {"Type": "AWS::S3::Bucket"},
+            "DrBackupRole4C5F470A": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "backup.amazonaws.com"}}]}}},
+            "DrFunctionRole66479D35": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "lambda.amazonaws.com"}}]}}},
+            "DrFunction6D082E49": {"Type": "AWS::Lambda::Function", "Properties": {
+                "FunctionName": FUNCTION, "Runtime": "python3.12", "Handler": "index.handler",
+                "Role": {"Fn::GetAtt": ["DrFunctionRole66479D35", "Arn"]},
+                "Code": {"ZipFile": "def handler(event, context):\n    return {}\n"}}},
+        }
+    }  # fmt: skip
+    if with_metadata:
+        template["Metadata"] = {"dr-constructs": {"objectives": OBJECTIVES}}
+    return template
+
+
+@dataclass
+class World:
+    """The moto server's endpoint and what was created there."""
+
+    endpoint: str
+    key_arn: str = ""
+    bucket: str = ""
+    access_logs_bucket: str = ""
+    role_name: str = ""
+    role_arn: str = ""
+    subnet_group: str = ""
+    security_group: str = ""
+    cluster_arn: str = ""
+    vault_arn: str = ""
+    alarms: list[str] = field(default_factory=list)
+    templates: dict[str, str] = field(default_factory=dict)
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+    template_body: str = ""
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service, region_name=REGION, endpoint_url=self.endpoint,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
+
+    def cloudformation(self) -> tuple[Any, Stubber]:
+        """A CloudFormation client answering with the whole stack (moto's + the rest)."""
+        client = self.client("cloudformation")
+        stubber = Stubber(client)
+        stubber.add_response(
+            "list_stack_resources",
+            {"StackResourceSummaries": self.summaries},
+            {"StackName": STACK},
+        )
+        stubber.add_response(
+            "get_template", {"TemplateBody": self.template_body}, {"StackName": STACK}
+        )
+        stubber.activate()
+        return client, stubber
+
+
+class FakeTime:
+    """Injected ``clock`` and ``sleep``: polls advance time instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self.on_sleep: Any = None
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.on_sleep is not None:
+            self.on_sleep(len(self.sleeps))
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The command's own boto3 session reaches the moto server (and nothing else)."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    return moto_endpoint
+
+
+def build_world(endpoint: str) -> World:
+    """Reset the moto server and deploy the stack there."""
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    world = World(endpoint)
+    world.key_arn = world.client("kms").create_key(Description="DR data")["KeyMetadata"]["Arn"]
+    cloudformation = world.client("cloudformation")
+    world.template_body = json.dumps(_template())
+    cloudformation.create_stack(StackName=STACK, TemplateBody=world.template_body)
+    resources = {
+        r["LogicalResourceId"]: r
+        for r in cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    }
+    world.bucket = resources["DrStorageBucket3D84E985"]["PhysicalResourceId"]
+    world.access_logs_bucket = resources["DrStorageAccessLogs87B9FE97"]["PhysicalResourceId"]
+    world.role_name = resources["DrBackupRole4C5F470A"]["PhysicalResourceId"]
+    world.role_arn = world.client("iam").get_role(RoleName=world.role_name)["Role"]["Arn"]
+    vpc = resources["DrNetworkVpc7FB7348F"]["PhysicalResourceId"]
+    subnets = [resources[f"DrNetworkSubnet{z}"]["PhysicalResourceId"] for z in "AB"]
+
+    # moto's CloudFormation keeps neither PITR nor SSE of a table, nor a subnet group's name
+    dynamodb = world.client("dynamodb")
+    dynamodb.create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": world.key_arn},
+    )  # fmt: skip
+    dynamodb.update_continuous_backups(
+        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    world.subnet_group = "drstack-test-drdatabaseclustersubnets55e4aaca-x1"
+    world.client("rds").create_db_subnet_group(
+        DBSubnetGroupName=world.subnet_group, DBSubnetGroupDescription="isolated subnets",
+        SubnetIds=subnets,
+    )  # fmt: skip
+
+    world.client("s3").put_bucket_encryption(
+        Bucket=world.bucket,
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": world.key_arn}}]},
+    )  # fmt: skip
+
+    ec2 = world.client("ec2")
+    world.security_group = ec2.create_security_group(
+        GroupName="DrDatabaseClusterSecurityGroup", Description="cluster", VpcId=vpc
+    )["GroupId"]
+    rds = world.client("rds")
+    cluster = rds.create_db_cluster(
+        DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", EngineVersion="17.4",
+        MasterUsername="dradmin", MasterUserPassword="not-a-secret-1",
+        DBSubnetGroupName=world.subnet_group, VpcSecurityGroupIds=[world.security_group],
+        StorageEncrypted=True, KmsKeyId=world.key_arn, BackupRetentionPeriod=7,
+    )["DBCluster"]  # fmt: skip
+    world.cluster_arn = cluster["DBClusterArn"]
+    for instance, zone in ((WRITER, "us-east-1a"), (READER, "us-east-1b")):
+        rds.create_db_instance(
+            DBInstanceIdentifier=instance, DBClusterIdentifier=CLUSTER,
+            Engine="aurora-postgresql", DBInstanceClass="db.t4g.medium", AvailabilityZone=zone,
+        )  # fmt: skip
+
+    world.vault_arn = world.client("backup").create_backup_vault(BackupVaultName=VAULT)[
+        "BackupVaultArn"
+    ]
+    cloudwatch = world.client("cloudwatch")
+    for name in (f"dr-{SUFFIX}-AuroraHighCpu", f"dr-{SUFFIX}-DrillGuard"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, Namespace="AWS/RDS", MetricName="CPUUtilization", Statistic="Average",
+            Period=300, EvaluationPeriods=2, Threshold=80,
+            ComparisonOperator="GreaterThanThreshold",
+        )  # fmt: skip
+        world.alarms.append(name)
+    fis = world.client("fis")
+    guard_arn = f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:dr-{SUFFIX}-DrillGuard"
+    for name in ("aurora-failover", "az-us-east-1a"):
+        world.templates[name] = fis.create_experiment_template(
+            clientToken=name,
+            description=f"DR drill: {name}",
+            roleArn=world.role_arn,
+            stopConditions=[{"source": "aws:cloudwatch:alarm", "value": guard_arn}],
+            targets={"Cluster": {"resourceType": "aws:rds:cluster",
+                                 "resourceArns": [world.cluster_arn], "selectionMode": "ALL"}},
+            actions={"Failover": {"actionId": "aws:rds:failover-db-cluster",
+                                  "targets": {"Clusters": "Cluster"}}},
+            tags={DRILL_TAG: name, "Name": f"dr-{SUFFIX}-{name}"},
+        )["experimentTemplate"]["id"]  # fmt: skip
+
+    extra = [
+        ("DrDatabaseTable9C8704CD", "AWS::DynamoDB::Table", TABLE),
+        ("DrDatabaseClusterSubnets55E4AACA", "AWS::RDS::DBSubnetGroup", world.subnet_group),
+        ("DrDatabaseClusterE30ED098", "AWS::RDS::DBCluster", CLUSTER),
+        ("DrBackupVault822A05CD", "AWS::Backup::BackupVault", VAULT),
+        *((f"DrObservabilityAlarm{i}", "AWS::CloudWatch::Alarm", a)
+          for i, a in enumerate(world.alarms)),
+        *((f"DrDrills{n.title().replace('-', '')}Experiment", "AWS::FIS::ExperimentTemplate", t)
+          for n, t in world.templates.items()),
+    ]  # fmt: skip
+    updated = datetime.now(UTC)
+    world.summaries = [
+        {k: r[k] for k in ("LogicalResourceId", "PhysicalResourceId", "ResourceType",
+                           "LastUpdatedTimestamp", "ResourceStatus")}
+        for r in resources.values()
+    ] + [
+        {"LogicalResourceId": logical, "PhysicalResourceId": physical, "ResourceType": kind,
+         "LastUpdatedTimestamp": updated, "ResourceStatus": "CREATE_COMPLETE"}
+        for logical, kind, physical in extra
+    ]  # fmt: skip
+    return world

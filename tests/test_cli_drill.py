@@ -1,0 +1,188 @@
+"""``dr-constructs drill``: the FIS template found by its tag, started, followed, measured.
+
+FIS (experiment templates and experiments) and RDS (the cluster, its writer, the failover)
+are moto's; the health-check function's invocations are answered by botocore's Stubber
+(moto runs Lambda code only in Docker), with the report the packaged handler returns.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from click.testing import CliRunner, Result
+
+from dr_constructs.cli import cli
+
+from .cli_world import (
+    CLUSTER,
+    DRILL_TAG,
+    FUNCTION,
+    READER,
+    STACK,
+    WRITER,
+    FakeTime,
+    World,
+    aws_env,  # noqa: F401  (fixture)
+    build_world,
+    moto_endpoint,  # noqa: F401  (fixture)
+)
+
+FIXED = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(aws_env: str) -> World:  # noqa: F811
+    return build_world(aws_env)
+
+
+def invoke(args: list[str], **settings: Any) -> Result:
+    settings.setdefault("now", lambda: FIXED)
+    return CliRunner().invoke(cli, args, obj=settings)
+
+
+def _health(world: World, statuses: list[str]) -> Any:
+    """A Lambda client answering each invocation with the next report status."""
+    client = world.client("lambda")
+    stubber = Stubber(client)
+    for status in statuses:
+        body = json.dumps({"status": status, "checks": {}}).encode()
+        stubber.add_response(
+            "invoke",
+            {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))},
+            {"FunctionName": FUNCTION, "Payload": b"{}"},
+        )
+    stubber.activate()
+    return client
+
+
+def _fail_over_on_first_sleep(world: World, time: FakeTime) -> None:
+    rds = world.client("rds")
+
+    def on_sleep(count: int) -> None:
+        if count == 1:
+            rds.failover_db_cluster(DBClusterIdentifier=CLUSTER, TargetDBInstanceIdentifier=READER)
+
+    time.on_sleep = on_sleep
+
+
+def test_drill_dry_run_finds_the_template_by_tag(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["drill", "aurora-failover", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation},
+    )
+    assert result.exit_code == 0, result.output
+    template = world.templates["aurora-failover"]
+    request = {
+        "experimentTemplateId": template,
+        "clientToken": "aurora-failover-20261129220000",
+        "tags": {DRILL_TAG: "aurora-failover", "started-by": "dr-constructs"},
+    }
+    assert json.loads(result.stdout) == {
+        "stack": STACK,
+        "executed": False,
+        "drill": "aurora-failover",
+        "experiment_template_id": template,
+        "description": "DR drill: aurora-failover",
+        "stop_conditions": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:dr-test-DrillGuard"],
+        "request": request,
+        "aws_cli": (
+            f"aws fis start-experiment --region us-east-1 --experiment-template-id {template} "
+            "--client-token aurora-failover-20261129220000 "
+            """--tags '{"dr-constructs:drill":"aurora-failover","started-by":"dr-constructs"}'"""
+        ),
+    }
+    assert world.client("fis").list_experiments()["experiments"] == []
+
+
+def test_drill_az_defaults_to_the_writers_az(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["drill", "az", "--stack", STACK, "--json"], overrides={"cloudformation": cloudformation}
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["drill"] == "az-us-east-1a"  # the writer's AZ
+
+
+def test_drill_for_an_az_without_a_template_exit_2(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["drill", "az", "--az", "us-east-1c", "--stack", STACK, "--yes"],
+        overrides={"cloudformation": cloudformation},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: stack {STACK} has no drill 'az-us-east-1c'; its drills: aurora-failover, "
+        "az-us-east-1a"
+    )
+    assert world.client("fis").list_experiments()["experiments"] == []
+
+
+def test_az_goes_with_the_az_drill_only(world: World) -> None:
+    result = invoke(["drill", "aurora-failover", "--az", "us-east-1a", "--stack", STACK])
+    assert result.exit_code == 2
+    assert "--az goes with the drill az only" in result.stderr
+
+
+def test_drill_runs_and_measures_the_failover(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    time = FakeTime()
+    _fail_over_on_first_sleep(world, time)
+    health = _health(world, ["ok", "failed", "ok", "ok", "ok", "ok"])
+    result = invoke(
+        ["drill", "aurora-failover", "--stack", STACK, "--yes", "--json", "--interval", "10"],
+        overrides={"cloudformation": cloudformation, "lambda": health},
+        sleep=time.sleep, clock=time.clock,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.stdout)["result"]
+    experiments = world.client("fis").list_experiments()["experiments"]
+    assert [e["id"] for e in experiments] == [outcome["experiment_id"]]
+    assert experiments[0]["tags"][DRILL_TAG] == "aurora-failover"
+    del outcome["experiment_id"]
+    assert outcome == {
+        "state": "completed",
+        "writer_before": WRITER,
+        "writer_after": READER,
+        "writer_moved_after_seconds": 10.0,
+        "health_check_failed_after_seconds": 10.0,
+        "health_check_recovered_after_seconds": 20.0,
+        "failover_seconds": 20.0,
+        "rto_seconds": 900,  # the stack's az_loss objective
+        "rto_met": True,
+        "problems": [],
+    }
+
+
+def test_a_failover_slower_than_the_az_loss_rto_exits_1(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    time = FakeTime()
+    _fail_over_on_first_sleep(world, time)
+    health = _health(world, ["ok", "failed", "failed", "ok", "ok", "ok", "ok"])
+    result = invoke(
+        ["drill", "aurora-failover", "--stack", STACK, "--yes", "--interval", "600"],
+        overrides={"cloudformation": cloudformation, "lambda": health},
+        sleep=time.sleep, clock=time.clock,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "Health check failed, recovered after 30m 00s" in result.stdout
+    assert "Failover 30m 00s: BEYOND the az_loss RTO of 15m 00s" in result.stdout
+
+
+def test_a_drill_that_does_not_move_the_writer_exits_1(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    time = FakeTime()
+    health = _health(world, ["ok"] * 6)
+    result = invoke(
+        ["drill", "aurora-failover", "--stack", STACK, "--yes", "--json"],
+        overrides={"cloudformation": cloudformation, "lambda": health},
+        sleep=time.sleep, clock=time.clock,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["result"]["problems"] == ["the writer did not move"]

@@ -1,0 +1,436 @@
+"""``dr-constructs restore``: the complete request, a dry run by default, the job followed.
+
+AWS Backup's recovery points, restore metadata and restore jobs are answered by botocore's
+Stubber (moto has none of them), which checks each request against the service model and
+asserts it in full; RDS, S3, IAM and DynamoDB (point-in-time restore included) are moto's.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+from click.testing import CliRunner, Result
+
+from dr_constructs.cli import cli
+
+from .cli_world import (
+    CLUSTER,
+    STACK,
+    TABLE,
+    VAULT,
+    FakeTime,
+    World,
+    aws_env,  # noqa: F401  (fixture)
+    build_world,
+    moto_endpoint,  # noqa: F401  (fixture)
+)
+
+FIXED = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
+STAMP = "20261129220000"
+ACCOUNT = "123456789012"
+RP_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:7c2a1b3e-aurora"
+CONTINUOUS_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:continuous:cluster-x"
+#: Cluster identifiers have at most 63 characters: the source's name is cut to fit.
+RESTORED_CLUSTER = "drstack-test-drdatabaseclustere30ed098-restored-20261129220000"
+
+
+@pytest.fixture(scope="module")
+def deployed(moto_endpoint: str) -> World:  # noqa: F811
+    """One stack for the module: restores create new resources and never change it."""
+    return build_world(moto_endpoint)
+
+
+@pytest.fixture
+def world(deployed: World, aws_env: str) -> World:  # noqa: F811
+    return deployed
+
+
+def invoke(args: list[str], **settings: Any) -> Result:
+    settings.setdefault("now", lambda: FIXED)
+    return CliRunner().invoke(cli, args, obj=settings)
+
+
+def _points(world: World, arn: str, *, continuous_from: datetime | None = None) -> list[Any]:
+    common = {"BackupVaultName": VAULT, "BackupVaultArn": world.vault_arn, "ResourceArn": arn}
+    points = [
+        {**common, "RecoveryPointArn": RP_ARN, "Status": "COMPLETED",
+         "CreationDate": FIXED - timedelta(minutes=10)},
+        {**common, "RecoveryPointArn": RP_ARN + "-older", "Status": "COMPLETED",
+         "CreationDate": FIXED - timedelta(minutes=70)},
+        {**common, "RecoveryPointArn": RP_ARN + "-newer-partial", "Status": "PARTIAL",
+         "CreationDate": FIXED - timedelta(minutes=5)},
+    ]  # fmt: skip
+    if continuous_from is not None:
+        points.append(
+            {**common, "RecoveryPointArn": CONTINUOUS_ARN, "Status": "COMPLETED",
+             "CreationDate": continuous_from}
+        )  # fmt: skip
+    return points
+
+
+#: What AWS Backup answers for an Aurora recovery point (the cluster as it was backed up).
+AURORA_METADATA = {
+    "DBClusterIdentifier": CLUSTER,
+    "Engine": "aurora-postgresql",
+    "EngineVersion": "17.4",
+    "Port": "5432",
+    "DBSubnetGroupName": "old-subnet-group",
+    "VpcSecurityGroupIds": '["sg-old"]',
+    "AvailabilityZones": '["us-east-1a","us-east-1b","us-east-1c"]',
+    "EnableIAMDatabaseAuthentication": "true",
+    "CopyTagsToSnapshot": "true",
+    "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/old",
+}
+
+
+def _aurora_backup(
+    world: World, points: list[Any], *, metadata: bool = True
+) -> tuple[Any, Stubber]:
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault",
+        {"RecoveryPoints": points},
+        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
+    )
+    if metadata:
+        stubber.add_response(
+            "get_recovery_point_restore_metadata",
+            {"BackupVaultArn": world.vault_arn, "RecoveryPointArn": RP_ARN,
+             "RestoreMetadata": AURORA_METADATA},
+            {"BackupVaultName": VAULT, "RecoveryPointArn": points[0]["RecoveryPointArn"]},
+        )  # fmt: skip
+    stubber.activate()
+    return backup, stubber
+
+
+def _aurora_request(world: World, **metadata: str) -> dict[str, Any]:
+    return {
+        "RecoveryPointArn": RP_ARN,
+        "Metadata": {
+            **AURORA_METADATA,
+            "DBClusterIdentifier": RESTORED_CLUSTER,
+            "DBSubnetGroupName": world.subnet_group,
+            "VpcSecurityGroupIds": json.dumps([world.security_group]),
+            "KmsKeyId": world.key_arn,
+            "DBClusterParameterGroupName": "default.aurora-postgresql17",
+            **metadata,
+        },
+        "IamRoleArn": world.role_arn,
+        "IdempotencyToken": RESTORED_CLUSTER,
+        "ResourceType": "Aurora",
+    }
+
+
+def test_aurora_dry_run_builds_the_complete_request(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--region", "us-east-1", "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    stubber.assert_no_pending_responses()  # and no start_restore_job: nothing was stubbed
+    document = json.loads(result.stdout)
+    request = _aurora_request(world)
+    # moto reports its default parameter group; AWS reports the cluster's own
+    request["Metadata"]["DBClusterParameterGroupName"] = document["request"]["Metadata"][
+        "DBClusterParameterGroupName"
+    ]
+    assert document == {
+        "stack": STACK,
+        "executed": False,
+        "kind": "aurora",
+        "service": "backup",
+        "operation": "StartRestoreJob",
+        "source": CLUSTER,
+        "target": RESTORED_CLUSTER,
+        "recovery_point": {
+            "arn": RP_ARN, "type": "snapshot", "created": "2026-11-29T21:50:00Z",
+            "restore_to": "2026-11-29T21:50:00Z",
+        },
+        "request": request,
+        "aws_cli": (
+            "aws backup start-restore-job --region us-east-1 "
+            f"--recovery-point-arn {RP_ARN} "
+            f"--metadata '{json.dumps(request['Metadata'], separators=(',', ':'))}' "
+            f"--iam-role-arn {world.role_arn} --idempotency-token {RESTORED_CLUSTER} "
+            "--resource-type Aurora"
+        ),
+    }  # fmt: skip
+
+
+def test_aurora_restore_runs_with_yes_and_measures_against_the_rto(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    parameter_group = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)[
+        "DBClusters"
+    ][0]["DBClusterParameterGroup"]
+    request = _aurora_request(world, DBClusterParameterGroupName=parameter_group)
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"}, request)
+    created = f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:{RESTORED_CLUSTER}"
+    for status, extra in (
+        ("PENDING", {}),
+        ("RUNNING", {"PercentDone": "40.00%"}),
+        ("COMPLETED", {"PercentDone": "100.00%", "CreatedResourceArn": created}),
+    ):
+        stubber.add_response(
+            "describe_restore_job",
+            {"RestoreJobId": "job-1", "Status": status, **extra},
+            {"RestoreJobId": "job-1"},
+        )
+    time = FakeTime()
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes", "--json", "--interval", "60"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+        sleep=time.sleep, clock=time.clock,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stubber.assert_no_pending_responses()
+    document = json.loads(result.stdout)
+    assert document["executed"] is True
+    assert document["result"] == {
+        "job_id": "job-1",
+        "status": "COMPLETED",
+        "created": created,
+        "duration_seconds": 120.0,
+        "rto_seconds": 14400,
+        "rto_met": True,
+        "next_step": (
+            f"aws rds create-db-instance --region us-east-1 --db-cluster-identifier "
+            f"{RESTORED_CLUSTER} --db-instance-identifier {RESTORED_CLUSTER}-1 --engine "
+            "aurora-postgresql --db-instance-class db.t4g.medium  (a restored cluster has no "
+            "instances)"
+        ),
+    }
+    assert time.sleeps == [60.0, 60.0]
+    # the original cluster is untouched
+    cluster = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)
+    assert len(cluster["DBClusters"][0]["DBClusterMembers"]) == 2
+
+
+def test_a_restore_slower_than_the_rto_exits_1(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-2"})
+    for status in ("RUNNING", "COMPLETED"):
+        stubber.add_response("describe_restore_job", {"RestoreJobId": "job-2", "Status": status})
+    time = FakeTime()
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes", "--interval", "18000"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+        sleep=time.sleep, clock=time.clock,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "Restored in 5h 00m: BEYOND the corruption RTO of 4h 00m" in result.stdout
+
+
+def test_a_failed_job_exits_1_with_its_message(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-3"})
+    stubber.add_response(
+        "describe_restore_job",
+        {"RestoreJobId": "job-3", "Status": "FAILED", "StatusMessage": "KMS key disabled"},
+    )
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+        sleep=FakeTime().sleep,
+    )
+    assert result.exit_code == 1
+    # stderr: the progress bar, then one line
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: restore job job-3 FAILED: KMS key disabled"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_aurora_to_a_point_in_time_uses_the_continuous_recovery_point(world: World) -> None:
+    cluster = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    earliest, latest = cluster["EarliestRestorableTime"], cluster["LatestRestorableTime"]
+    to = earliest + (latest - earliest) / 2
+    cloudformation, _ = world.cloudformation()
+    points = _points(world, world.cluster_arn, continuous_from=earliest)
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault", {"RecoveryPoints": points},
+        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
+    )  # fmt: skip
+    stubber.add_response(
+        "get_recovery_point_restore_metadata",
+        {"RestoreMetadata": {**AURORA_METADATA, "UseLatestRestorableTime": "true"}},
+        {"BackupVaultName": VAULT, "RecoveryPointArn": CONTINUOUS_ARN},
+    )
+    stubber.activate()
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--to", to.isoformat(), "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    metadata = document["request"]["Metadata"]
+    assert document["request"]["RecoveryPointArn"] == CONTINUOUS_ARN
+    assert metadata["RestoreToTime"] == to.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "UseLatestRestorableTime" not in metadata
+    assert document["recovery_point"]["type"] == "continuous"
+
+
+def test_to_outside_the_window_is_one_line_exit_2(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _aurora_backup(
+        world, _points(world, world.cluster_arn, continuous_from=FIXED), metadata=False
+    )
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--to", "2020-01-01T00:00:00Z", "--yes"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert lines[0].startswith(
+        "error: --to 2020-01-01T00:00:00Z is outside the continuous backup window "
+    )
+
+
+def test_no_recovery_point_yet_is_one_line_exit_2(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _aurora_backup(world, [], metadata=False)
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: no recovery point yet for {world.cluster_arn} in vault {VAULT} (the plan's "
+        "first backup runs on the hour)"
+    )
+
+
+def test_a_time_that_is_not_iso_8601_is_a_usage_error(world: World) -> None:
+    result = invoke(["restore", "table", "--stack", STACK, "--to", "yesterday"])
+    assert result.exit_code == 2
+    assert "'yesterday' is not an ISO 8601 time" in result.stderr
+
+
+def test_table_restore_end_to_end_on_moto(world: World) -> None:
+    """Point-in-time restore to a new table under the stack's key; the source untouched."""
+    cloudformation, _ = world.cloudformation()
+    dynamodb = world.client("dynamodb")
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "order-1"}})
+    sent: list[dict[str, Any]] = []
+    dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.RestoreTableToPointInTime",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    time = FakeTime()
+    result = invoke(
+        ["restore", "table", "--stack", STACK, "--yes", "--json"],
+        overrides={"cloudformation": cloudformation, "dynamodb": dynamodb},
+        sleep=time.sleep, clock=time.clock,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    target = f"{TABLE}-restored-{STAMP}"
+    request = {
+        "SourceTableName": TABLE,
+        "TargetTableName": target,
+        "UseLatestRestorableTime": True,
+        "SSESpecificationOverride": {"Enabled": True, "SSEType": "KMS",
+                                     "KMSMasterKeyId": world.key_arn},
+    }  # fmt: skip
+    assert sent == [request]
+    document = json.loads(result.stdout)
+    assert document["request"] == request
+    assert document["aws_cli"] == (
+        "aws dynamodb restore-table-to-point-in-time --region us-east-1 "
+        f"--source-table-name {TABLE} --target-table-name {target} "
+        "--use-latest-restorable-time --sse-specification-override "
+        f"""'{{"Enabled":true,"SSEType":"KMS","KMSMasterKeyId":"{world.key_arn}"}}'"""
+    )
+    assert document["result"]["status"] == "ACTIVE"
+    assert document["result"]["created"] == (f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{target}")
+    assert document["result"]["rto_met"] is True
+    restored = dynamodb.scan(TableName=target)["Items"]
+    assert restored == [{"pk": {"S": "order-1"}}]
+    assert dynamodb.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_table_to_outside_the_pitr_window_exit_2(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["restore", "table", "--stack", STACK, "--to", "2020-01-01T00:00:00+02:00"],
+        overrides={"cloudformation": cloudformation},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"error: --to 2019-12-31T22:00:00Z is outside the table {TABLE}'s point-in-time "
+        "recovery window "
+    )
+
+
+def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    bucket_arn = f"arn:aws:s3:::{world.bucket}"
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault", {"RecoveryPoints": _points(world, bucket_arn)},
+        {"BackupVaultName": VAULT, "ByResourceArn": bucket_arn},
+    )  # fmt: skip
+    stubber.add_response(
+        "get_recovery_point_restore_metadata",
+        {"RestoreMetadata": {"DestinationBucketName": world.bucket, "NewBucket": "false"}},
+        {"BackupVaultName": VAULT, "RecoveryPointArn": RP_ARN},
+    )
+    stubber.activate()
+    result = invoke(
+        ["restore", "bucket", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    target = f"{world.bucket[:39].rstrip('-')}-restored-{STAMP}"  # bucket names: 63 at most
+    assert len(target) <= 63
+    assert json.loads(result.stdout)["request"] == {
+        "RecoveryPointArn": RP_ARN,
+        "Metadata": {
+            "DestinationBucketName": target,
+            "NewBucket": "true",
+            "CreationToken": target,
+            "Encrypted": "true",
+            "EncryptionType": "SSE-KMS",
+            "KMSKey": world.key_arn,
+        },
+        "IamRoleArn": world.role_arn,
+        "IdempotencyToken": target,
+        "ResourceType": "S3",
+    }
+
+
+def test_restore_dry_run_screen(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _aurora_backup(world, _points(world, world.cluster_arn))
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert f"to a new cluster {RESTORED_CLUSTER} (the original is not touched)" in out
+    # the command is printed one parameter a line; the shell reads the same words as the JSON's
+    shown = out[out.index("aws backup start-restore-job") : out.index("Dry run:")]
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _aurora_backup(world, _points(world, world.cluster_arn))
+    as_json = invoke(
+        ["restore", "aurora", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    continued = shown.replace("\\\n", "")  # what bash does with backslash-newline
+    assert shlex.split(continued) == shlex.split(json.loads(as_json.stdout)["aws_cli"])
+    assert shown.startswith("aws backup start-restore-job --region us-east-1 \\\n  --recovery")
+    assert out.rstrip().endswith("Dry run: nothing was started. Run again with --yes to start it.")
