@@ -161,6 +161,7 @@ ACKNOWLEDGED_CONTROL_TOWER_WITH_DESTROY = {
 #: checkov skips declared in template Metadata, by a part of the resource's logical id.
 CHECKOV_SKIPS = {
     "StorageAccessLogs": {"CKV_AWS_18"},
+    "AuditReportsAccessLogs": {"CKV_AWS_18"},  # the audit's report DrBucket (user_app)
     "RestoreTestingFunction": {"CKV_AWS_117"},
     "CustomVpcRestrictDefaultSGCustomResourceProviderHandler": {
         "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117",
@@ -292,7 +293,7 @@ class UserPlatform(Construct):
         super().__init__(scope, id)
         DrPlatform(
             self, "Platform", environment_suffix="staging", proxy=True, resilience_hub=True,
-            air_gapped_retention=Duration.days(30),
+            air_gapped_retention=Duration.days(30), audit_reports=True,
         )  # fmt: skip
 
 
@@ -368,6 +369,8 @@ def test_acknowledgements_are_exactly_the_reviewed_ones_each_with_a_reason(
         if synth.name == "example":
             expected |= ACKNOWLEDGED_WITH_DESTROY.get(pack, set())
             expected |= ACKNOWLEDGED_WITH_DRILLS.get(pack, set())
+        if synth.name == "user_app":  # audit_reports: a DrBucket of its own for the reports
+            expected |= _also_on_report_bucket(expected)
         assert found == expected, pack
 
 
@@ -390,7 +393,18 @@ def test_control_tower_acknowledgements_are_exactly_the_reviewed_ones(synth: Syn
     expected = set(ACKNOWLEDGED_CONTROL_TOWER)
     if synth.name == "example":
         expected |= ACKNOWLEDGED_CONTROL_TOWER_WITH_DESTROY
+    if synth.name == "user_app":
+        expected |= _also_on_report_bucket(expected)
     assert found == expected
+
+
+def _also_on_report_bucket(acknowledged: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The reviewed findings of Storage's buckets, again on the audit's report DrBucket."""
+    return {
+        (rule, path.replace("Storage/", "Audit/Reports/", 1))
+        for rule, path in acknowledged
+        if path.startswith("Storage/")
+    }
 
 
 def test_the_gate_fails_synthesis_on_a_finding(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct, IValidation
 
+from .backup import schedule_interval_seconds
 from .errors import DrConfigurationError, check_choice, check_duration
 
 #: The spec's objectives: RPO 1 hour, RTO 4 hours.
@@ -594,31 +595,6 @@ def _deleted(backups: list[_Path], how: str) -> _Path:
         best.rpo_remedy or "removal_policy=RemovalPolicy.RETAIN",
         best.rto_remedy,
     )
-
-
-def schedule_interval_seconds(expression: str) -> int | None:
-    """The longest gap between two runs of an AWS Backup ``cron(...)`` schedule, or None when
-    the expression is not one this reads (then its snapshots are not counted)."""
-    match = re.fullmatch(r"cron\((.+)\)", expression.strip())
-    fields = match.group(1).split() if match else []
-    if len(fields) != 6:
-        return None
-    minute, hour, day_of_month, _month, day_of_week, _year = fields
-    every_day = day_of_month in ("*", "?") and day_of_week in ("*", "?")
-    if not every_day:
-        return 7 * 86400 if day_of_month in ("*", "?") else 31 * 86400
-    step = re.fullmatch(r"(?:\*|\d+)/(\d+)", hour)
-    if not re.fullmatch(r"\d+(,\d+)*", minute):
-        return None
-    if hour == "*":
-        return 3600
-    if step:
-        return 3600 * int(step.group(1))
-    if re.fullmatch(r"\d+(,\d+)*", hour):
-        hours = sorted({int(h) for h in hour.split(",")})
-        gaps = [b - a for a, b in zip(hours, [*hours[1:], hours[0] + 24], strict=True)]
-        return 3600 * max(gaps)
-    return None
 
 
 def backup_alarm_window_seconds(objectives: RecoveryObjectives, stores: Iterable[Construct]) -> int:

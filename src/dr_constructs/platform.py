@@ -40,6 +40,7 @@ from .objectives import (
 )
 from .observability import DrObservability
 from .restore_testing import DrRestoreTesting
+from .restore_testing.audit import DrBackupAudit
 from .storage import DrBucket
 
 #: The template-level Metadata key under which DrPlatform states its recovery objectives.
@@ -108,6 +109,12 @@ class DrPlatform(Construct):
             the copies this long, 7-3650 days (see :class:`DrBackupVault`; needs
             ``RETAIN``: that vault can never be deleted while it holds copies).
             Default - no copies.
+        audit_reports: compliance evidence: an AWS Backup Audit Manager framework (resources
+            protected, recovery points encrypted, backup frequency and retention, restore time
+            within the corruption RTO objective) and daily restore-job and control-compliance
+            reports to an encrypted bucket
+            (:class:`~dr_constructs.restore_testing.audit.DrBackupAudit`). Needs AWS Config
+            recording in the account and region. Default - off.
     """
 
     def __init__(
@@ -133,6 +140,7 @@ class DrPlatform(Construct):
         restore_tests: bool = True,
         drills: bool = False,
         air_gapped_retention: Duration | None = None,
+        audit_reports: bool = False,
     ) -> None:
         super().__init__(scope, id)
         suffix = check_environment_suffix("DrPlatform", environment_suffix)
@@ -147,7 +155,11 @@ class DrPlatform(Construct):
         check_removal_policy("DrPlatform", removal_policy)
         check_days("DrPlatform", "backup_retention", backup_retention, 1, 35)
         check_key("DrPlatform", "data_key", data_key)
-        for prop, value in (("restore_tests", restore_tests), ("drills", drills)):
+        for prop, value in (
+            ("restore_tests", restore_tests),
+            ("drills", drills),
+            ("audit_reports", audit_reports),
+        ):
             check_instance_of("DrPlatform", prop, value, bool, "True or False")
         if (
             function_code is None
@@ -253,6 +265,21 @@ class DrPlatform(Construct):
         self.restore_testing = self._restore_tests() if restore_tests else None
         #: The FIS drills (``drills=True``), else None.
         self.drills = self._drills(stop_alarms=[cpu_alarm]) if drills else None
+        #: The AWS Backup Audit Manager framework and reports (``audit_reports=True``), else None.
+        self.audit = self._audit() if audit_reports else None
+
+    def _audit(self) -> DrBackupAudit:
+        """Audit evidence with the corruption RTO objective as the restore-time target."""
+        _, rto = self.objectives.targets[FailureMode.CORRUPTION]
+        return DrBackupAudit(
+            self,
+            "Audit",
+            vault=self.backup,
+            resources=list(self._stores),
+            max_restore_time=Duration.seconds(max(rto, 60)),
+            environment_suffix=self.environment_suffix,
+            removal_policy=self.removal_policy,
+        )
 
     def _restore_tests(self) -> DrRestoreTesting:
         """Restore tests held to the corruption objectives: a restore is the way back there."""
