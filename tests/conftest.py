@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+# jsii spawns `node` from PATH: the venv's (node 24 from PyPI, linked by ./dev) also when
+# pytest runs outside ./dev, e.g. `.venv/bin/pytest tests/test_x.py`.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.prefix, "bin")), os.environ["PATH"]])
 
 import pytest
 from aws_cdk import App, Environment, Stack
