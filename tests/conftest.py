@@ -19,6 +19,11 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
+ROOT = Path(__file__).resolve().parent.parent
+#: The feature flags `cdk init` writes for the pinned CDK CLI, as the example app carries them.
+RECOMMENDED_FLAGS: dict[str, Any] = json.loads((ROOT / "examples" / "cdk.json").read_text())[
+    "context"
+]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 #: Resource types holding data (or the keys to it) that must never be deleted by default.

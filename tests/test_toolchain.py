@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -55,6 +56,17 @@ def test_npm_and_the_cdk_cli_run_on_the_venvs_node() -> None:
         [str(cdk), "--version"], capture_output=True, text=True, env=env, timeout=60, check=True
     )
     assert version.returncode == 0 and version.stdout.strip()
+
+
+def test_example_carries_the_feature_flags_cdk_init_writes_for_the_pinned_cli() -> None:
+    """examples/cdk.json has every flag of the CLI's init templates, with the CLI's value."""
+    cli = ROOT / "node_modules" / "aws-cdk"
+    recommended = json.loads(
+        (cli / "lib/init-templates/.recommended-feature-flags.json").read_text()
+    )
+    assert len(recommended) > 80
+    context = json.loads((ROOT / "examples" / "cdk.json").read_text())["context"]
+    assert {k: context.get(k) for k in recommended} == recommended
 
 
 def test_jsii_runs_aws_cdk_lib_on_the_venvs_node() -> None:
