@@ -1,0 +1,91 @@
+"""MkDocs hooks of the docs site (mkdocs.yml ``hooks:``): the repository's Markdown, not copies.
+
+A line ``{!path#Section!}`` in a page is replaced by that file's section (from its heading to
+the next heading of the same or a higher level; ``#preamble`` is the text before the first
+``##`` heading, without the title; no ``#`` is the whole file), with its relative links
+rewritten for the site: ``docs/x.md`` becomes the page ``x.md``, ``examples/README.md`` the DR
+operations page, ``CHANGELOG.md`` the changelog, any other file of the repository a link to
+it on GitHub. Links of the pages in ``docs/`` that leave the folder are rewritten the same way.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+REPO_URL = "https://github.com/dr-constructs/dr-constructs/blob/main"
+#: Repository files that are pages of the site.
+PAGES = {
+    "README.md": "index.md",
+    "examples/README.md": "operations.md",
+    "CHANGELOG.md": "changelog.md",
+    "docs": "index.md",
+    "docs/README.md": "index.md",
+}
+_INCLUDE = re.compile(r"^\{!(?P<path>[^#!]+)(?:#(?P<section>[^!]*))?!\}\s*$", re.M)
+_LINK = re.compile(r"(\]\()(?P<target>[^)\s]+)(\))")
+_HEADING = re.compile(r"^(#{1,6}) (.+)$")
+
+
+def section(text: str, name: str | None) -> str:
+    """``name``'s section of the Markdown ``text`` (see the module docstring)."""
+    if not name:
+        return text
+    lines = text.splitlines()
+    if name == "preamble":
+        body = [line for line in lines if not line.startswith("# ")]
+        end = next((i for i, line in enumerate(body) if line.startswith("## ")), len(body))
+        return "\n".join(body[:end]).strip() + "\n"
+    fenced = False
+    start = level = None
+    for i, line in enumerate(lines):
+        fenced ^= line.startswith("```")
+        match = None if fenced else _HEADING.match(line)
+        if not match:
+            continue
+        if start is None and match[2].strip() == name:
+            start, level = i, len(match[1])
+        elif start is not None and level is not None and len(match[1]) <= level:
+            return "\n".join(lines[start:i]).strip() + "\n"
+    if start is None:
+        raise ValueError(f"no section {name!r}")
+    return "\n".join(lines[start:]).strip() + "\n"
+
+
+def rewrite_links(text: str, source: str, page: str) -> str:
+    """Relative links of ``text`` (from the repository file ``source``) as seen from the site
+    page ``page`` (a path under docs/)."""
+
+    def replace(match: re.Match[str]) -> str:
+        target = match["target"]
+        if re.match(r"^[a-z]+:|^#", target):
+            return match[0]
+        path, _, anchor = target.partition("#")
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(source), path))
+        if resolved in PAGES:
+            site_path = PAGES[resolved]
+        elif resolved.startswith("docs/"):
+            site_path = resolved[len("docs/") :]
+        elif (ROOT / resolved).exists():
+            return f"{match[1]}{REPO_URL}/{resolved}{'#' + anchor if anchor else ''}{match[3]}"
+        else:
+            return match[0]  # let mkdocs --strict report it
+        relative = posixpath.relpath(site_path, posixpath.dirname(page) or ".")
+        return f"{match[1]}{relative}{'#' + anchor if anchor else ''}{match[3]}"
+
+    return _LINK.sub(replace, text)
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    page_path = page.file.src_uri  # e.g. "index.md", "reference/platform.md"
+
+    def include(match: re.Match[str]) -> str:
+        path = match["path"].strip()
+        text = section((ROOT / path).read_text(), match["section"])
+        return rewrite_links(text, path, page_path)
+
+    markdown = rewrite_links(markdown, f"docs/{page_path}", page_path)
+    return _INCLUDE.sub(include, markdown)
