@@ -6,12 +6,18 @@ the next heading of the same or a higher level; ``#preamble`` is the text before
 rewritten for the site: ``docs/x.md`` becomes the page ``x.md``, ``examples/README.md`` the DR
 operations page, ``CHANGELOG.md`` the changelog, any other file of the repository a link to
 it on GitHub. Links of the pages in ``docs/`` that leave the folder are rewritten the same way.
+
+``{!acknowledgements!}`` and ``{!checkov-skips!}`` become tables of every acknowledged
+finding (CDK's ``aws:cdk:acknowledged-rules`` construct metadata) and every checkov skip (the
+template's ``checkov`` Metadata) with its reason, read from DrPlatform as the example app
+configures it, synthesized when the site is built: generated from the code, never retyped.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +85,68 @@ def rewrite_links(text: str, source: str, page: str) -> str:
     return _LINK.sub(replace, text)
 
 
+@cache
+def _example_platform() -> tuple[Any, dict[str, Any]]:
+    """The construct tree and template of DrPlatform configured as the example app does."""
+    from aws_cdk import App, Environment, RemovalPolicy, Stack
+
+    from dr_constructs import DrPlatform
+
+    app = App(analytics_reporting=False)
+    stack = Stack(app, "Stack", env=Environment(account="123456789012", region="us-east-1"))
+    DrPlatform(stack, "Dr", removal_policy=RemovalPolicy.DESTROY, drills=True)
+    return app, app.synth().get_stack_by_name("Stack").template
+
+
+def _table(header: tuple[str, ...], rows: dict[str, tuple[set[str], set[str]]]) -> str:
+    """One row per reason: the findings and the constructs it covers."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for reason, (findings, paths) in sorted(rows.items(), key=lambda r: sorted(r[1][1])):
+        cells = (
+            ", ".join(f"`{f}`" for f in sorted(findings)),
+            ", ".join(f"`{p}`" for p in sorted(paths)),
+            reason.replace("|", "\\|"),
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def acknowledgements() -> str:
+    app, _ = _example_platform()
+    rows: dict[str, tuple[set[str], set[str]]] = {}
+    for construct in app.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type != "aws:cdk:acknowledged-rules":
+                continue
+            for rule, reason in entry.data.items():
+                findings, paths = rows.setdefault(str(reason), (set(), set()))
+                findings.add(rule.split("::", 1)[-1])
+                paths.add(construct.node.path.removeprefix("Stack/Dr/") or "(stack)")
+    return _table(("finding(s)", "on", "reason (from the code)"), rows)
+
+
+def checkov_skips() -> str:
+    _, template = _example_platform()
+    rows: dict[str, tuple[set[str], set[str]]] = {}
+    for logical_id, resource in template["Resources"].items():
+        path = resource.get("Metadata", {}).get("aws:cdk:path", logical_id)
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            checks, paths = rows.setdefault(skip["comment"], (set(), set()))
+            checks.add(skip["id"])
+            paths.add(str(path).removeprefix("Stack/Dr/").removeprefix("Stack/"))
+    return _table(("check(s)", "resource", "reason (from the code)"), rows)
+
+
+GENERATED = {"acknowledgements": acknowledgements, "checkov-skips": checkov_skips}
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     page_path = page.file.src_uri  # e.g. "index.md", "reference/platform.md"
 
     def include(match: re.Match[str]) -> str:
         path = match["path"].strip()
+        if path in GENERATED:
+            return GENERATED[path]()
         text = section((ROOT / path).read_text(), match["section"])
         return rewrite_links(text, path, page_path)
 
