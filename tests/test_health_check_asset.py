@@ -197,8 +197,6 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     env = {
         **os.environ,
         "CDK_DOCKER": str(trap),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
         "JSII_RUNTIME_PACKAGE_CACHE": "enabled",
     }
     result = subprocess.run(

@@ -12,14 +12,36 @@ from aws_cdk.assertions import Match, Template
 from dr_constructs import DrPlatform
 
 from . import cli_world
-from .conftest import STATEFUL_TYPES, new_stack, normalised, only, resources_of
+from .conftest import (
+    RECOMMENDED_FLAGS,
+    STATEFUL_TYPES,
+    new_stack,
+    normalised,
+    only,
+    resources_of,
+)
+
+
+def _build(**context: Any) -> tuple[DrPlatform, Template]:
+    stack = new_stack(**context)
+    platform = DrPlatform(stack, "Dr")
+    return platform, Template.from_stack(stack)
 
 
 @pytest.fixture(scope="module")
-def built() -> tuple[DrPlatform, Template]:
-    stack = new_stack()
-    platform = DrPlatform(stack, "Dr")
-    return platform, Template.from_stack(stack)
+def default_built() -> tuple[DrPlatform, Template]:
+    return _build()
+
+
+@pytest.fixture(scope="module")
+def flagged_built() -> tuple[DrPlatform, Template]:
+    return _build(**RECOMMENDED_FLAGS)
+
+
+@pytest.fixture(scope="module", params=["default_built", "flagged_built"])
+def built(request: pytest.FixtureRequest) -> tuple[DrPlatform, Template]:
+    """Every promise holds with CDK's defaults and with the feature flags `cdk init` writes."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +61,22 @@ def _logical_id(template: Template, type_: str) -> str:
     return logical_id
 
 
-def test_snapshot(template: Template, snapshot_json: Any) -> None:
-    assert normalised(template) == snapshot_json
+def test_snapshot(default_built: tuple[DrPlatform, Template], snapshot_json: Any) -> None:
+    assert normalised(default_built[1]) == snapshot_json
+
+
+def test_recommended_flags_reach_the_template(
+    default_built: tuple[DrPlatform, Template], flagged_built: tuple[DrPlatform, Template]
+) -> None:
+    """The flagged variant really synthesizes under the flags: the secret's resource policy
+    follows one of them (the attachment's policy becomes the secret's own)."""
+    flag = "@aws-cdk/aws-secretsmanager:useAttachedSecretResourcePolicyForSecretTargetAttachments"
+    assert RECOMMENDED_FLAGS[flag] is True
+    policies = "AWS::SecretsManager::ResourcePolicy"
+    (default_policy,) = resources_of(default_built[1], policies)
+    (flagged_policy,) = resources_of(flagged_built[1], policies)
+    assert "SecretAttachmentPolicy" in default_policy
+    assert "SecretAttachmentPolicy" not in flagged_policy
 
 
 def test_snapshot_destroy_opt_in(destroyed: Template, snapshot_json: Any) -> None:

@@ -118,8 +118,6 @@ def _env(**extra: str) -> dict[str, str]:
         PATH=os.pathsep.join([str(VENV_BIN), str(ROOT / "node_modules" / ".bin"), env["PATH"]]),
         VIRTUAL_ENV=str(VENV_BIN.parent),
         PROJEN_DISABLE_POST="true",
-        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
-        JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         NO_COLOR="1",
         COLUMNS="200",
