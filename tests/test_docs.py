@@ -160,7 +160,7 @@ def test_site_builds_strict_with_every_page(site: Path) -> None:
         assert (site / page).with_suffix(".html").is_file(), page
     assert (site / "architecture.svg").read_bytes() == (DOCS / "architecture.svg").read_bytes()
     # included, not copied: the operations page is examples/README.md, the changelog CHANGELOG.md
-    assert 'id="restore-the-aurora-cluster-aws-backup"' in (site / "operations.html").read_text()
+    assert 'id="restore-with-the-operator-command"' in (site / "operations.html").read_text()
     assert len((DOCS / "operations.md").read_text().splitlines()) == 1
     for page in site.rglob("*.html"):
         assert "{!" not in page.read_text(), page  # every include resolved
