@@ -7,10 +7,10 @@ download is not used). Not a pytest plugin: test modules call it from their fixt
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
+
+from .debian import apt_install
 
 
 class ChromiumUnavailable(RuntimeError):
@@ -27,18 +27,7 @@ def ensure_chromium() -> Path:
     chromium = find_chromium()
     if chromium is not None:
         return chromium
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise ChromiumUnavailable(
-            "chromium not found and it cannot be installed here (need root and apt-get): "
-            "install Debian's 'chromium' package"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=False)
-        result = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise ChromiumUnavailable(f"apt-get install chromium failed:\n{result.stderr}")
+    apt_install("chromium", ChromiumUnavailable)
     chromium = find_chromium()
     if chromium is None:
         raise ChromiumUnavailable("chromium was installed but is not on PATH")

@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from .debian import apt_install
+
 ADMIN_USER = "dr_admin"
 SERVER_USER = "postgres"  # the OS account that runs the server when we are root
 
@@ -126,18 +128,7 @@ def ensure_postgres_binaries() -> Path:
     bin_dir = find_bin_dir()
     if bin_dir is not None:
         return bin_dir
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise PostgresUnavailable(
-            "initdb/pg_ctl not found and they cannot be installed here "
-            "(need root and apt-get): install Debian's 'postgresql' package"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"]
-    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=False)
-        result = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise PostgresUnavailable(f"apt-get install postgresql failed:\n{result.stderr}")
+    apt_install("postgresql", PostgresUnavailable)
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise PostgresUnavailable("postgresql was installed but initdb/pg_ctl are not found")
