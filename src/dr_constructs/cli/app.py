@@ -218,11 +218,7 @@ def restore(
         out.print("Equivalent aws CLI command:")
         out.print(plan.cli_display, markup=False)
     if not yes:
-        if as_json:
-            _print_json({"stack": stack.name, "executed": False, **plan.to_dict()})
-        else:
-            out.print("Dry run: nothing was started. Run again with --yes to start it.")
-        return 0
+        return _dry_run(out, stack, plan.to_dict(), as_json)
     with _progress(as_json) as progress:
         task = progress.add_task(f"restore {kind}", total=100)
 
@@ -249,6 +245,15 @@ def restore(
 
 
 _NOUN = {"aurora": "cluster", "table": "table", "bucket": "bucket"}
+
+
+def _dry_run(out: Console, stack: DrStack, plan: dict[str, Any], as_json: bool) -> int:
+    """What a command without --yes ends with: the plan, and nothing started."""
+    if as_json:
+        _print_json({"stack": stack.name, "executed": False, **plan})
+    else:
+        out.print("Dry run: nothing was started. Run again with --yes to start it.")
+    return 0
 
 
 # --- drill ----------------------------------------------------------------------------------
@@ -283,11 +288,7 @@ def drill(
         out.print("Equivalent aws CLI command:")
         out.print(plan.cli_display, markup=False)
     if not yes:
-        if as_json:
-            _print_json({"stack": stack.name, "executed": False, **plan.to_dict()})
-        else:
-            out.print("Dry run: nothing was started. Run again with --yes to start it.")
-        return 0
+        return _dry_run(out, stack, plan.to_dict(), as_json)
     with _progress(as_json) as progress:
         task = progress.add_task(f"drill {plan.drill}", total=None)
 
