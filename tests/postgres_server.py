@@ -333,7 +333,11 @@ def _run_as_server_user(command: Sequence[str], *, timeout: float) -> Any:
             raise PostgresUnavailable(
                 f"running as root but there is no {SERVER_USER!r} user to run PostgreSQL"
             ) from None
-        argv = ["runuser", "-u", SERVER_USER, "--", *argv]
+        # util-linux's runuser lives in sbin, which a minimal PATH may leave out
+        runuser = shutil.which("runuser", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+        if runuser is None:
+            raise PostgresUnavailable("running as root but util-linux's runuser is not found")
+        argv = [runuser, "-u", SERVER_USER, "--", *argv]
     result = subprocess.run(
         argv, capture_output=True, text=True, timeout=timeout, check=False, cwd="/"
     )
