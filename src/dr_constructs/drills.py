@@ -173,6 +173,7 @@ class DrDrills(Construct):
         rto_seconds = check_duration("DrDrills", "az_loss_rto", az_loss_rto, 1, 366 * 86400)
         #: The AZ-loss RTO objective in seconds: what a drill must clear.
         self.az_loss_rto_seconds = rto_seconds
+        self._rto_text = az_loss_rto.to_human_string()
         disruption = check_duration(
             "DrDrills", "disruption_duration", disruption_duration, 60, 12 * 3600
         )
@@ -182,7 +183,7 @@ class DrDrills(Construct):
                 "whole minutes from 1 minute to 12 hours",
             )  # fmt: skip
         self._disruption = f"PT{disruption // _MINUTE}M"
-        self._disruption_text = _human(disruption)
+        self._disruption_text = disruption_duration.to_human_string()
         heartbeat = check_duration("DrDrills", "heartbeat_interval", heartbeat_interval, 60, 3600)
         if heartbeat % _MINUTE:
             raise DrConfigurationError(
@@ -389,7 +390,7 @@ class DrDrills(Construct):
         observability.dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=(
-                    f"## Drills\nAZ-loss RTO objective: **{_human(self.az_loss_rto_seconds)}**. "
+                    f"## Drills\nAZ-loss RTO objective: **{self._rto_text}**. "
                     "After a drill, read the failure graph: the run of minutes with failures "
                     "is the failover time the health check saw; it must be shorter than the "
                     "objective. FIS and RDS failover events on the topic give the exact times."
@@ -589,10 +590,3 @@ class DrDrills(Construct):
         return Stack.of(self).format_arn(
             service="ec2", resource="subnet", resource_name=subnet.subnet_id
         )
-
-
-def _human(seconds: int) -> str:
-    for unit, size in (("hours", 3600), ("minutes", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} seconds"
