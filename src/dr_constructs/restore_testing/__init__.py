@@ -51,6 +51,7 @@ from ..health_check import RUNTIME
 from ..keys import logs_encryption_key
 from ..observability import DrObservability
 from ..storage import DrBucket
+from .runtime.handler import RESTORED_NAME_PREFIXES
 
 #: Every Sunday at 05:00 UTC.
 WEEKLY = events.Schedule.cron(minute="0", hour="5", week_day="SUN")
@@ -62,8 +63,6 @@ DEFAULT_VALIDATION_WINDOW = Duration.hours(2)
 DEFAULT_START_WINDOW = Duration.hours(8)
 #: Namespace of the measured restore time, data age and validation failures.
 METRIC_NAMESPACE = "DrConstructs/RestoreTesting"
-#: AWS Backup names the copies a restore test makes with this prefix and a random suffix.
-RESTORED_PREFIX = "awsbackup-restore-test-"
 #: AWS Backup's names for the protected resource types, and what each restores.
 RESOURCE_TYPES = ("Aurora", "DynamoDB", "S3")
 _RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -72,12 +71,18 @@ _METRICS_PERIOD = Duration.days(1)
 #: Why the validation Lambda's policy names resources by prefix (AwsSolutions-IAM5).
 RESTORED_COPIES_REASON = (
     "The validation Lambda reads restored copies that AWS Backup creates during a restore test "
-    "and names itself, 'awsbackup-restore-test-' plus a random suffix: they cannot be named "
-    "before they exist. The policy allows only reads, only on that prefix, only the canary "
-    "item (dynamodb:LeadingKeys) and object key, in this account and region. "
-    "backup:DescribeRestoreJob and backup:PutRestoreValidationResult support no resource-level "
-    "permissions, and cloudwatch:PutMetricData is limited to this construct's namespace."
+    "and names itself, a random value starting with 'awsbackup-restore-test' (AWS Backup guide, "
+    "restore testing inferred metadata): they cannot be named before they exist. The policy "
+    "allows only reads, only on that prefix, only the canary item (dynamodb:LeadingKeys) and "
+    "object key, in this account and region. It describes recovery points of this account and "
+    "region (their ids exist only once AWS Backup creates them) to learn whether the one "
+    "restored was continuous. backup:DescribeRestoreJob and backup:PutRestoreValidationResult "
+    "support no resource-level permissions, and cloudwatch:PutMetricData is limited to this "
+    "construct's namespace."
 )
+#: Recovery points the validation Lambda may describe: AWS Backup's own ARNs (continuous and
+#: S3 points) and DynamoDB's backup ARNs (table/{name}/backup/{id}, DynamoDB API reference).
+RECOVERY_POINT_PATTERNS = (("backup", "recovery-point:*"), ("dynamodb", "table/*/backup/*"))
 #: Why the validation Lambda runs outside the VPC (HIPAA/NIST/PCI LambdaInsideVPC, CKV_AWS_117).
 OUTSIDE_VPC_REASON = (
     "The restore-validation Lambda calls AWS control-plane APIs only (AWS Backup, RDS, "
@@ -101,9 +106,12 @@ class DrRestoreTesting(Construct):
     * A validation Lambda, run by each restore job's final "Restore Job State Change" event:
       the restored table and bucket must hold the health check's canary item and object, the
       restored cluster must be available. It reports SUCCESSFUL or FAILED (with the reason) to
-      AWS Backup with ``PutRestoreValidationResult``.
-    * Measured RTO and RPO: restore time (completion - creation) and data age (recovery point
-      time - the canary's timestamp in the restored copy) per resource type in
+      AWS Backup with ``PutRestoreValidationResult``. It acts on jobs of this plan only (the
+      job's ``CreatedBy.RestoreTestingPlanArn`` is the plan's ARN).
+    * Measured RTO and RPO: restore time (completion - creation) and data age (the point in
+      time restored - the canary's timestamp in the restored copy; that point is the
+      snapshot's time, or for a continuous point the restore job's start, as AWS restores it
+      to its latest restorable time) per resource type in
       ``DrConstructs/RestoreTesting``, on the dashboard against the objectives, with alarms
       to the topic when a test fails or fails validation, takes longer than ``rto``, or
       restores data older than ``rpo``.
@@ -192,7 +200,7 @@ class DrRestoreTesting(Construct):
         self._stack = Stack.of(self)
         self.plan = self._plan(vault, schedule, start_hours, selection_days)
         self.selections = self._selections(vault, database, bucket, validation_hours)
-        self.function = self._validation_function(function, database, bucket, logs_key,
+        self.function = self._validation_function(vault, function, database, bucket, logs_key,
                                                   removal_policy)  # fmt: skip
         self._alarms(observability)
 
@@ -269,6 +277,7 @@ class DrRestoreTesting(Construct):
 
     def _validation_function(
         self,
+        vault: DrBackupVault,
         health_check: DrFunction,
         database: DrDatabase,
         bucket: DrBucket | None,
@@ -303,9 +312,10 @@ class DrRestoreTesting(Construct):
             "Policy",
             description=f"{function_name}: what restore validation needs, nothing more",
             roles=[role],
-            statements=self._statements(health_check, database, bucket, log_group,
+            statements=self._statements(vault, health_check, database, bucket, log_group,
                                         dead_letters, key),
         )  # fmt: skip
+        in_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:{}"
         acknowledge(
             policy,
             RESTORED_COPIES_REASON,
@@ -313,12 +323,10 @@ class DrRestoreTesting(Construct):
             *(
                 f"{AWS_SOLUTIONS}-IAM5[Resource::{pattern}]"
                 for pattern in (
-                    "arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/"
-                    f"{RESTORED_PREFIX}*",
-                    f"arn:<AWS::Partition>:s3:::{RESTORED_PREFIX}*/"
-                    f"{health_check.canary_object_key}",
-                    "arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:cluster:"
-                    f"{RESTORED_PREFIX}*",
+                    in_account.format("dynamodb", f"table/{_restored('DynamoDB')}"),
+                    f"arn:<AWS::Partition>:s3:::{_restored('S3')}/{health_check.canary_object_key}",
+                    in_account.format("rds", f"cluster:{_restored('Aurora')}"),
+                    *(in_account.format(*pattern) for pattern in RECOVERY_POINT_PATTERNS),
                 )
             ),
         )
@@ -336,7 +344,7 @@ class DrRestoreTesting(Construct):
             role=role,
             log_group=log_group,
             environment={
-                "RESTORE_TESTING_PLAN_NAME": self.plan_name,
+                "RESTORE_TESTING_PLAN_ARN": self.plan.attr_restore_testing_plan_arn,
                 "METRIC_NAMESPACE": METRIC_NAMESPACE,
                 "CANARY_ITEM_KEY": self._stack.to_json_string(
                     {database.partition_key_name: {"S": health_check.canary_item_key}}
@@ -372,6 +380,7 @@ class DrRestoreTesting(Construct):
 
     def _statements(
         self,
+        vault: DrBackupVault,
         health_check: DrFunction,
         database: DrDatabase,
         bucket: DrBucket | None,
@@ -397,7 +406,7 @@ class DrRestoreTesting(Construct):
             iam.PolicyStatement(
                 sid="ReadRestoredCanaryItem",
                 actions=["dynamodb:GetItem"],
-                resources=[arn("dynamodb", f"table/{RESTORED_PREFIX}*")],
+                resources=[arn("dynamodb", f"table/{_restored('DynamoDB')}")],
                 conditions={
                     "ForAllValues:StringEquals": {
                         "dynamodb:LeadingKeys": [health_check.canary_item_key]
@@ -407,7 +416,17 @@ class DrRestoreTesting(Construct):
             iam.PolicyStatement(
                 sid="DescribeRestoredCluster",
                 actions=["rds:DescribeDBClusters"],
-                resources=[arn("rds", f"cluster:{RESTORED_PREFIX}*")],
+                resources=[arn("rds", f"cluster:{_restored('Aurora')}")],
+            ),
+            iam.PolicyStatement(
+                sid="TellContinuousFromSnapshotPoints",
+                actions=["backup:DescribeRecoveryPoint"],
+                resources=[arn(service, resource) for service, resource in RECOVERY_POINT_PATTERNS],
+            ),
+            iam.PolicyStatement(
+                sid="ReadBackupRules",
+                actions=["backup:GetBackupPlan"],
+                resources=[vault.plan.backup_plan_arn],
             ),
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -431,7 +450,7 @@ class DrRestoreTesting(Construct):
                     sid="ReadRestoredCanaryObject",
                     actions=["s3:GetObject"],
                     resources=[
-                        f"arn:{Aws.PARTITION}:s3:::{RESTORED_PREFIX}*/"
+                        f"arn:{Aws.PARTITION}:s3:::{_restored('S3')}/"
                         f"{health_check.canary_object_key}"
                     ],
                 )
@@ -513,6 +532,11 @@ class DrRestoreTesting(Construct):
 
     def _via(self, service: str) -> str:
         return f"{service}.{self._stack.region}.{self._stack.url_suffix}"
+
+
+def _restored(resource_type: str) -> str:
+    """The IAM resource pattern of the copies AWS Backup restores of ``resource_type``."""
+    return f"{RESTORED_NAME_PREFIXES[resource_type]}*"
 
 
 def _whole_hours(construct: str, prop: str, value: Duration) -> int:
