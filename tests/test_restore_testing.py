@@ -14,18 +14,21 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from dr_constructs import DrConfigurationError, DrPlatform, DrRestoreTesting
+from dr_constructs import DrConfigurationError, DrFunction, DrPlatform, DrRestoreTesting
+from dr_constructs.health_check import HANDLER
+from dr_constructs.health_check.runtime import handler as health_check
 from dr_constructs.restore_testing import METRIC_NAMESPACE
 from dr_constructs.restore_testing.runtime import handler as validation
 
 from .alarm_evaluation import alarm_state
-from .conftest import ACCOUNT, new_stack, normalised, ref_of, resources_of
+from .conftest import ACCOUNT, new_stack, normalised, only, ref_of, resources_of
 
 PLAN = "dr_restore_tests_prod"
 CANARY_ITEM = "health-check#dr-function-prod"
@@ -651,6 +654,99 @@ def test_restore_time_alarm_fires_when_a_restore_exceeds_the_rto(
     _restored_table(aws, SNAPSHOT_TIME)
     _run(aws, _job("DynamoDB", minutes=45), "SUCCESSFUL", point="SNAPSHOT")
     assert _evaluated(template, "RestoreTimeAboveRto", aws) == state
+
+
+# --- the canary: written whatever code the team's function runs (issue 18) --------------
+
+
+@pytest.fixture(scope="module")
+def own_code() -> Template:
+    """The team's own Lambda code: the packaged health check runs beside it as the canary."""
+    stack = new_stack()
+    DrPlatform(
+        stack, "Dr", environment_suffix="prod", function_handler="index.handler",
+        function_code=lambda_.Code.from_inline("def handler(event, context):\n    return {}"),
+    )  # fmt: skip
+    return Template.from_stack(stack)
+
+
+@pytest.mark.parametrize("variant", ["template", "own_code"])
+def test_the_canary_the_validation_looks_for_is_the_one_a_health_check_writes(
+    aws: Any, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, variant: str
+) -> None:
+    """From the synthesized template: the function whose canary the validation Lambda looks
+    for runs the packaged health check on a schedule; run that health check (its code, its
+    environment) against DynamoDB and S3, restore what it wrote as AWS Backup names copies,
+    and validate with the validation Lambda's environment: SUCCESSFUL, with the packaged
+    health check as the Lambda and with the team's own code beside it."""
+    template: Template = request.getfixturevalue(variant)
+    env = _validation_environment(template)
+    ((item_key, item),) = json.loads(env["CANARY_ITEM_KEY"]).items()
+    functions = resources_of(template, "AWS::Lambda::Function")
+    names = {k: f["Properties"].get("FunctionName") for k, f in functions.items()}
+    (writer_id,) = [k for k, name in names.items() if item["S"] == f"health-check#{name}"]
+    writer = functions[writer_id]["Properties"]
+    assert writer["Handler"] == HANDLER and "S3Key" in writer["Code"]  # the packaged asset
+    assert env["CANARY_OBJECT_KEY"] == f"health-check/{writer['FunctionName']}.json"
+    rules = [r["Properties"] for r in resources_of(template, "AWS::Events::Rule").values()]
+    assert [r["ScheduleExpression"] for r in rules
+            if writer_id in json.dumps(r.get("Targets"))] == ["rate(1 minute)"]  # fmt: skip
+
+    # the health check, as deployed (its environment; names CloudFormation would resolve)
+    table = only(template, "AWS::DynamoDB::Table")["TableName"]
+    aws["dynamodb"].create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": item_key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": item_key, "AttributeType": "S"}],
+    )  # fmt: skip
+    aws["s3"].create_bucket(Bucket="dr-data-bucket")
+    report = health_check.handler(
+        {}, None,
+        environ={"AWS_LAMBDA_FUNCTION_NAME": writer["FunctionName"], "TABLE_NAME": table,
+                 "BUCKET_NAME": "dr-data-bucket",
+                 "TABLE_PARTITION_KEY": writer["Environment"]["Variables"]["TABLE_PARTITION_KEY"],
+                 "DB_SECRET_ARN": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:none"},
+        clients={n: aws[n] if n in aws else boto3.client(n)
+                 for n in ("secretsmanager", "dynamodb", "s3")},
+    )  # fmt: skip
+    assert report["checks"]["dynamodb"]["ok"] and report["checks"]["s3"]["ok"], report
+
+    # AWS Backup restores the table and the bucket (copies of their data, AWS's names)
+    _restored_table(aws, None)
+    for row in aws["dynamodb"].scan(TableName=table)["Items"]:
+        aws["dynamodb"].put_item(TableName=_name(RESTORED["DynamoDB"]), Item=row)
+    _restored_bucket(aws, None)
+    for listed in aws["s3"].list_objects_v2(Bucket="dr-data-bucket")["Contents"]:
+        source = {"Bucket": "dr-data-bucket", "Key": listed["Key"]}
+        aws["s3"].copy_object(Bucket=_name(RESTORED["S3"]), Key=listed["Key"], CopySource=source)
+
+    for name in ("CANARY_ITEM_KEY", "CANARY_OBJECT_KEY"):
+        monkeypatch.setenv(name, env[name])
+    for resource_type, point in (("DynamoDB", "SNAPSHOT"), ("S3", "CONTINUOUS")):
+        job = _job(resource_type, point=point)
+        job["CreationDate"] = job["RecoveryPointCreationDate"] = datetime.now(UTC)
+        result = _run(aws, job, "SUCCESSFUL", point=point)
+        assert result["validation"] == "SUCCESSFUL", result
+
+
+def test_restore_tests_refuse_a_function_that_writes_no_canary(
+    platform_for_errors: DrPlatform,
+) -> None:
+    stack = Stack.of(platform_for_errors)
+    team = DrFunction(
+        stack, "TeamFunction", network=platform_for_errors.network,
+        secret=platform_for_errors.database.secret, table=platform_for_errors.table,
+        bucket=platform_for_errors.bucket, environment_suffix="team",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}"),
+        handler="index.handler",
+    )  # fmt: skip
+    with pytest.raises(DrConfigurationError, match=r"function=.*TeamFunction \(code of your own\)"
+                       r".*packaged health check"):  # fmt: skip
+        DrRestoreTesting(
+            platform_for_errors, "OwnCode", vault=platform_for_errors.backup,
+            database=platform_for_errors.database, function=team,
+            observability=platform_for_errors.observability, environment_suffix="own",
+        )  # fmt: skip
 
 
 # --- bad configuration -------------------------------------------------------------------

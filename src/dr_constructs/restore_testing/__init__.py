@@ -124,7 +124,9 @@ class DrRestoreTesting(Construct):
         id: construct id.
         vault: the :class:`DrBackupVault` whose recovery points are tested; its role restores.
         database: the :class:`DrDatabase` (cluster and table) to test.
-        function: the :class:`DrFunction` running the health check (the canary writer).
+        function: the :class:`DrFunction` running the packaged health check (the canary
+            writer; a function running code of your own is refused: it does not write the
+            canary).
         observability: the stack's :class:`DrObservability`.
         bucket: the :class:`DrBucket` to test too. Default - none.
         rto: the restore-time objective: a test that takes longer alarms. Default - 4 hours.
@@ -171,6 +173,13 @@ class DrRestoreTesting(Construct):
         check_instance_of(name, "vault", vault, DrBackupVault, "the stack's DrBackupVault")
         check_instance_of(name, "database", database, DrDatabase, "the stack's DrDatabase")
         check_instance_of(name, "function", function, DrFunction, "the health-check DrFunction")
+        if not function.runs_health_check:
+            raise DrConfigurationError(
+                name, "function", f"{function.node.path} (code of your own)",
+                "a DrFunction running the packaged health check, which writes the canary item "
+                "and object the restore tests look for; next to a function of your own, add "
+                "one as the canary writer: DrFunction(..., name='canary') without code",
+            )  # fmt: skip
         check_instance_of(
             name, "observability", observability, DrObservability, "the stack's DrObservability"
         )
