@@ -214,25 +214,7 @@ class DrPlatform(Construct):
         self.storage = DrBucket(
             self, "Storage", encryption_key=self.data_key, removal_policy=removal_policy
         )
-        assert self.database.secret is not None
-        self.function = DrFunction(
-            self,
-            "Function",
-            network=self.network,
-            secret=self.database.secret,
-            table=self.database.table,
-            bucket=self.storage.bucket,
-            encryption_key=self.logs_key,
-            environment_suffix=suffix,
-            code=function_code,
-            handler=function_handler,
-            reserved_concurrency=reserved_concurrency,
-            environment={"TABLE_PARTITION_KEY": self.database.partition_key_name},
-            removal_policy=removal_policy,
-            database_proxy=self.database.proxy,
-            database_user=self.database.admin_username if proxy else None,
-        )
-        self.database.allow_from(self.function.security_group, "PostgreSQL from the DR Lambda")
+        self.function = self._lambda("Function", code=function_code, handler=function_handler)
 
         self.backup = DrBackupVault(
             self,
@@ -319,25 +301,40 @@ class DrPlatform(Construct):
                 "a STRING attribute while restore tests are on (their canary item, written by "
                 "the packaged health check, has a string key), or restore_tests=False",
             )  # fmt: skip
+        self.canary = self._lambda("Canary", name="canary", label="canary")
+        return self.canary
+
+    def _lambda(
+        self,
+        id: str,
+        *,
+        name: str = "function",
+        label: str = "Lambda",
+        code: lambda_.Code | None = None,
+        handler: str | None = None,
+    ) -> DrFunction:
+        """A DrFunction in the stack's network with its keys, grants and a way to Aurora."""
         assert self.database.secret is not None
-        self.canary = DrFunction(
+        function = DrFunction(
             self,
-            "Canary",
+            id,
             network=self.network,
             secret=self.database.secret,
             table=self.database.table,
             bucket=self.storage.bucket,
             encryption_key=self.logs_key,
             environment_suffix=self.environment_suffix,
-            name="canary",
+            name=name,
+            code=code,
+            handler=handler,
             reserved_concurrency=self._reserved_concurrency,
             environment={"TABLE_PARTITION_KEY": self.database.partition_key_name},
             removal_policy=self.removal_policy,
             database_proxy=self.database.proxy,
             database_user=self.database.admin_username if self.database.proxy else None,
         )
-        self.database.allow_from(self.canary.security_group, "PostgreSQL from the DR canary")
-        return self.canary
+        self.database.allow_from(function.security_group, f"PostgreSQL from the DR {label}")
+        return function
 
     def _drills(self, *, stop_alarms: list[cloudwatch.IAlarm]) -> DrDrills:
         """FIS drills whose bar is the AZ-loss RTO objective."""
