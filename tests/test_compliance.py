@@ -10,6 +10,8 @@ Three apps, each synthesized once per module:
   stack with other ids, to show that the library's acknowledgements travel with its
   constructs rather than with the paths of the test's stack; with every opt-in of the
   assurance layer on (RDS Proxy, AWS Resilience Hub).
+* ``own_code``: the team's own Lambda code (``function_code``), which brings the packaged
+  health check beside it as the restore tests' canary writer (``dr-canary-{suffix}``).
 
 Each gate reads the same artifacts a user gets from ``cdk synth``: the template and
 ``validation-report.json`` of the cloud assembly, produced with
@@ -29,6 +31,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
 from cfnlint.api import ManualArgs, lint
 from constructs import Construct
 
@@ -48,8 +51,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 UV = Path(sys.executable).parent / "uv"
 CHECKOV = "checkov==3.3.30"
-VARIANTS = ("defaults", "example", "user_app")
-SUFFIXES = {"defaults": "dev", "example": "prod", "user_app": "staging"}
+VARIANTS = ("defaults", "example", "user_app", "own_code")
+SUFFIXES = {"defaults": "dev", "example": "prod", "user_app": "staging", "own_code": "team"}
 
 #: Every acknowledged cdk-nag finding, as (rule, construct path below the DrPlatform). Adding
 #: one means a security review: the reason lives beside the resource in src/dr_constructs.
@@ -114,20 +117,28 @@ ACKNOWLEDGED_WITH_DESTROY: dict[str, set[tuple[str, str]]] = {
 }
 
 
-def restore_testing_acknowledgements(suffix: str) -> set[tuple[str, str]]:
-    """The validation Lambda's reads of restored copies (see restore_testing, on by default)."""
+def restore_testing_acknowledgements(name: str) -> set[tuple[str, str]]:
+    """The validation Lambda's reads of restored copies (see restore_testing, on by default),
+    and with the team's own code the canary writer's ENI actions (a DrFunction's)."""
     prefix = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:"
-    return {
+    writer = "canary" if name == "own_code" else "function"
+    found = {
         (f"{prefix.rsplit('[', 1)[0]}[Resource::*]", "RestoreTesting/Policy"),
         *(
             (f"{prefix}{pattern}]", "RestoreTesting/Policy")
             for pattern in (
                 "dynamodb:<AWS::Region>:<AWS::AccountId>:table/awsbackup-restore-test-*",
-                "rds:<AWS::Region>:<AWS::AccountId>:cluster:awsbackup-restore-test-*",
-                f"s3:::awsbackup-restore-test-*/health-check/dr-function-{suffix}.json",
+                "rds:<AWS::Region>:<AWS::AccountId>:cluster:awsbackup-restore-test*",
+                "backup:<AWS::Region>:<AWS::AccountId>:recovery-point:*",
+                "dynamodb:<AWS::Region>:<AWS::AccountId>:table/*/backup/*",
+                f"s3:::awsbackup-restore-test-*/health-check/dr-{writer}-{SUFFIXES[name]}.json",
             )
         ),
     }
+    if name == "own_code":
+        found |= {(rule, "Canary/Policy") for rule, path in ACKNOWLEDGED["AwsSolutions"]
+                  if path == "Function/Policy"}  # fmt: skip
+    return found
 
 
 #: Acknowledged only where the caller turned the FIS drills on (the example does).
@@ -246,7 +257,9 @@ WILDCARD_RESOURCES |= {
     ),
     ("DrRestoreTestingPolicy", ("cloudwatch:PutMetricData",), "*"),
     ("DrRestoreTestingPolicy", ("dynamodb:GetItem",), ":table/awsbackup-restore-test-*"),
-    ("DrRestoreTestingPolicy", ("rds:DescribeDBClusters",), ":cluster:awsbackup-restore-test-*"),
+    ("DrRestoreTestingPolicy", ("rds:DescribeDBClusters",), ":cluster:awsbackup-restore-test*"),
+    ("DrRestoreTestingPolicy", ("backup:DescribeRecoveryPoint",), ":recovery-point:*"),
+    ("DrRestoreTestingPolicy", ("backup:DescribeRecoveryPoint",), ":table/*/backup/*"),
 }
 #: AWS-managed policies attached to roles, by role logical-id prefix.
 AWS_MANAGED_POLICIES = {
@@ -310,6 +323,11 @@ def _synthesize(name: str, outdir: Path) -> Synthesized:
         stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
         if name == "defaults":
             DrPlatform(stack, "Dr")
+        elif name == "own_code":
+            DrPlatform(
+                stack, "Dr", environment_suffix="team", function_handler="index.handler",
+                function_code=lambda_.Code.from_inline("def handler(event, context): pass"),
+            )  # fmt: skip
         else:
             DrPlatform(
                 stack, "Dr", environment_suffix="prod", removal_policy=RemovalPolicy.DESTROY,
@@ -366,7 +384,7 @@ def test_acknowledgements_are_exactly_the_reviewed_ones_each_with_a_reason(
             found.add((suppressed["ruleName"], suppressed["acknowledgedAt"][len(prefix) :]))
         expected = set(ACKNOWLEDGED[pack])
         if pack == "AwsSolutions":
-            expected |= restore_testing_acknowledgements(SUFFIXES[synth.name])
+            expected |= restore_testing_acknowledgements(synth.name)
         else:
             expected.add((f"{pack}-LambdaInsideVPC", "RestoreTesting/Function"))
         if synth.name == "example":
@@ -570,7 +588,9 @@ def test_database_admits_only_the_security_groups_it_is_told_about(synth: Synthe
     sources = sorted(r["SourceSecurityGroupId"]["Fn::GetAtt"][0] for r in ingress)
     proxy = [s for s in sources if re.match(r".*ProxySecurityGroup", s)]  # the opt-in RDS Proxy
     assert len(proxy) == (1 if synth.name == "user_app" else 0)
-    sources = [s for s in sources if s not in proxy]
+    canary = [s for s in sources if re.match(r".*CanarySecurityGroup", s)]  # beside own code
+    assert len(canary) == (1 if synth.name == "own_code" else 0)
+    sources = [s for s in sources if s not in proxy + canary]
     assert len(sources) == 2
     assert re.match(r".*ClusterRotationSingleUserSecurityGroup", sources[0])  # secret rotation
     assert re.match(r".*FunctionSecurityGroup", sources[1])  # the DR Lambda
@@ -611,10 +631,13 @@ def test_wildcard_resources_are_only_the_justified_exceptions(synth: Synthesized
     expected = WILDCARD_RESOURCES | (
         WILDCARD_RESOURCES_WITH_DRILLS if synth.name == "example" else set()
     )
-    canary = f"health-check/dr-function-{SUFFIXES[synth.name]}.json"
+    writer = "canary" if synth.name == "own_code" else "function"
+    canary = f"health-check/dr-{writer}-{SUFFIXES[synth.name]}.json"
     expected.add(
         ("DrRestoreTestingPolicy", ("s3:GetObject",), f":s3:::awsbackup-restore-test-*/{canary}")
     )
+    if synth.name == "own_code":  # the canary writer is a DrFunction: the same ENI grants
+        expected |= {("DrCanaryPolicy", a, r) for p, a, r in expected if p == "DrFunctionPolicy"}
     allowed = {(p.replace("Dr", prefix, 1), a, r) for p, a, r in expected}
     if synth.name == "example":
         allowed |= WILDCARD_RESOURCES_WITH_DESTROY

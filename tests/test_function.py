@@ -99,6 +99,9 @@ def _list(value: Any) -> list[Any]:
         ({"memory_size": 64}, r"memory_size=64; accepted: an integer from 128 to 10240"),
         ({"reserved_concurrency": 0}, r"reserved_concurrency=0"),
         ({"handler": "index.h"}, r"handler='index.h'; accepted: given together with code"),
+        ({"name": "Canary"}, r"name='Canary'; accepted: 1-20 lower-case letters"),
+        ({"name": "canary-"}, r"name='canary-'"),
+        ({"name": "a" * 21}, r"name='a{21}'"),
     ],
 )
 def test_bad_props(props: dict[str, Any], message: str) -> None:
@@ -117,3 +120,14 @@ def test_same_suffix_twice_in_one_environment_is_reported_at_synth() -> None:
             stack, "Again", network=network, secret=secretsmanager.Secret(stack, "Secret2"),
             table=table, bucket=s3.Bucket(stack, "Bucket2"), environment_suffix="qa",
         )  # fmt: skip
+
+
+def test_a_second_function_is_named_apart_with_its_own_canary() -> None:
+    fn, template = _function(name="canary")
+    assert fn.runs_health_check
+    assert (fn.canary_item_key, fn.canary_object_key) == (
+        "health-check#dr-canary-qa", "health-check/dr-canary-qa.json",
+    )  # fmt: skip
+    names = {f["Properties"].get("FunctionName")
+             for f in resources_of(template, "AWS::Lambda::Function").values()}  # fmt: skip
+    assert "dr-canary-qa" in names and "dr-function-qa" not in names

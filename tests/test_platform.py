@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
-from dr_constructs import DrPlatform
+from dr_constructs import DrConfigurationError, DrPlatform
 
 from . import cli_world
 from .conftest import (
@@ -490,3 +492,80 @@ def test_air_gapped_copies_are_an_explicit_opt_in() -> None:
     template.resource_count_is("AWS::Backup::LogicallyAirGappedBackupVault", 1)
     (rule,) = only(template, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
     assert rule["CopyActions"][0]["Lifecycle"] == {"DeleteAfterDays": 14}
+
+
+# --- the team's own Lambda code: the health check stays on as the canary writer -----------
+
+TEAM_CODE = {
+    "function_code": lambda_.Code.from_inline("def handler(event, context):\n    return {}"),
+    "function_handler": "index.handler",
+}
+
+
+@pytest.fixture(scope="module")
+def own_code() -> tuple[DrPlatform, Template]:
+    stack = new_stack()
+    platform = DrPlatform(stack, "Dr", environment_suffix="team", **TEAM_CODE)
+    return platform, Template.from_stack(stack)
+
+
+def _functions(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        f["Properties"].get("FunctionName"): {"id": k, **f["Properties"]}
+        for k, f in resources_of(template, "AWS::Lambda::Function").items()
+    }
+
+
+def test_own_code_runs_beside_a_canary_writer_in_the_same_network(
+    own_code: tuple[DrPlatform, Template],
+) -> None:
+    platform, template = own_code
+    functions = _functions(template)
+    team, canary = functions["dr-function-team"], functions["dr-canary-team"]
+    assert team["Handler"] == "index.handler" and "ZipFile" in team["Code"]
+    assert canary["Handler"] == "handler.handler" and "S3Key" in canary["Code"]
+    assert canary["VpcConfig"]["SubnetIds"] == team["VpcConfig"]["SubnetIds"]
+    assert canary["Environment"]["Variables"]["TABLE_PARTITION_KEY"] == "pk"
+    assert platform.canary is not None and platform.restore_testing is not None
+    assert platform.canary.canary_item_key == "health-check#dr-canary-team"
+    # the canary reaches Aurora like the health check (one ingress rule per client group)
+    groups = [
+        r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+        for r in resources_of(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"].get("FromPort") == 5432
+    ]
+    assert any(g.startswith("DrCanarySecurityGroup") for g in groups), groups
+
+
+def test_own_code_is_not_run_on_the_canary_schedule(own_code: tuple[DrPlatform, Template]) -> None:
+    """Restore tests schedule the canary writer every minute, not the team's function."""
+    _, template = own_code
+    functions = _functions(template)
+    scheduled = {
+        target["Arn"]["Fn::GetAtt"][0]
+        for rule in resources_of(template, "AWS::Events::Rule").values()
+        if "ScheduleExpression" in rule["Properties"]
+        for target in rule["Properties"]["Targets"]
+    }
+    assert functions["dr-canary-team"]["id"] in scheduled
+    assert functions["dr-function-team"]["id"] not in scheduled
+
+
+def test_no_canary_writer_where_none_is_needed(built: tuple[DrPlatform, Template]) -> None:
+    platform, template = built
+    assert platform.canary is None  # the packaged health check writes the canary itself
+    assert "dr-canary-dev" not in _functions(template)
+    stack = new_stack()
+    assert DrPlatform(stack, "Dr", restore_tests=False, **TEAM_CODE).canary is None
+    assert "dr-canary-dev" not in _functions(Template.from_stack(stack))
+
+
+def test_a_non_string_partition_key_needs_restore_tests_off() -> None:
+    number = dynamodb.Attribute(name="id", type=dynamodb.AttributeType.NUMBER)
+    with pytest.raises(
+        DrConfigurationError,
+        match=r"partition_key='id \(NUMBER\)'; accepted: a STRING attribute while restore tests"
+        r".*or restore_tests=False",
+    ):
+        DrPlatform(new_stack(), "Dr", partition_key=number, **TEAM_CODE)
+    DrPlatform(new_stack(), "Dr", partition_key=number, restore_tests=False, **TEAM_CODE)

@@ -55,6 +55,7 @@ _ENVIRONMENT_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
 #: Lambda allows 4 KB of environment variables; DrFunction keeps 512 bytes for its own.
 ENVIRONMENT_BUDGET = 4096 - 512
 _HANDLER_PATTERN = re.compile(r"^[^\s]{1,128}$")
+_NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?")
 
 #: Why a VPC Lambda's ENI actions name no single network interface (AwsSolutions-IAM5).
 ENI_REASON = (
@@ -99,8 +100,8 @@ class DrFunction(Construct):
     S3 object, and reports per dependency. Its role holds only what that needs, in one
     customer-managed policy (:attr:`policy`): read the one secret (and decrypt it through
     Secrets Manager), ``PutItem``/``GetItem`` on its own heartbeat item
-    (``health-check#dr-function-{suffix}``) of the one table, ``PutObject``/``GetObject`` on
-    its own heartbeat object (``health-check/dr-function-{suffix}.json``) of the one bucket,
+    (``health-check#dr-{name}-{suffix}``) of the one table, ``PutObject``/``GetObject`` on
+    its own heartbeat object (``health-check/dr-{name}-{suffix}.json``) of the one bucket,
     the data keys through DynamoDB and S3 only, its own log group, its dead-letter queue and
     the ENI actions of VPC Lambdas. Code you bring gets the same; add what it needs with
     ``policy.add_statements(...)``. Its security group sends HTTPS (VPC endpoints) and
@@ -116,7 +117,10 @@ class DrFunction(Construct):
         bucket: the S3 bucket to write and read the heartbeat object in.
         encryption_key: key for the environment variables, log group and dead-letter queue;
             it must let CloudWatch Logs use it. Default - a new key with rotation.
-        environment_suffix: names the function ``dr-function-{suffix}``. Default - ``dev``.
+        environment_suffix: names the function ``dr-{name}-{suffix}``. Default - ``dev``.
+        name: names the function ``dr-{name}-{suffix}``, 1-20 lower-case letters, digits and
+            inner hyphens; a second DrFunction in the stack needs another, e.g. ``canary``.
+            Default - ``function``.
         code: bring your own code (an ``aws_lambda.Code``, with ``handler``). Default - the
             packaged health check.
         handler: handler of ``code``, 1-128 characters without spaces. Default - the health
@@ -149,6 +153,7 @@ class DrFunction(Construct):
         bucket: s3.IBucket,
         encryption_key: kms.IKey | None = None,
         environment_suffix: str = "dev",
+        name: str = "function",
         code: lambda_.Code | None = None,
         handler: str | None = None,
         memory_size: int = DEFAULT_MEMORY_MB,
@@ -175,6 +180,11 @@ class DrFunction(Construct):
                 "the PostgreSQL user the function connects as through database_proxy",
             )  # fmt: skip
         suffix = check_environment_suffix("DrFunction", environment_suffix)
+        if not isinstance(name, str) or not _NAME_PATTERN.fullmatch(name):
+            raise DrConfigurationError(
+                "DrFunction", "name", name,
+                "1-20 lower-case letters, digits and inner hyphens, e.g. 'function' or 'canary'",
+            )  # fmt: skip
         check_removal_policy("DrFunction", removal_policy)
         check_instance_of(
             "DrFunction", "network", network, DrNetwork, "the DrNetwork the function runs in"
@@ -212,7 +222,7 @@ class DrFunction(Construct):
         extra_environment = self._check_environment(environment)
         function_name = claim_physical_name(
             self, "DrFunction", "environment_suffix", suffix,
-            "Lambda function", f"dr-function-{suffix}",
+            "Lambda function", f"dr-{name}-{suffix}",
         )  # fmt: skip
 
         if encryption_key is None:
@@ -310,6 +320,9 @@ class DrFunction(Construct):
         #: The EventBridge rule that invokes the function on a schedule, once
         #: :meth:`run_every` was called; else None.
         self.schedule_rule: events.Rule | None = None
+        #: True when the function runs the packaged health check, which writes the heartbeat
+        #: ("canary") item and object below; code of your own writes neither.
+        self.runs_health_check = code is None
         #: The ITEM_PREFIX/OBJECT_PREFIX keys of the health check's heartbeat ("canary") item
         #: and object: restore tests look for them in restored copies.
         self.canary_item_key = f"{ITEM_PREFIX}{function_name}"

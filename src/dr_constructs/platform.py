@@ -79,7 +79,10 @@ class DrPlatform(Construct):
         data_key: key for Aurora, its secret, the table and the bucket. Default - new.
         topic: bring your own alerts topic. Default - a new encrypted topic.
         function_code: code for the Lambda instead of the health check (with
-            ``function_handler``). Default - the packaged health check.
+            ``function_handler``). With restore tests on, the packaged health check then also
+            runs as a canary writer of its own, ``dr-canary-{suffix}`` (:attr:`canary`), so
+            that the restored copies hold the canary the tests look for. Default - the
+            packaged health check.
         function_handler: handler of ``function_code``.
         reserved_concurrency: the Lambda's reserved concurrency, or None for accounts with
             the default quota of 10. Default - 2.
@@ -99,8 +102,9 @@ class DrPlatform(Construct):
             Default - the spec's RPO 1 hour / RTO 4 hours for every failure mode.
         restore_tests: weekly AWS Backup restore tests of the cluster, table and bucket,
             validated at the data level, their restore time and data age alarmed against the
-            corruption objectives (:class:`~dr_constructs.restore_testing.DrRestoreTesting`).
-            Default - on; ``False`` opts out.
+            corruption objectives (:class:`~dr_constructs.restore_testing.DrRestoreTesting`);
+            they need a STRING partition key (the canary item's). Default - on; ``False``
+            opts out.
         drills: add AWS FIS drill templates (:class:`~dr_constructs.drills.DrDrills`: Aurora
             failover, loss of the writer's AZ, DynamoDB/S3 unreachable), stopped by the
             stack's alarms, with the AZ-loss RTO objective as their bar; templates only,
@@ -175,6 +179,7 @@ class DrPlatform(Construct):
             )
         self.environment_suffix = suffix
         self.removal_policy = removal_policy
+        self._reserved_concurrency = reserved_concurrency
 
         #: Key for Aurora, its secret, the table and the data bucket.
         self.data_key = data_key or customer_managed_key(
@@ -209,25 +214,7 @@ class DrPlatform(Construct):
         self.storage = DrBucket(
             self, "Storage", encryption_key=self.data_key, removal_policy=removal_policy
         )
-        assert self.database.secret is not None
-        self.function = DrFunction(
-            self,
-            "Function",
-            network=self.network,
-            secret=self.database.secret,
-            table=self.database.table,
-            bucket=self.storage.bucket,
-            encryption_key=self.logs_key,
-            environment_suffix=suffix,
-            code=function_code,
-            handler=function_handler,
-            reserved_concurrency=reserved_concurrency,
-            environment={"TABLE_PARTITION_KEY": self.database.partition_key_name},
-            removal_policy=removal_policy,
-            database_proxy=self.database.proxy,
-            database_user=self.database.admin_username if proxy else None,
-        )
-        self.database.allow_from(self.function.security_group, "PostgreSQL from the DR Lambda")
+        self.function = self._lambda("Function", code=function_code, handler=function_handler)
 
         self.backup = DrBackupVault(
             self,
@@ -261,6 +248,10 @@ class DrPlatform(Construct):
                 self, "ResilienceHub", objectives=objectives, name=f"dr-{suffix}",
                 topic=self.topic,
             )  # fmt: skip
+        #: The packaged health check run as the restore tests' canary writer
+        #: (``dr-canary-{suffix}``) when the Lambda runs ``function_code`` of your own and
+        #: restore tests are on, else None: :attr:`function` writes the canary itself.
+        self.canary: DrFunction | None = None
         #: The restore tests (on unless ``restore_tests=False``), else None.
         self.restore_testing = self._restore_tests() if restore_tests else None
         #: The FIS drills (``drills=True``), else None.
@@ -289,7 +280,7 @@ class DrPlatform(Construct):
             "RestoreTesting",
             vault=self.backup,
             database=self.database,
-            function=self.function,
+            function=self.function if self.function.runs_health_check else self._canary(),
             observability=self.observability,
             bucket=self.storage,
             rto=Duration.seconds(max(rto, 60)),
@@ -298,6 +289,52 @@ class DrPlatform(Construct):
             environment_suffix=self.environment_suffix,
             removal_policy=self.removal_policy,
         )
+
+    def _canary(self) -> DrFunction:
+        """The packaged health check beside the team's own function: it writes the canary
+        item and object the restore tests look for in restored copies, with the function's
+        network, keys and least-privilege grants (:class:`DrFunction`)."""
+        (partition_key,) = self.database.table.schema_v2().partition_keys
+        if partition_key.type != dynamodb.AttributeType.STRING:
+            raise DrConfigurationError(
+                "DrPlatform", "partition_key", f"{partition_key.name} ({partition_key.type.name})",
+                "a STRING attribute while restore tests are on (their canary item, written by "
+                "the packaged health check, has a string key), or restore_tests=False",
+            )  # fmt: skip
+        self.canary = self._lambda("Canary", name="canary", label="canary")
+        return self.canary
+
+    def _lambda(
+        self,
+        id: str,
+        *,
+        name: str = "function",
+        label: str = "Lambda",
+        code: lambda_.Code | None = None,
+        handler: str | None = None,
+    ) -> DrFunction:
+        """A DrFunction in the stack's network with its keys, grants and a way to Aurora."""
+        assert self.database.secret is not None
+        function = DrFunction(
+            self,
+            id,
+            network=self.network,
+            secret=self.database.secret,
+            table=self.database.table,
+            bucket=self.storage.bucket,
+            encryption_key=self.logs_key,
+            environment_suffix=self.environment_suffix,
+            name=name,
+            code=code,
+            handler=handler,
+            reserved_concurrency=self._reserved_concurrency,
+            environment={"TABLE_PARTITION_KEY": self.database.partition_key_name},
+            removal_policy=self.removal_policy,
+            database_proxy=self.database.proxy,
+            database_user=self.database.admin_username if self.database.proxy else None,
+        )
+        self.database.allow_from(function.security_group, f"PostgreSQL from the DR {label}")
+        return function
 
     def _drills(self, *, stop_alarms: list[cloudwatch.IAlarm]) -> DrDrills:
         """FIS drills whose bar is the AZ-loss RTO objective."""

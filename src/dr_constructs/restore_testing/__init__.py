@@ -51,6 +51,7 @@ from ..health_check import RUNTIME
 from ..keys import logs_encryption_key
 from ..observability import DrObservability
 from ..storage import DrBucket
+from .runtime.handler import RESTORED_NAME_PREFIXES
 
 #: Every Sunday at 05:00 UTC.
 WEEKLY = events.Schedule.cron(minute="0", hour="5", week_day="SUN")
@@ -62,8 +63,6 @@ DEFAULT_VALIDATION_WINDOW = Duration.hours(2)
 DEFAULT_START_WINDOW = Duration.hours(8)
 #: Namespace of the measured restore time, data age and validation failures.
 METRIC_NAMESPACE = "DrConstructs/RestoreTesting"
-#: AWS Backup names the copies a restore test makes with this prefix and a random suffix.
-RESTORED_PREFIX = "awsbackup-restore-test-"
 #: AWS Backup's names for the protected resource types, and what each restores.
 RESOURCE_TYPES = ("Aurora", "DynamoDB", "S3")
 _RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -72,12 +71,18 @@ _METRICS_PERIOD = Duration.days(1)
 #: Why the validation Lambda's policy names resources by prefix (AwsSolutions-IAM5).
 RESTORED_COPIES_REASON = (
     "The validation Lambda reads restored copies that AWS Backup creates during a restore test "
-    "and names itself, 'awsbackup-restore-test-' plus a random suffix: they cannot be named "
-    "before they exist. The policy allows only reads, only on that prefix, only the canary "
-    "item (dynamodb:LeadingKeys) and object key, in this account and region. "
-    "backup:DescribeRestoreJob and backup:PutRestoreValidationResult support no resource-level "
-    "permissions, and cloudwatch:PutMetricData is limited to this construct's namespace."
+    "and names itself, a random value starting with 'awsbackup-restore-test' (AWS Backup guide, "
+    "restore testing inferred metadata): they cannot be named before they exist. The policy "
+    "allows only reads, only on that prefix, only the canary item (dynamodb:LeadingKeys) and "
+    "object key, in this account and region. It describes recovery points of this account and "
+    "region (their ids exist only once AWS Backup creates them) to learn whether the one "
+    "restored was continuous. backup:DescribeRestoreJob and backup:PutRestoreValidationResult "
+    "support no resource-level permissions, and cloudwatch:PutMetricData is limited to this "
+    "construct's namespace."
 )
+#: Recovery points the validation Lambda may describe: AWS Backup's own ARNs (continuous and
+#: S3 points) and DynamoDB's backup ARNs (table/{name}/backup/{id}, DynamoDB API reference).
+RECOVERY_POINT_PATTERNS = (("backup", "recovery-point:*"), ("dynamodb", "table/*/backup/*"))
 #: Why the validation Lambda runs outside the VPC (HIPAA/NIST/PCI LambdaInsideVPC, CKV_AWS_117).
 OUTSIDE_VPC_REASON = (
     "The restore-validation Lambda calls AWS control-plane APIs only (AWS Backup, RDS, "
@@ -101,9 +106,12 @@ class DrRestoreTesting(Construct):
     * A validation Lambda, run by each restore job's final "Restore Job State Change" event:
       the restored table and bucket must hold the health check's canary item and object, the
       restored cluster must be available. It reports SUCCESSFUL or FAILED (with the reason) to
-      AWS Backup with ``PutRestoreValidationResult``.
-    * Measured RTO and RPO: restore time (completion - creation) and data age (recovery point
-      time - the canary's timestamp in the restored copy) per resource type in
+      AWS Backup with ``PutRestoreValidationResult``. It acts on jobs of this plan only (the
+      job's ``CreatedBy.RestoreTestingPlanArn`` is the plan's ARN).
+    * Measured RTO and RPO: restore time (completion - creation) and data age (the point in
+      time restored - the canary's timestamp in the restored copy; that point is the
+      snapshot's time, or for a continuous point the restore job's start, as AWS restores it
+      to its latest restorable time) per resource type in
       ``DrConstructs/RestoreTesting``, on the dashboard against the objectives, with alarms
       to the topic when a test fails or fails validation, takes longer than ``rto``, or
       restores data older than ``rpo``.
@@ -116,7 +124,9 @@ class DrRestoreTesting(Construct):
         id: construct id.
         vault: the :class:`DrBackupVault` whose recovery points are tested; its role restores.
         database: the :class:`DrDatabase` (cluster and table) to test.
-        function: the :class:`DrFunction` running the health check (the canary writer).
+        function: the :class:`DrFunction` running the packaged health check (the canary
+            writer; a function running code of your own is refused: it does not write the
+            canary).
         observability: the stack's :class:`DrObservability`.
         bucket: the :class:`DrBucket` to test too. Default - none.
         rto: the restore-time objective: a test that takes longer alarms. Default - 4 hours.
@@ -163,6 +173,13 @@ class DrRestoreTesting(Construct):
         check_instance_of(name, "vault", vault, DrBackupVault, "the stack's DrBackupVault")
         check_instance_of(name, "database", database, DrDatabase, "the stack's DrDatabase")
         check_instance_of(name, "function", function, DrFunction, "the health-check DrFunction")
+        if not function.runs_health_check:
+            raise DrConfigurationError(
+                name, "function", f"{function.node.path} (code of your own)",
+                "a DrFunction running the packaged health check, which writes the canary item "
+                "and object the restore tests look for; next to a function of your own, add "
+                "one as the canary writer: DrFunction(..., name='canary') without code",
+            )  # fmt: skip
         check_instance_of(
             name, "observability", observability, DrObservability, "the stack's DrObservability"
         )
@@ -192,7 +209,7 @@ class DrRestoreTesting(Construct):
         self._stack = Stack.of(self)
         self.plan = self._plan(vault, schedule, start_hours, selection_days)
         self.selections = self._selections(vault, database, bucket, validation_hours)
-        self.function = self._validation_function(function, database, bucket, logs_key,
+        self.function = self._validation_function(vault, function, database, bucket, logs_key,
                                                   removal_policy)  # fmt: skip
         self._alarms(observability)
 
@@ -269,6 +286,7 @@ class DrRestoreTesting(Construct):
 
     def _validation_function(
         self,
+        vault: DrBackupVault,
         health_check: DrFunction,
         database: DrDatabase,
         bucket: DrBucket | None,
@@ -303,9 +321,10 @@ class DrRestoreTesting(Construct):
             "Policy",
             description=f"{function_name}: what restore validation needs, nothing more",
             roles=[role],
-            statements=self._statements(health_check, database, bucket, log_group,
+            statements=self._statements(vault, health_check, database, bucket, log_group,
                                         dead_letters, key),
         )  # fmt: skip
+        in_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:{}"
         acknowledge(
             policy,
             RESTORED_COPIES_REASON,
@@ -313,12 +332,10 @@ class DrRestoreTesting(Construct):
             *(
                 f"{AWS_SOLUTIONS}-IAM5[Resource::{pattern}]"
                 for pattern in (
-                    "arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/"
-                    f"{RESTORED_PREFIX}*",
-                    f"arn:<AWS::Partition>:s3:::{RESTORED_PREFIX}*/"
-                    f"{health_check.canary_object_key}",
-                    "arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:cluster:"
-                    f"{RESTORED_PREFIX}*",
+                    in_account.format("dynamodb", f"table/{_restored('DynamoDB')}"),
+                    f"arn:<AWS::Partition>:s3:::{_restored('S3')}/{health_check.canary_object_key}",
+                    in_account.format("rds", f"cluster:{_restored('Aurora')}"),
+                    *(in_account.format(*pattern) for pattern in RECOVERY_POINT_PATTERNS),
                 )
             ),
         )
@@ -336,7 +353,7 @@ class DrRestoreTesting(Construct):
             role=role,
             log_group=log_group,
             environment={
-                "RESTORE_TESTING_PLAN_NAME": self.plan_name,
+                "RESTORE_TESTING_PLAN_ARN": self.plan.attr_restore_testing_plan_arn,
                 "METRIC_NAMESPACE": METRIC_NAMESPACE,
                 "CANARY_ITEM_KEY": self._stack.to_json_string(
                     {database.partition_key_name: {"S": health_check.canary_item_key}}
@@ -372,6 +389,7 @@ class DrRestoreTesting(Construct):
 
     def _statements(
         self,
+        vault: DrBackupVault,
         health_check: DrFunction,
         database: DrDatabase,
         bucket: DrBucket | None,
@@ -397,7 +415,7 @@ class DrRestoreTesting(Construct):
             iam.PolicyStatement(
                 sid="ReadRestoredCanaryItem",
                 actions=["dynamodb:GetItem"],
-                resources=[arn("dynamodb", f"table/{RESTORED_PREFIX}*")],
+                resources=[arn("dynamodb", f"table/{_restored('DynamoDB')}")],
                 conditions={
                     "ForAllValues:StringEquals": {
                         "dynamodb:LeadingKeys": [health_check.canary_item_key]
@@ -407,7 +425,17 @@ class DrRestoreTesting(Construct):
             iam.PolicyStatement(
                 sid="DescribeRestoredCluster",
                 actions=["rds:DescribeDBClusters"],
-                resources=[arn("rds", f"cluster:{RESTORED_PREFIX}*")],
+                resources=[arn("rds", f"cluster:{_restored('Aurora')}")],
+            ),
+            iam.PolicyStatement(
+                sid="TellContinuousFromSnapshotPoints",
+                actions=["backup:DescribeRecoveryPoint"],
+                resources=[arn(service, resource) for service, resource in RECOVERY_POINT_PATTERNS],
+            ),
+            iam.PolicyStatement(
+                sid="ReadBackupRules",
+                actions=["backup:GetBackupPlan"],
+                resources=[vault.plan.backup_plan_arn],
             ),
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -431,7 +459,7 @@ class DrRestoreTesting(Construct):
                     sid="ReadRestoredCanaryObject",
                     actions=["s3:GetObject"],
                     resources=[
-                        f"arn:{Aws.PARTITION}:s3:::{RESTORED_PREFIX}*/"
+                        f"arn:{Aws.PARTITION}:s3:::{_restored('S3')}/"
                         f"{health_check.canary_object_key}"
                     ],
                 )
@@ -513,6 +541,11 @@ class DrRestoreTesting(Construct):
 
     def _via(self, service: str) -> str:
         return f"{service}.{self._stack.region}.{self._stack.url_suffix}"
+
+
+def _restored(resource_type: str) -> str:
+    """The IAM resource pattern of the copies AWS Backup restores of ``resource_type``."""
+    return f"{RESTORED_NAME_PREFIXES[resource_type]}*"
 
 
 def _whole_hours(construct: str, prop: str, value: Duration) -> int:

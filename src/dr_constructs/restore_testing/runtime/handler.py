@@ -1,14 +1,20 @@
 """Validate what an AWS Backup restore test restored, report it, and measure RTO and RPO.
 
 Triggered by EventBridge on each "Restore Job State Change" of AWS Backup with a final status.
-For a job started by this stack's restore testing plan it:
+For a job started by this stack's restore testing plan (``CreatedBy.RestoreTestingPlanArn``
+equal to the plan's own ARN, ``RESTORE_TESTING_PLAN_ARN``) it:
 
 1. measures the restore time (``CompletionDate - CreationDate``, the RTO a real restore of
    that recovery point would take) and publishes it as ``RestoreTime`` (seconds);
 2. checks the restored copy at the data level: the DynamoDB table and the S3 bucket must hold
    the health check's canary item and object; the Aurora cluster must be ``available``;
-3. takes the canary's ``checked_at`` in the restored copy: how old the data was at the
-   recovery point, i.e. the RPO actually achieved, published as ``DataAge`` (seconds);
+3. measures how old the newest data in the copy was at the point in time restored, the RPO
+   actually achieved, and publishes it as ``DataAge`` (seconds): that point in time minus
+   the canary's ``checked_at`` in the copy. The point in time is the snapshot's time
+   (``RecoveryPointCreationDate``) for a snapshot, and the restore job's ``CreationDate`` for
+   a continuous recovery point, which AWS Backup restores to its latest restorable time (the
+   recovery point's ``RecoveryPointCreationDate`` is when continuous backup began). Whether a
+   point is continuous is read from the backup rule that made it (``EnableContinuousBackup``);
 4. reports the outcome to AWS Backup with ``PutRestoreValidationResult`` (SUCCESSFUL or
    FAILED with the reason) and publishes ``ValidationFailed`` (0 or 1).
 
@@ -16,7 +22,7 @@ Metrics go to ``METRIC_NAMESPACE`` with the dimension ``ResourceType`` (Aurora, 
 The handler never raises for a job it validated: every failure ends up in the report.
 
 It depends on the standard library at import time; boto3 comes with the Lambda runtime.
-Environment: ``RESTORE_TESTING_PLAN_NAME``, ``METRIC_NAMESPACE``, ``CANARY_ITEM_KEY`` (the
+Environment: ``RESTORE_TESTING_PLAN_ARN``, ``METRIC_NAMESPACE``, ``CANARY_ITEM_KEY`` (the
 canary item's key, DynamoDB JSON), ``CANARY_OBJECT_KEY`` (the canary object's key).
 """
 
@@ -37,6 +43,16 @@ LOGGER.setLevel(logging.INFO)
 FINAL_STATUSES = ("COMPLETED", "FAILED", "ABORTED")
 #: AWS Backup allows this much text in a validation message.
 MESSAGE_LIMIT = 1000
+#: How AWS Backup names the copies a restore test makes, per resource type: "random value
+#: starting with" these (AWS Backup Developer Guide, "Restore testing inferred metadata":
+#: DynamoDB ``targetTableName`` and S3 ``destinationBucketName`` start with
+#: ``awsbackup-restore-test-``, an Aurora ``dbClusterIdentifier`` with
+#: ``awsbackup-restore-test``, no hyphen written).
+RESTORED_NAME_PREFIXES = {
+    "Aurora": "awsbackup-restore-test",
+    "DynamoDB": "awsbackup-restore-test-",
+    "S3": "awsbackup-restore-test-",
+}
 
 
 class ValidationError(Exception):
@@ -48,8 +64,10 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
     client: Callable[[str], Any] = clients or _client
     job_id = event["detail"]["restoreJobId"]
     job = client("backup").describe_restore_job(RestoreJobId=job_id)
-    plan = (job.get("CreatedBy") or {}).get("RestoreTestingPlanArn", "")
-    if not plan.endswith(f":restore-testing-plan:{os.environ['RESTORE_TESTING_PLAN_NAME']}"):
+    # AWS's ARN ends with the plan's name and an id (restore-testing-plan:{Name}-{Id}): only
+    # the whole ARN tells this plan from one of the same name created before or elsewhere.
+    plan = (job.get("CreatedBy") or {}).get("RestoreTestingPlanArn")
+    if plan != os.environ["RESTORE_TESTING_PLAN_ARN"]:
         return {"restore_job_id": job_id, "skipped": "not started by this stack's restore tests"}
     if job["Status"] not in FINAL_STATUSES:
         return {"restore_job_id": job_id, "skipped": f"status {job['Status']}"}
@@ -69,12 +87,19 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
             raise ValidationError(
                 f"the restore job ended {job['Status']}: {job.get('StatusMessage', '')}".strip()
             )
-        checked_at, detail = _VALIDATORS[resource_type](client, job["CreatedResourceArn"])
+        validate, name_of = _VALIDATORS[resource_type]
+        created = job["CreatedResourceArn"]
+        _check_restored_name(resource_type, name_of(created))
+        checked_at, detail = validate(client, created)
         result["detail"] = detail
         if checked_at is not None:
-            age = (job["RecoveryPointCreationDate"] - checked_at).total_seconds()
-            metrics["DataAge"] = max(age, 0.0)
-            result["canary_checked_at"] = checked_at.isoformat()
+            restored_at, clock = _restored_point_in_time(client, job)
+            metrics["DataAge"] = max((restored_at - checked_at).total_seconds(), 0.0)
+            result.update(
+                canary_checked_at=checked_at.isoformat(),
+                restored_point_in_time=restored_at.isoformat(),
+                data_age_clock=clock,
+            )
         validation, message = "SUCCESSFUL", detail
     except Exception as error:  # every failure is reported, never raised
         validation, message = "FAILED", f"{type(error).__name__}: {error}"
@@ -104,8 +129,71 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
     return result
 
 
+def _restored_point_in_time(
+    client: Callable[[str], Any], job: dict[str, Any]
+) -> tuple[datetime, str]:
+    """The point in time the restored copy holds data up to, and which clock gave it.
+
+    A continuous point is restored to its latest restorable time, which is at most the
+    restore job's ``CreationDate``; a snapshot holds the data of ``RecoveryPointCreationDate``.
+    When the type cannot be read, the job's ``CreationDate`` is used: it is never earlier than
+    the point restored, so the data age is never understated."""
+    try:
+        continuous = _is_continuous(client, job)
+    except Exception as error:  # the age is still measured, on the conservative clock
+        return job["CreationDate"], (
+            f"CreationDate of the restore job (recovery point type unknown: "
+            f"{type(error).__name__}: {error})"
+        )
+    if continuous:
+        return job["CreationDate"], (
+            "CreationDate of the restore job: a continuous recovery point, restored to its "
+            "latest restorable time"
+        )
+    return job["RecoveryPointCreationDate"], "RecoveryPointCreationDate: a snapshot"
+
+
+def _is_continuous(client: Callable[[str], Any], job: dict[str, Any]) -> bool:
+    """Whether the backup rule that made the recovery point creates continuous backups."""
+    vault = job["BackupVaultArn"].rsplit(":", 1)[1]  # arn:...:backup-vault:{name}
+    point = client("backup").describe_recovery_point(
+        BackupVaultName=vault, RecoveryPointArn=job["RecoveryPointArn"]
+    )
+    creator = point.get("CreatedBy") or {}
+    if not creator.get("BackupRuleId"):
+        return False  # an on-demand backup: AWS makes those as snapshots only
+    version = (
+        {"VersionId": creator["BackupPlanVersion"]} if creator.get("BackupPlanVersion") else {}
+    )
+    plan = client("backup").get_backup_plan(BackupPlanId=creator["BackupPlanId"], **version)
+    (rule,) = [r for r in plan["BackupPlan"]["Rules"] if r.get("RuleId") == creator["BackupRuleId"]]
+    return bool(rule.get("EnableContinuousBackup"))
+
+
+def _check_restored_name(resource_type: str, name: str) -> None:
+    prefix = RESTORED_NAME_PREFIXES[resource_type]
+    if not name.startswith(prefix):
+        raise ValidationError(
+            f"the restored {resource_type} copy {name!r} does not start with {prefix!r}, "
+            "the prefix AWS Backup gives restore-test copies (the only ones this function "
+            "may read)"
+        )
+
+
+def _table_name(arn: str) -> str:
+    return arn.split(":table/", 1)[1]  # arn:{partition}:dynamodb:{region}:{account}:table/{name}
+
+
+def _bucket_name(arn: str) -> str:
+    return arn.rsplit(":", 1)[1]  # arn:{partition}:s3:::{name}
+
+
+def _cluster_name(arn: str) -> str:
+    return arn.rsplit(":", 1)[1]  # arn:{partition}:rds:{region}:{account}:cluster:{name}
+
+
 def _validate_table(client: Callable[[str], Any], arn: str) -> tuple[datetime, str]:
-    table = arn.split(":table/", 1)[1]
+    table = _table_name(arn)
     key = json.loads(os.environ["CANARY_ITEM_KEY"])
     item = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
     if not item:
@@ -115,7 +203,7 @@ def _validate_table(client: Callable[[str], Any], arn: str) -> tuple[datetime, s
 
 
 def _validate_bucket(client: Callable[[str], Any], arn: str) -> tuple[datetime, str]:
-    bucket = arn.rsplit(":", 1)[1]
+    bucket = _bucket_name(arn)
     key = os.environ["CANARY_OBJECT_KEY"]
     try:
         body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -135,10 +223,12 @@ def _validate_cluster(client: Callable[[str], Any], arn: str) -> tuple[None, str
     return None, f"cluster {cluster['DBClusterIdentifier']} is available"
 
 
-_VALIDATORS: dict[str, Callable[[Callable[[str], Any], str], tuple[datetime | None, str]]] = {
-    "DynamoDB": _validate_table,
-    "S3": _validate_bucket,
-    "Aurora": _validate_cluster,
+_Validator = Callable[[Callable[[str], Any], str], tuple[datetime | None, str]]
+#: Per resource type: the check of the restored copy, and its name in the created ARN.
+_VALIDATORS: dict[str, tuple[_Validator, Callable[[str], str]]] = {
+    "DynamoDB": (_validate_table, _table_name),
+    "S3": (_validate_bucket, _bucket_name),
+    "Aurora": (_validate_cluster, _cluster_name),
 }
 
 
