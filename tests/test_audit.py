@@ -18,7 +18,16 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 from dr_constructs import DrBackupVault, DrConfigurationError, DrPlatform, RecoveryObjectives
 from dr_constructs.restore_testing.audit import AUDIT_TAG, REPORT_PREFIX, DrBackupAudit
 
-from .conftest import ACCOUNT, REGION, new_stack, normalised, only, ref_of, resources_of
+from .conftest import (
+    ACCOUNT,
+    REGION,
+    new_stack,
+    normalised,
+    only,
+    ref_of,
+    resolved,
+    resources_of,
+)
 
 #: AWS's report plan pages: sample bucket policy, key actions, what creates the role (sources
 #: named in the file).
@@ -118,18 +127,6 @@ def test_reports_go_daily_to_the_encrypted_report_bucket(template: Template) -> 
     ]
 
 
-def _resolved(value: Any) -> Any:
-    """``value`` with the test stack's pseudo parameters filled in (account and region are
-    literal in an environment-specific stack)."""
-    pseudo = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(_resolved(p) for p in parts)
-    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in pseudo:
-        return pseudo[value["Ref"]]
-    return value
-
-
 def _report_statements(template: Template, sid: str) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for logical_id, resource in template.to_json()["Resources"].items():
@@ -146,7 +143,7 @@ def test_the_reports_role_is_the_principal_as_aws_documents(template: Template) 
     (sample,) = REPORT_PLAN_DOCS["sample_bucket_policy"]["Statement"]
     ((bucket_policy, delivery),) = _report_statements(template, "BackupReportsDelivery")
     assert bucket_policy.startswith("DrAuditReportsBucketPolicy")
-    assert _resolved(delivery["Principal"]["AWS"]) == sample["Principal"]["AWS"]
+    assert resolved(delivery["Principal"]["AWS"]) == sample["Principal"]["AWS"]
     assert (delivery["Effect"], delivery["Action"], delivery["Condition"]) == (
         sample["Effect"], sample["Action"], sample["Condition"],
     )  # fmt: skip
@@ -156,9 +153,9 @@ def test_the_reports_role_is_the_principal_as_aws_documents(template: Template) 
     }  # within the sample's arn:aws:s3:::BucketName/*, under the report plans' prefix
     ((key, encrypt),) = _report_statements(template, "BackupReportsEncrypt")
     assert key.startswith("DrAuditReportsKey")
-    assert _resolved(encrypt["Principal"]["AWS"]) == sample["Principal"]["AWS"]
+    assert resolved(encrypt["Principal"]["AWS"]) == sample["Principal"]["AWS"]
     assert set(REPORT_PLAN_DOCS["key_policy_actions_at_minimum"]) <= set(encrypt["Action"])
-    via = _resolved(encrypt["Condition"]["StringEquals"]["kms:ViaService"])
+    via = resolved(encrypt["Condition"]["StringEquals"]["kms:ViaService"])
     assert via == "s3.us-east-1.amazonaws.com"  # AWS KMS developer guide, kms:ViaService
     # AWS's copy of the role's policy (moto ships AWS's managed policies as published)
     role_policy = IAMPolicy(json.dumps(AWS_MANAGED_POLICIES[REPORTS_ROLE_POLICY]["Document"]))

@@ -21,7 +21,7 @@ from moto import mock_aws
 from dr_constructs import DrConfigurationError, DrObservability
 from dr_constructs.observability import BACKUP_JOB_EVENTS
 
-from .conftest import ACCOUNT, REGION, new_stack, normalised, only, resources_of
+from .conftest import ACCOUNT, REGION, new_stack, normalised, only, resolved, resources_of
 
 #: AWS's documented example events of AWS Backup (the file names its source).
 DOCUMENTED_EVENTS: dict[str, dict[str, Any]] = json.loads(
@@ -137,17 +137,6 @@ def test_topic_encrypted_and_named(template: Template) -> None:
 ALARM_ARN = "arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
 
 
-def _resolved(value: Any) -> Any:
-    """``value`` with the pseudo parameters of the test stack's environment filled in."""
-    pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(_resolved(p) for p in parts)
-    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in pseudo:
-        return pseudo[value["Ref"]]
-    return value
-
-
 def arn_like(pattern: str, arn: str) -> bool:
     """IAM's ``ArnLike``: each of the six colon-delimited components is matched separately,
     with ``*`` and ``?`` wildcards (IAM user guide, "IAM JSON policy elements: Condition
@@ -179,7 +168,7 @@ def test_only_this_accounts_alarms_may_publish(template: Template, type_: str) -
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     condition = statement["Condition"]
     assert condition["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
-    pattern = _resolved(condition["ArnLike"]["aws:SourceArn"])
+    pattern = resolved(condition["ArnLike"]["aws:SourceArn"])
     ours = ALARM_ARN.format(region=REGION, account=ACCOUNT, name="dr-prod-BackupJobsFailed")
     assert arn_like(pattern, ours)
     assert not arn_like(pattern, ours.replace(ACCOUNT, "111122223333"))
