@@ -90,6 +90,26 @@ def ref_of(value: Any) -> str:
     return logical_id
 
 
+#: Pseudo parameters as AWS resolves them in the test stacks' environment (aws partition).
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def resolved(value: Any) -> Any:
+    """``value`` (an ``Fn::Join`` of strings and pseudo-parameter ``Ref``s) as a string, as
+    CloudFormation resolves it in the test stacks' environment; anything else unchanged."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(resolved(p) for p in parts)
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in PSEUDO_PARAMETERS:
+        return PSEUDO_PARAMETERS[value["Ref"]]
+    return value
+
+
 @pytest.fixture
 def snapshot_json(snapshot: Any) -> Any:
     return snapshot.use_extension(JSONSnapshotExtension)

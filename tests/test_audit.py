@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import pytest
-from aws_cdk import Duration
+from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_events as events
 from aws_cdk.assertions import Template
+from cfnlint.template import Template as CfnLintTemplate
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.aws_managed_policies import aws_managed_policies_data
 
 from dr_constructs import DrBackupVault, DrConfigurationError, DrPlatform, RecoveryObjectives
-from dr_constructs.restore_testing.audit import AUDIT_TAG, DrBackupAudit
+from dr_constructs.restore_testing.audit import AUDIT_TAG, REPORT_PREFIX, DrBackupAudit
 
-from .conftest import new_stack, normalised, only, ref_of, resources_of
+from .conftest import (
+    ACCOUNT,
+    REGION,
+    new_stack,
+    normalised,
+    only,
+    ref_of,
+    resolved,
+    resources_of,
+)
+
+#: AWS's report plan pages: sample bucket policy, key actions, what creates the role (sources
+#: named in the file).
+REPORT_PLAN_DOCS: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "data" / "aws_backup_report_plans.json").read_text()
+)
+#: The reports role's own (service-linked role) policy, as AWS publishes it.
+REPORTS_ROLE_POLICY = "AWSServiceRolePolicyForBackupReports"
+AWS_MANAGED_POLICIES: dict[str, Any] = json.loads(aws_managed_policies_data)
 
 
 @pytest.fixture(scope="module")
@@ -104,22 +127,81 @@ def test_reports_go_daily_to_the_encrypted_report_bucket(template: Template) -> 
     ]
 
 
-def test_only_backups_reports_role_may_deliver(template: Template) -> None:
-    policies = [
-        p["Properties"]["PolicyDocument"]["Statement"]
-        for k, p in resources_of(template, "AWS::S3::BucketPolicy").items()
-        if k.startswith("DrAuditReportsBucket")
+def _report_statements(template: Template, sid: str) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for logical_id, resource in template.to_json()["Resources"].items():
+        props = resource.get("Properties", {})
+        document = props.get("PolicyDocument") or props.get("KeyPolicy") or {}
+        found += [(logical_id, s) for s in document.get("Statement", []) if s.get("Sid") == sid]
+    return found
+
+
+def test_the_reports_role_is_the_principal_as_aws_documents(template: Template) -> None:
+    """AWS's sample bucket policy, statement for statement; the role's own policy grants no
+    s3:PutObject and no KMS action, so the account's root as principal (delegating to the
+    role's IAM policies) would deliver nothing."""
+    (sample,) = REPORT_PLAN_DOCS["sample_bucket_policy"]["Statement"]
+    ((bucket_policy, delivery),) = _report_statements(template, "BackupReportsDelivery")
+    assert bucket_policy.startswith("DrAuditReportsBucketPolicy")
+    assert resolved(delivery["Principal"]["AWS"]) == sample["Principal"]["AWS"]
+    assert (delivery["Effect"], delivery["Action"], delivery["Condition"]) == (
+        sample["Effect"], sample["Action"], sample["Condition"],
+    )  # fmt: skip
+    bucket = ref_of(delivery["Resource"])
+    assert delivery["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{REPORT_PREFIX}/*"]]
+    }  # within the sample's arn:aws:s3:::BucketName/*, under the report plans' prefix
+    ((key, encrypt),) = _report_statements(template, "BackupReportsEncrypt")
+    assert key.startswith("DrAuditReportsKey")
+    assert resolved(encrypt["Principal"]["AWS"]) == sample["Principal"]["AWS"]
+    assert set(REPORT_PLAN_DOCS["key_policy_actions_at_minimum"]) <= set(encrypt["Action"])
+    via = resolved(encrypt["Condition"]["StringEquals"]["kms:ViaService"])
+    assert via == "s3.us-east-1.amazonaws.com"  # AWS KMS developer guide, kms:ViaService
+    # AWS's copy of the role's policy (moto ships AWS's managed policies as published)
+    role_policy = IAMPolicy(json.dumps(AWS_MANAGED_POLICIES[REPORTS_ROLE_POLICY]["Document"]))
+    for action in ("s3:PutObject", *REPORT_PLAN_DOCS["key_policy_actions_at_minimum"]):
+        assert role_policy.is_action_permitted(action) == PermissionResult.NEUTRAL, action
+
+
+def test_policies_naming_the_role_wait_for_what_creates_it(template: Template) -> None:
+    """An account without the role: S3 and KMS reject a policy naming a principal that does not
+    exist, and AWS Backup creates the role with a framework or report plan. So, in every order
+    CloudFormation may create the stack's resources (cfn-lint's dependency graph: Ref, GetAtt,
+    DependsOn), each resource whose policy names the role comes after one that creates it."""
+    body = template.to_json()
+    graph = CfnLintTemplate("template.json", body, [REGION]).graph.graph
+    creators = {
+        logical_id
+        for logical_id, resource in body["Resources"].items()
+        if resource["Type"] in REPORT_PLAN_DOCS["resource_types_that_create_the_role"]
+    }
+    naming = {logical_id for logical_id, _ in _report_statements(template, "BackupReportsDelivery")}
+    naming |= {logical_id for logical_id, _ in _report_statements(template, "BackupReportsEncrypt")}
+    text = json.dumps(body["Resources"])
+    assert text.count("AWSServiceRoleForBackupReports") == len(naming) == 2
+    for logical_id in naming:
+        assert any(nx.has_path(graph, logical_id, c) for c in creators), logical_id
+
+
+def test_an_account_that_has_the_role_already_deploys_too(template: Template) -> None:
+    """An account with the role (another stack's audit made it): nothing here creates it, so
+    nothing collides (CloudFormation's AWS::IAM::ServiceLinkedRole fails when the role
+    exists); the policies only name it. Two stacks of one account both audit."""
+    app = App(analytics_reporting=False)
+    stacks = [
+        Stack(app, f"Stack-{suffix}", env=Environment(account=ACCOUNT, region=REGION))
+        for suffix in ("prod", "staging")
     ]
-    (statement,) = [s for s in policies[0] if s.get("Sid") == "BackupReportsDelivery"]
-    assert statement["Action"] == "s3:PutObject"
-    condition = json.dumps(statement["Condition"])
-    assert "AWSServiceRoleForBackupReports" in condition and "aws:PrincipalArn" in condition
-    assert statement["Condition"]["StringEquals"] == {"s3:x-amz-acl": "bucket-owner-full-control"}
-    keys = [
-        s for k in resources_of(template, "AWS::KMS::Key").values()
-        for s in k["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "BackupReportsEncrypt"
-    ]  # fmt: skip
-    assert len(keys) == 1 and "AWSServiceRoleForBackupReports" in json.dumps(keys[0])
+    for stack in stacks:
+        DrPlatform(stack, "Dr", environment_suffix=stack.stack_name[6:], audit_reports=True)
+    for stack in stacks:
+        body = Template.from_stack(stack).to_json()
+        types = {r["Type"] for r in body["Resources"].values()}
+        assert "AWS::IAM::ServiceLinkedRole" not in types
+        assert not [t for t in types if t.startswith("Custom::") and "ServiceLinked" in t]
+        roles = [r.get("Properties", {}).get("RoleName") for r in body["Resources"].values()
+                 if r["Type"] == "AWS::IAM::Role"]  # fmt: skip
+        assert "AWSServiceRoleForBackupReports" not in roles
 
 
 def test_a_daily_schedule_is_checked_as_daily() -> None:

@@ -141,6 +141,17 @@ def restore_testing_acknowledgements(name: str) -> set[tuple[str, str]]:
     return found
 
 
+#: Acknowledged only where the caller turned AWS Resilience Hub on (user_app): the invoker role
+#: carries the AWS-managed policy AWS's Resilience Hub guide names (see objectives.py).
+ACKNOWLEDGED_WITH_RESILIENCE_HUB: dict[str, set[tuple[str, str]]] = {
+    "AwsSolutions": {
+        (
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "AWSResilienceHubAsssessmentExecutionPolicy]",
+            "ResilienceHub/InvokerRole",
+        )
+    },
+}
 #: Acknowledged only where the caller turned the FIS drills on (the example does).
 ACKNOWLEDGED_WITH_DRILLS: dict[str, set[tuple[str, str]]] = {
     "AwsSolutions": {
@@ -280,6 +291,8 @@ AWS_MANAGED_POLICIES = {
     "CustomDrBucketDeletionCustomResourceProviderRole": {
         "service-role/AWSLambdaBasicExecutionRole"
     },
+    # Resilience Hub's invoker role (user_app): the policy AWS's guide names, acknowledged
+    "ResilienceHubInvokerRole": {"AWSResilienceHubAsssessmentExecutionPolicy"},
 }
 
 
@@ -392,6 +405,7 @@ def test_acknowledgements_are_exactly_the_reviewed_ones_each_with_a_reason(
             expected |= ACKNOWLEDGED_WITH_DRILLS.get(pack, set())
         if synth.name == "user_app":  # audit_reports: a DrBucket of its own for the reports
             expected |= _also_on_report_bucket(expected)
+            expected |= ACKNOWLEDGED_WITH_RESILIENCE_HUB.get(pack, set())
         assert found == expected, pack
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from aws_cdk import App, CfnDeletionPolicy, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
@@ -14,8 +16,10 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
+from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from moto.iam.aws_managed_policies import aws_managed_policies_data
 
 from dr_constructs import (
     DrConfigurationError,
@@ -30,6 +34,7 @@ from dr_constructs.objectives import (
     AURORA_REBUILD_SECONDS,
     CONTINUOUS_LAG_SECONDS,
     PROXY_FAILOVER_SECONDS,
+    RESILIENCE_HUB_INVOKER_POLICY,
     RESTORE_BASELINE_SECONDS,
     FailureMode,
     Posture,
@@ -732,6 +737,73 @@ def test_resilience_hub_may_publish_to_the_encrypted_topic(
     ]
     (key_statement,) = [s for ks in keys for s in ks if s.get("Sid") == "PublishResiliencehub"]
     assert sorted(key_statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+#: The Resilience Hub API's shapes (botocore's resiliencehub service model).
+RESILIENCE_HUB_MODEL = botocore.session.get_session().get_service_model("resiliencehub")
+
+
+def test_resilience_hub_assesses_daily_as_a_role_based_invoker(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    """A daily assessment needs PermissionModel RoleBased with an invoker role trusting
+    resiliencehub.amazonaws.com (Resilience Hub user guide, "Invoker role"), carrying the
+    AWS-managed policy that page names, spelled as AWS spells it."""
+    template = opted_in[1]
+    (app,) = template.find_resources("AWS::ResilienceHub::App").values()
+    model = app["Properties"]["PermissionModel"]
+    (role_id,) = [k for k in template.find_resources("AWS::IAM::Role") if "InvokerRole" in k]
+    assert model == {"Type": "RoleBased", "InvokerRoleName": {"Ref": role_id}}
+    assert "RoleBased" in RESILIENCE_HUB_MODEL.shape_for("PermissionModelType").enum
+    role = template.find_resources("AWS::IAM::Role")[role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert (trust["Principal"], trust["Action"]) == (
+        {"Service": "resiliencehub.amazonaws.com"}, "sts:AssumeRole"
+    )  # fmt: skip
+    (arn,) = role["ManagedPolicyArns"]
+    assert arn == {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"},
+                          f":iam::aws:policy/{RESILIENCE_HUB_INVOKER_POLICY}"]]
+    }  # fmt: skip
+    # AWS's managed policies as published (moto ships a copy): the name exists, at path "/"
+    published = json.loads(aws_managed_policies_data)[RESILIENCE_HUB_INVOKER_POLICY]
+    assert published["Path"] == "/"
+    actions = {a for s in published["Document"]["Statement"] for a in s["Action"]}
+    assert {"cloudformation:DescribeStacks", "cloudformation:ListStackResources"} <= actions
+
+
+def test_resilience_hub_app_is_a_valid_create_app_request(
+    opted_in: tuple[DrPlatform, Template],
+) -> None:
+    """The application's properties, as the CreateApp request CloudFormation sends, checked
+    against botocore's model; the template body's excludedResources in the documented form
+    (CreateApp appTemplateBody: excludedResources holds logicalResourceIds)."""
+    (app,) = opted_in[1].find_resources("AWS::ResilienceHub::App").values()
+    props = app["Properties"]
+    body = json.loads(props["AppTemplateBody"])
+    assert body["excludedResources"] == {"logicalResourceIds": []}
+    request = {
+        "name": props["Name"],
+        "description": props["Description"],
+        "assessmentSchedule": props["AppAssessmentSchedule"],
+        # the policy's ARN in the model's documented form; a role name CDK could generate
+        "policyArn": "arn:aws:resiliencehub:us-east-1:123456789012:resiliency-policy/"
+        "1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+        "permissionModel": {
+            "type": props["PermissionModel"]["Type"],
+            "invokerRoleName": "Test-DrResilienceHubInvokerRole1A2B3C4D-AbCdEfGhIjKl",
+        },
+        "eventSubscriptions": [
+            {"eventType": e["EventType"], "name": e["Name"],
+             "snsTopicArn": "arn:aws:sns:us-east-1:123456789012:dr-alerts-dev"}
+            for e in props["EventSubscriptions"]
+        ],
+    }  # fmt: skip
+    validate_parameters(request, RESILIENCE_HUB_MODEL.operation_model("CreateApp").input_shape)
+    schedules = RESILIENCE_HUB_MODEL.shape_for("AppAssessmentScheduleType").enum
+    assert request["assessmentSchedule"] in schedules
+    invoker = RESILIENCE_HUB_MODEL.shape_for("PermissionModel").members["invokerRoleName"]
+    assert re.fullmatch(invoker.metadata["pattern"], request["permissionModel"]["invokerRoleName"])
 
 
 def test_resilience_hub_rejects_a_bad_tier() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from moto import mock_aws
 from dr_constructs import DrConfigurationError, DrObservability
 from dr_constructs.observability import BACKUP_JOB_EVENTS
 
-from .conftest import ACCOUNT, REGION, new_stack, normalised, only, resources_of
+from .conftest import ACCOUNT, REGION, new_stack, normalised, only, resolved, resources_of
 
 #: AWS's documented example events of AWS Backup (the file names its source).
 DOCUMENTED_EVENTS: dict[str, dict[str, Any]] = json.loads(
@@ -127,6 +128,80 @@ def test_topic_encrypted_and_named(template: Template) -> None:
     assert topic["TopicName"] == "dr-alerts-prod" and "KmsMasterKeyId" in topic
     key = json.dumps(only(template, "AWS::KMS::Key"))
     assert "cloudwatch.amazonaws.com" in key and "events.amazonaws.com" in key
+
+
+#: A CloudWatch alarm's ARN as AWS names it when the alarm publishes ("Resource:
+#: arn:aws:cloudwatch:us-east-1:ACCOUNT_ID:alarm:ALARM_NAME is not authorized to perform:
+#: SNS:Publish", AWS re:Post Knowledge Center, "Why didn't I receive an SNS notification for my
+#: CloudWatch alarm trigger?").
+ALARM_ARN = "arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
+
+
+def arn_like(pattern: str, arn: str) -> bool:
+    """IAM's ``ArnLike``: each of the six colon-delimited components is matched separately,
+    with ``*`` and ``?`` wildcards (IAM user guide, "IAM JSON policy elements: Condition
+    operators", Amazon Resource Name (ARN) condition operators)."""
+    parts, values = pattern.split(":", 5), arn.split(":", 5)
+    return len(parts) == len(values) == 6 and all(
+        fnmatch.fnmatchcase(v, p) for p, v in zip(parts, values, strict=True)
+    )
+
+
+def _statement(template: Template, type_: str, sid: str) -> dict[str, Any]:
+    found = [
+        s
+        for r in resources_of(template, type_).values()
+        for s in r["Properties"].get("PolicyDocument", r["Properties"].get("KeyPolicy", {}))[
+            "Statement"
+        ]
+        if s.get("Sid") == sid
+    ]
+    assert len(found) == 1, (type_, sid, found)
+    return found[0]
+
+
+@pytest.mark.parametrize("type_", ["AWS::SNS::TopicPolicy", "AWS::KMS::Key"])
+def test_only_this_accounts_alarms_may_publish(template: Template, type_: str) -> None:
+    """The topic policy must admit CloudWatch (a topic policy replaces SNS's default one), and
+    topic and key admit only this account's alarms, under the keys AWS documents."""
+    statement = _statement(template, type_, "AllowCloudWatchAlarms")
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    condition = statement["Condition"]
+    assert condition["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    pattern = resolved(condition["ArnLike"]["aws:SourceArn"])
+    ours = ALARM_ARN.format(region=REGION, account=ACCOUNT, name="dr-prod-BackupJobsFailed")
+    assert arn_like(pattern, ours)
+    assert not arn_like(pattern, ours.replace(ACCOUNT, "111122223333"))
+    assert not arn_like(pattern, ours.replace(REGION, "eu-west-1"))
+
+
+def test_only_the_stacks_rules_may_publish_to_the_topic(template: Template) -> None:
+    statement = _statement(template, "AWS::SNS::TopicPolicy", "AllowEventBridgeRules")
+    assert (statement["Principal"], statement["Action"]) == (
+        {"Service": "events.amazonaws.com"},
+        "sns:Publish",
+    )
+    (topic,) = resources_of(template, "AWS::SNS::Topic")
+    rules = {
+        logical_id
+        for logical_id, rule in resources_of(template, "AWS::Events::Rule").items()
+        if {"Ref": topic} in [t["Arn"] for t in rule["Properties"]["Targets"]]
+    }
+    assert len(rules) == len(BACKUP_JOB_EVENTS)
+    arns = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sorted(json.dumps(a) for a in arns) == sorted(
+        json.dumps({"Fn::GetAtt": [r, "Arn"]}) for r in rules
+    )
+
+
+def test_eventbridge_uses_the_topic_key_without_a_source_condition(template: Template) -> None:
+    """SNS developer guide, "Enable compatibility between event sources from AWS services and
+    encrypted topics": aws:SourceAccount, aws:SourceArn and aws:SourceOrgID in the KMS policy
+    are "not supported for EventBridge-to-encrypted topics"; one there drops every event."""
+    statement = _statement(template, "AWS::KMS::Key", "AllowEventBridgeRules")
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert "Condition" not in statement
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 def test_bring_your_own_topic() -> None:

@@ -17,7 +17,6 @@ from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_fis as fis
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -564,16 +563,15 @@ class DrDrills(Construct):
 
     def _notify_run_events(self, observability: DrObservability) -> None:
         """FIS experiment state changes and RDS failover events to the topic: a run's times."""
-        events.Rule(
+        experiments = events.Rule(
             self,
             "ExperimentEvents",
             description="AWS FIS experiment state changes of the DR drills to the topic",
             event_pattern=events.EventPattern(
                 source=["aws.fis"], detail_type=["FIS Experiment State Change"]
             ),
-            targets=[targets.SnsTopic(observability.topic)],
         )
-        events.Rule(
+        failovers = events.Rule(
             self,
             "FailoverEvents",
             description="Aurora failover started/completed events of the DR cluster to the topic",
@@ -583,8 +581,8 @@ class DrDrills(Construct):
                 detail={"EventCategories": ["failover"]},
                 resources=[self._cluster.cluster_arn],
             ),
-            targets=[targets.SnsTopic(observability.topic)],
         )
+        observability.notify_from(experiments, failovers)
 
     def _subnet_arn(self, subnet: ec2.ISubnet) -> str:
         return Stack.of(self).format_arn(

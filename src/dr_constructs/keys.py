@@ -101,14 +101,50 @@ def logs_service_principal(scope: IConstruct) -> str:
     return f"logs.{region}.{suffix or stack.url_suffix}"
 
 
-def allow_service_publishers(key: kms.IKey, *services: str) -> None:
-    """Let AWS services (e.g. CloudWatch alarms, EventBridge) publish to a topic encrypted with
-    ``key``; without this, their messages to an encrypted SNS topic are dropped silently."""
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="AllowServicePublishers",
-            principals=[iam.ServicePrincipal(s) for s in services],
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=["*"],  # in a key policy, "*" means this key
+#: The two AWS services that publish to the DR alerts topic: CloudWatch alarm actions and
+#: EventBridge rule targets.
+TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+
+
+def alarm_arns(scope: IConstruct) -> str:
+    """Every CloudWatch alarm of the stack's account and region, in the form AWS names an
+    alarm as the source of a publish (``arn:aws:cloudwatch:us-east-1:111122223333:alarm:NAME``,
+    AWS re:Post Knowledge Center, "Why didn't I receive an SNS notification for my CloudWatch
+    alarm trigger?")."""
+    stack = Stack.of(scope)
+    return f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+
+
+def allow_topic_publishers(key: kms.IKey) -> None:
+    """Let CloudWatch alarms and EventBridge rules publish to a topic encrypted with ``key``;
+    without this, their messages to an encrypted SNS topic are dropped silently.
+
+    Each under the confused-deputy conditions AWS documents for it (SNS developer guide, "Enable
+    compatibility between event sources from AWS services and encrypted topics", step 3):
+    CloudWatch only for the alarms of this account and region (``aws:SourceAccount``,
+    ``aws:SourceArn``). EventBridge with none: the same page says "Adding the
+    ``aws:SourceAccount``, ``aws:SourceArn``, and ``aws:SourceOrgID`` to a AWS KMS policy is
+    not supported for EventBridge-to-encrypted topics" (such a condition drops every event);
+    the topic policy names the rules instead.
+    """
+    cloudwatch, events = TOPIC_PUBLISHERS
+    for sid, service, conditions in (
+        (
+            "AllowCloudWatchAlarms",
+            cloudwatch,
+            {
+                "StringEquals": {"aws:SourceAccount": Stack.of(key).account},
+                "ArnLike": {"aws:SourceArn": alarm_arns(key)},
+            },
+        ),
+        ("AllowEventBridgeRules", events, None),
+    ):
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[iam.ServicePrincipal(service)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions=conditions,
+            )
         )
-    )

@@ -23,6 +23,7 @@ import jsii
 from aws_cdk import Aws, CfnDeletionPolicy, CfnResource, Duration, Stack, Stage
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_resiliencehub as resiliencehub
 from aws_cdk import aws_s3 as s3
@@ -30,6 +31,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct, IValidation
 
 from .backup import schedule_interval_seconds
+from .compliance import AWS_SOLUTIONS, acknowledge
 from .errors import DrConfigurationError, check_choice, check_duration
 
 #: The spec's objectives: RPO 1 hour, RTO 4 hours.
@@ -742,9 +744,12 @@ _APP_TEMPLATE = {
         {"name": "appcommon", "type": "AWS::ResilienceHub::AppCommonAppComponent",
          "resourceNames": []}
     ],
-    "excludedResources": {},
+    "excludedResources": {"logicalResourceIds": []},
     "version": 2.0,
 }  # fmt: skip
+#: The AWS-managed policy AWS's Resilience Hub guide attaches to an application's invoker role
+#: ("Invoker role": "AWSResilienceHubAsssessmentExecutionPolicy", AWS's spelling, three s).
+RESILIENCE_HUB_INVOKER_POLICY = "AWSResilienceHubAsssessmentExecutionPolicy"
 RESILIENCE_HUB_TIERS = ("MissionCritical", "Critical", "Important", "CoreServices", "NonCritical")
 
 
@@ -756,7 +761,11 @@ class ResilienceHubApp(Construct):
     single-region design). An application (:attr:`app`) mapped to the deployed stack
     (``CfnStack``, the stack's ARN), assessed daily, that sends drift and failed scheduled
     assessments to ``topic`` (let ``resiliencehub.amazonaws.com`` publish to it, e.g.
-    ``DrObservability.allow_service_to_publish``).
+    ``DrObservability.allow_service_to_publish``). Resilience Hub runs the daily assessment as
+    the application's invoker role (:attr:`invoker_role`, ``PermissionModel`` ``RoleBased``):
+    a role trusting ``resiliencehub.amazonaws.com`` with AWS's read-only assessment policy
+    (Resilience Hub user guide, "Invoker role"); without it a scheduled assessment has no
+    identity to run as.
 
     Args:
         scope: parent construct.
@@ -799,11 +808,15 @@ class ResilienceHubApp(Construct):
                 "Software": failure(FailureMode.CORRUPTION),
             },
         )  # fmt: skip
+        self.invoker_role = self._invoker_role()
         self.app = resiliencehub.CfnApp(
             self, "App", name=name,
             description="The DR stack, assessed against its declared recovery objectives",
             app_template_body=json.dumps(_APP_TEMPLATE, separators=(",", ":")),
             resiliency_policy_arn=self.policy.attr_policy_arn,
+            permission_model=resiliencehub.CfnApp.PermissionModelProperty(
+                type="RoleBased", invoker_role_name=self.invoker_role.role_name
+            ),
             resource_mappings=[
                 resiliencehub.CfnApp.ResourceMappingProperty(
                     mapping_type="CfnStack",
@@ -820,6 +833,30 @@ class ResilienceHubApp(Construct):
                 for event in ("DriftDetected", "ScheduledAssessmentFailure")
             ],
         )  # fmt: skip
+
+    def _invoker_role(self) -> iam.Role:
+        """The role Resilience Hub assumes to read the stack's resources for an assessment,
+        as the Resilience Hub guide's "Invoker role" page builds it: trust in
+        ``resiliencehub.amazonaws.com`` (no condition: the guide documents none) and
+        ``AWSResilienceHubAsssessmentExecutionPolicy``."""
+        policy = iam.ManagedPolicy.from_aws_managed_policy_name(RESILIENCE_HUB_INVOKER_POLICY)
+        role = iam.Role(
+            self,
+            "InvokerRole",
+            assumed_by=iam.ServicePrincipal("resiliencehub.amazonaws.com"),
+            description="AWS Resilience Hub assesses the DR stack as this role (read-only)",
+            managed_policies=[policy],
+        )
+        acknowledge(
+            role,
+            "AWS's Resilience Hub guide (Invoker role) attaches this AWS-maintained policy to the "
+            "invoker role: read-only describe/list calls on the resource types Resilience Hub "
+            "assesses, which AWS extends as the service assesses more; a copy of it would go "
+            "stale and a missing permission fails the daily assessment.",
+            f"{AWS_SOLUTIONS}-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            f"{RESILIENCE_HUB_INVOKER_POLICY}]",
+        )
+        return role
 
 
 # --- Helpers ---------------------------------------------------------------------------------

@@ -7,18 +7,19 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import jsii
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
+from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from .errors import (
@@ -30,7 +31,7 @@ from .errors import (
     check_removal_policy,
     claim_physical_name,
 )
-from .keys import allow_service_publishers, customer_managed_key
+from .keys import TOPIC_PUBLISHERS, alarm_arns, allow_topic_publishers, customer_managed_key
 
 
 class JobEvents(NamedTuple):
@@ -80,11 +81,13 @@ def dashboard_name(scope: Construct, suffix: str) -> str:
 class DrObservability(Construct):
     """Alarms to an encrypted SNS topic, a dashboard, and AWS Backup job notifications.
 
-    The topic is encrypted with a customer-managed key whose policy lets CloudWatch and
-    EventBridge publish (without it, their messages are dropped silently) and its policy
-    denies publishing without TLS. EventBridge rules send AWS Backup backup-, restore- and
-    copy-job state changes to it. ``watch_*`` methods add the spec's alarms and dashboard
-    widgets for a resource; every alarm is kept in :attr:`alarms`.
+    The topic is encrypted with a customer-managed key. Key and topic policy let this
+    account's CloudWatch alarms and the stack's EventBridge rules publish (without them, their
+    messages are dropped silently), each under the confused-deputy conditions AWS documents
+    for it (see :func:`~dr_constructs.keys.allow_topic_publishers`, :meth:`notify_from`), and
+    the topic policy denies publishing without TLS. EventBridge rules send AWS Backup backup-,
+    restore- and copy-job state changes to it. ``watch_*`` methods add the spec's alarms and
+    dashboard widgets for a resource; every alarm is kept in :attr:`alarms`.
 
     Args:
         scope: parent construct.
@@ -93,8 +96,9 @@ class DrObservability(Construct):
             the spec's region; ``DR-Dashboard-{suffix}-{region}`` elsewhere, as dashboard
             names are per account) and prefixes alarm names with ``dr-{suffix}-``.
             Default - ``dev``.
-        topic: bring your own topic (its key policy must admit CloudWatch and EventBridge).
-            Default - a new topic ``dr-alerts-{suffix}``.
+        topic: bring your own topic (its topic and key policies must admit CloudWatch
+            alarms and EventBridge rules, as a new topic's do). Default - a new topic
+            ``dr-alerts-{suffix}``.
         encryption_key: key for a new topic. Default - a new key with rotation.
         summary: markdown for the dashboard's header, e.g. the declared recovery objectives
             and the achievable figures (DrPlatform passes them). Default - the spec's
@@ -141,9 +145,7 @@ class DrObservability(Construct):
                 self, "TopicKey", description=f"DR alerts topic ({self.suffix})",
                 removal_policy=removal_policy,
             )  # fmt: skip
-            allow_service_publishers(
-                self.encryption_key, "cloudwatch.amazonaws.com", "events.amazonaws.com"
-            )
+            allow_topic_publishers(self.encryption_key)
             topic = sns.Topic(
                 self,
                 "Topic",
@@ -152,9 +154,12 @@ class DrObservability(Construct):
                 master_key=self.encryption_key,
                 enforce_ssl=True,
             )
+            self._let_alarms_publish(topic)
         else:
             self.encryption_key = encryption_key
         self.topic: sns.ITopic = topic
+        self._rules_publishing: list[events.IRule] = []
+        self._rules_statement: iam.PolicyStatement | None = None
         self.alarms: list[cloudwatch.Alarm] = []
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self.dashboard_name)
         self.dashboard.add_widgets(
@@ -176,10 +181,10 @@ class DrObservability(Construct):
                     detail_type=[job.detail_type],
                     detail={job.state_field: NOTIFY_STATES},
                 ),
-                targets=[targets.SnsTopic(self.topic)],
             )
             for name, job in BACKUP_JOB_EVENTS.items()
         }
+        self.notify_from(*self.backup_rules.values())
         failed_jobs = cloudwatch.Metric(
             namespace="AWS/Backup",
             metric_name="NumberOfBackupJobsFailed",
@@ -340,6 +345,45 @@ class DrObservability(Construct):
         )
         return alarm
 
+    def notify_from(self, *rules: events.Rule) -> None:
+        """Send the events ``rules`` match to the topic. The topic policy lets EventBridge
+        publish for these rules only (``aws:SourceArn``: "For EventBridge event bus rule
+        targets, the value of aws:SourceArn must be the rule ARN", EventBridge user guide,
+        "Cross-service confused deputy prevention"). aws-cdk-lib's ``targets.SnsTopic`` grants
+        ``events.amazonaws.com`` with no condition: any account's rule could publish."""
+        for rule in rules:
+            rule.add_target(_TopicTarget(self.topic))
+            self._rules_publishing.append(rule)
+        arns = [rule.rule_arn for rule in self._rules_publishing]
+        if self._rules_statement is None:
+            self._rules_statement = iam.PolicyStatement(
+                sid="AllowEventBridgeRules",
+                principals=[iam.ServicePrincipal(TOPIC_PUBLISHERS[1])],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+            )
+            self.topic.add_to_resource_policy(self._rules_statement)
+        self._rules_statement.add_condition("ArnEquals", {"aws:SourceArn": arns})
+
+    def _let_alarms_publish(self, topic: sns.ITopic) -> None:
+        """A topic policy replaces SNS's default one, which let the account's services publish:
+        CloudWatch alarm actions then fail with "not authorized to perform: SNS:Publish"
+        unless the policy admits ``cloudwatch.amazonaws.com`` (AWS re:Post Knowledge Center,
+        "Why didn't I receive an SNS notification for my CloudWatch alarm trigger?"), here for
+        this account's alarms only (``aws:SourceArn``, ``aws:SourceAccount``)."""
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarms",
+                principals=[iam.ServicePrincipal(TOPIC_PUBLISHERS[0])],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Stack.of(topic).account},
+                    "ArnLike": {"aws:SourceArn": alarm_arns(topic)},
+                },
+            )
+        )
+
     def allow_service_to_publish(self, service: str) -> None:
         """Let an AWS service principal (e.g. ``resiliencehub.amazonaws.com``) publish to the
         topic: ``sns:Publish`` from this account in the topic policy, and use of the topic's
@@ -477,6 +521,18 @@ class DrObservability(Construct):
             cloudwatch.GraphWidget(title="DynamoDB system errors", left=[errors], width=12)
         )
         return alarm
+
+
+@jsii.implements(events.IRuleTarget)
+class _TopicTarget:
+    """An EventBridge target that is the topic and grants nothing: the topic policy's
+    ``AllowEventBridgeRules`` statement (:meth:`DrObservability.notify_from`) admits the rules."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self._topic = topic
+
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self._topic.topic_arn)
 
 
 def _check_watched(prop: str, value: object, metric: str, accepted: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from aws_cdk import Aws, CfnTag, Duration, RemovalPolicy, Tags
+from aws_cdk import CfnTag, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
@@ -27,9 +27,15 @@ from ..storage import DrBucket
 
 #: The tag that scopes the controls to the stack's resources and backup plan.
 AUDIT_TAG = "dr-constructs:audit"
-#: The service-linked role AWS Backup delivers reports with (it exists once AWS Backup has
-#: created it, so policies name it in a condition, never as a principal).
+#: The service-linked role AWS Backup Audit Manager delivers reports with, as AWS's sample
+#: bucket policy names it (AWS Backup developer guide, "Creating report plans using the AWS
+#: Backup console"). AWS Backup creates it with the account's first framework or report plan
+#: ("Using roles for AWS Backup Audit Manager"); until then S3 rejects a policy naming it
+#: ("Invalid principal", the same console page) and so does KMS.
 REPORTS_ROLE = "aws-service-role/reports.backup.amazonaws.com/AWSServiceRoleForBackupReports"
+#: What the key policy must let the reports role do (AWS Backup developer guide, "Creating report
+#: plans using the AWS Backup API": "kms:GenerateDataKey and kms:Decrypt at minimum").
+REPORTS_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 #: The report templates delivered, in the order they are created.
 REPORT_TEMPLATES = ("RESTORE_JOB_REPORT", "CONTROL_COMPLIANCE_REPORT")
 #: Where in the bucket the reports land (AWS Backup adds Backup/{account}/{region}/...).
@@ -51,7 +57,10 @@ class DrBackupAudit(Construct):
 
     Two report plans deliver the restore-job report and the control-compliance report (CSV
     and JSON) daily to a :class:`DrBucket` of their own (versioned, SSE-KMS with its own key,
-    TLS only, access-logged), which only AWS Backup's reports role may write to.
+    TLS only, access-logged), which only AWS Backup's reports role
+    (``AWSServiceRoleForBackupReports``) may write to. Bucket and key policies name that role
+    as AWS documents, and are created after the framework, whose creation makes the role in an
+    account that has none yet; an account that has it already deploys the same way.
 
     Args:
         scope: parent construct.
@@ -149,33 +158,41 @@ class DrBackupAudit(Construct):
         )
 
     def _let_backup_deliver_reports(self) -> None:
-        """AWS Backup's reports role may put objects (bucket-owner-full-control) and use the
-        bucket's key; named by ``aws:PrincipalArn`` so that the policies deploy before the
-        role exists (it is created with the first report)."""
-        role_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{REPORTS_ROLE}"
-        reports_role = {"ArnEquals": {"aws:PrincipalArn": role_arn}}
+        """AWS Backup's reports role may put objects (bucket-owner-full-control) under the
+        report prefix, and use the bucket's key through S3: the policies AWS's report plan
+        pages give. The role's own policy (AWSServiceRolePolicyForBackupReports) grants neither
+        ``s3:PutObject`` nor KMS, so the account's root as principal would not do: the
+        policies name the role, and wait for the framework that creates it."""
+        stack = Stack.of(self)
+        reports_role = iam.ArnPrincipal(
+            f"arn:{stack.partition}:iam::{stack.account}:role/{REPORTS_ROLE}"
+        )
         bucket = self.reports.bucket
         bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="BackupReportsDelivery",
-                principals=[iam.AccountRootPrincipal()],
+                principals=[reports_role],
                 actions=["s3:PutObject"],
                 resources=[bucket.arn_for_objects(f"{REPORT_PREFIX}/*")],
+                conditions={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+            )
+        )
+        key = self.reports.encryption_key
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="BackupReportsEncrypt",
+                principals=[reports_role],
+                actions=list(REPORTS_KEY_ACTIONS),
+                resources=["*"],  # in a key policy, "*" means this key
+                # only as S3 encrypts a report (AWS KMS developer guide, kms:ViaService)
                 conditions={
-                    **reports_role,
-                    "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"},
+                    "StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}
                 },
             )
         )
-        self.reports.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="BackupReportsEncrypt",
-                principals=[iam.AccountRootPrincipal()],
-                actions=["kms:GenerateDataKey", "kms:Encrypt"],
-                resources=["*"],  # in a key policy, "*" means this key
-                conditions=reports_role,
-            )
-        )
+        for policy_holder in (key, bucket.policy):
+            if policy_holder is not None:
+                policy_holder.node.add_dependency(self.framework)
 
     def _report_plans(self, suffix: str) -> list[backup.CfnReportPlan]:
         plans = []
