@@ -84,7 +84,9 @@ class DrObservability(Construct):
     EventBridge publish (without it, their messages are dropped silently) and its policy
     denies publishing without TLS. EventBridge rules send AWS Backup backup-, restore- and
     copy-job state changes to it. ``watch_*`` methods add the spec's alarms and dashboard
-    widgets for a resource; every alarm is kept in :attr:`alarms`.
+    widgets for a resource; every alarm is kept in :attr:`alarms`. Failed AWS Backup jobs are
+    alarmed per vault by :meth:`watch_backups`: AWS documents its AWS/Backup metrics with the
+    ``BackupVaultName`` (and ``ResourceType``) dimensions, not as an account-wide series.
 
     Args:
         scope: parent construct.
@@ -180,22 +182,6 @@ class DrObservability(Construct):
             )
             for name, job in BACKUP_JOB_EVENTS.items()
         }
-        failed_jobs = cloudwatch.Metric(
-            namespace="AWS/Backup",
-            metric_name="NumberOfBackupJobsFailed",
-            statistic="Sum",
-            period=Duration.hours(1),
-        )
-        self.backup_failures_alarm = self.add_alarm(
-            "BackupJobsFailed",
-            failed_jobs,
-            threshold=0,
-            evaluation_periods=1,
-            description="An AWS Backup job failed in the last hour",
-        )
-        self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="AWS Backup failed jobs", left=[failed_jobs], width=12)
-        )
 
     def add_alarm(
         self,
