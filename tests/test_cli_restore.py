@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,8 +34,26 @@ from .cli_world import (
 FIXED = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
 STAMP = "20261129220000"
 ACCOUNT = "123456789012"
-RP_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:7c2a1b3e-aurora"
-CONTINUOUS_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:continuous:cluster-x"
+#: An Aurora snapshot recovery point, in the form of AWS Backup guide, "Monitoring AWS Backup
+#: events using Amazon EventBridge", the Recovery Point State Change example's resources.
+RP_ARN = (
+    f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster-snapshot:awsbackup:job-4ece7121-d60e-00c2-5c3b-"
+    "49960142d03b"
+)
+#: An S3 snapshot recovery point: the same page, Backup Job State Change COMPLETED's resources.
+S3_RP_ARN = (
+    f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:f1d966fe-a3bd-410b-b292-99f442d13b56"
+)
+#: Continuous recovery points: AWS documents no ARN example; RDS names the cluster's in
+#: DescribeDBClusters ``AwsBackupRecoveryPointArn`` (botocore rds, shape DBCluster), and public
+#: code shows it as ``arn:aws:backup:<region>:<account>:recovery-point:continuous:cluster-...``
+#: (S3: ``...:recovery-point:continuous:<bucket>-<hash>``).
+CONTINUOUS_ARN = (
+    f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:continuous:cluster-random-string-hash"
+)
+S3_CONTINUOUS_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:continuous:bucket-0f51c39b"
+#: The restore metadata keys AWS documents, per restore (the file names its sources).
+DOCUMENTED = json.loads((Path(__file__).parent / "data" / "aws_restore_metadata.json").read_text())
 #: Cluster identifiers have at most 63 characters: the source's name is cut to fit.
 RESTORED_CLUSTER = "drstack-test-drdatabaseclustere30ed098-restored-20261129220000"
 
@@ -55,19 +74,26 @@ def invoke(args: list[str], **settings: Any) -> Result:
     return CliRunner().invoke(cli, args, obj=settings)
 
 
-def _points(world: World, arn: str, *, continuous_from: datetime | None = None) -> list[Any]:
+def _points(
+    world: World,
+    arn: str,
+    *,
+    snapshot: str = RP_ARN,
+    continuous: str = CONTINUOUS_ARN,
+    continuous_from: datetime | None = None,
+) -> list[Any]:
     common = {"BackupVaultName": VAULT, "BackupVaultArn": world.vault_arn, "ResourceArn": arn}
     points = [
-        {**common, "RecoveryPointArn": RP_ARN, "Status": "COMPLETED",
+        {**common, "RecoveryPointArn": snapshot, "Status": "COMPLETED",
          "CreationDate": FIXED - timedelta(minutes=10)},
-        {**common, "RecoveryPointArn": RP_ARN + "-older", "Status": "COMPLETED",
+        {**common, "RecoveryPointArn": snapshot[:-12] + "00000000001a", "Status": "COMPLETED",
          "CreationDate": FIXED - timedelta(minutes=70)},
-        {**common, "RecoveryPointArn": RP_ARN + "-newer-partial", "Status": "PARTIAL",
+        {**common, "RecoveryPointArn": snapshot[:-12] + "00000000002b", "Status": "PARTIAL",
          "CreationDate": FIXED - timedelta(minutes=5)},
     ]  # fmt: skip
     if continuous_from is not None:
         points.append(
-            {**common, "RecoveryPointArn": CONTINUOUS_ARN, "Status": "COMPLETED",
+            {**common, "RecoveryPointArn": continuous, "Status": "COMPLETED",
              "CreationDate": continuous_from}
         )  # fmt: skip
     return points
@@ -162,6 +188,7 @@ def test_aurora_dry_run_builds_the_complete_request(world: World) -> None:
             f"--iam-role-arn {world.role_arn} --idempotency-token {RESTORED_CLUSTER} "
             "--resource-type Aurora"
         ),
+        "left_out_metadata": [],
     }  # fmt: skip
 
 
@@ -374,21 +401,30 @@ def test_table_to_outside_the_pitr_window_exit_2(world: World) -> None:
     )
 
 
-def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None:
-    cloudformation, _ = world.cloudformation()
+def _bucket_backup(
+    world: World, points: list[Any], point_arn: str, metadata: dict[str, str] | None = None
+) -> tuple[Any, Stubber]:
     bucket_arn = f"arn:aws:s3:::{world.bucket}"
     backup = world.client("backup")
     stubber = Stubber(backup)
     stubber.add_response(
-        "list_recovery_points_by_backup_vault", {"RecoveryPoints": _points(world, bucket_arn)},
+        "list_recovery_points_by_backup_vault", {"RecoveryPoints": points},
         {"BackupVaultName": VAULT, "ByResourceArn": bucket_arn},
     )  # fmt: skip
     stubber.add_response(
         "get_recovery_point_restore_metadata",
-        {"RestoreMetadata": {"DestinationBucketName": world.bucket, "NewBucket": "false"}},
-        {"BackupVaultName": VAULT, "RecoveryPointArn": RP_ARN},
-    )
+        {"RestoreMetadata": metadata
+         or {"DestinationBucketName": world.bucket, "NewBucket": "false"}},
+        {"BackupVaultName": VAULT, "RecoveryPointArn": point_arn},
+    )  # fmt: skip
     stubber.activate()
+    return backup, stubber
+
+
+def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    points = _points(world, f"arn:aws:s3:::{world.bucket}", snapshot=S3_RP_ARN)
+    backup, _ = _bucket_backup(world, points, S3_RP_ARN)
     result = invoke(
         ["restore", "bucket", "--stack", STACK, "--json"],
         overrides={"cloudformation": cloudformation, "backup": backup},
@@ -397,11 +433,10 @@ def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None
     target = f"{world.bucket[:39].rstrip('-')}-restored-{STAMP}"  # bucket names: 63 at most
     assert len(target) <= 63
     assert json.loads(result.stdout)["request"] == {
-        "RecoveryPointArn": RP_ARN,
+        "RecoveryPointArn": S3_RP_ARN,
         "Metadata": {
             "DestinationBucketName": target,
             "NewBucket": "true",
-            "CreationToken": target,
             "Encrypted": "true",
             "EncryptionType": "SSE-KMS",
             "KMSKey": world.key_arn,
@@ -410,6 +445,130 @@ def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None
         "IdempotencyToken": target,
         "ResourceType": "S3",
     }
+
+
+# --- only the restore metadata AWS documents --------------------------------------------------
+
+
+def _allowed(restore: str) -> dict[str, str]:
+    keys = DOCUMENTED["keys"][restore]
+    names = [*keys["required"], *keys.get("one_of", []), *keys["optional"]]
+    return {name.lower(): name for name in names}
+
+
+def _assert_documented(request: dict[str, Any], restore: str) -> None:
+    """Every key is one AWS documents for this restore, spelled as AWS spells it; the required
+    ones are there (and, for a point in time, one of RestoreToTime/UseLatestRestorableTime)."""
+    allowed = _allowed(restore)
+    metadata = request["Metadata"]
+    assert [k for k in metadata if allowed.get(k.lower()) != k] == []
+    assert set(DOCUMENTED["keys"][restore]["required"]) <= set(metadata)
+    one_of = DOCUMENTED["keys"][restore].get("one_of")
+    if one_of:
+        assert len(set(one_of) & set(metadata)) == 1, metadata
+
+
+def test_the_command_knows_exactly_the_documented_keys() -> None:
+    from dr_constructs.cli.restore import RESTORE_METADATA_KEYS
+
+    for (resource_type, continuous), keys in RESTORE_METADATA_KEYS.items():
+        restore = f"{resource_type} {'continuous' if continuous else 'snapshot'}"
+        assert sorted(k.lower() for k in keys) == sorted(_allowed(restore)), restore
+
+
+def test_aurora_snapshot_restore_sends_documented_keys_only(world: World) -> None:
+    """AWS's own example restore metadata (Aurora page) as the recovery point's answer, plus a
+    key AWS does not document for StartRestoreJob: it is left out, and the plan says so."""
+    answered = {**DOCUMENTED["aurora_example_restore_metadata"]["metadata"],
+                "DBClusterArn": "arn:aws:rds:us-east-1:123456789012:cluster:old"}  # fmt: skip
+    cloudformation, _ = world.cloudformation()
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault",
+        {"RecoveryPoints": _points(world, world.cluster_arn)},
+        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
+    )
+    stubber.add_response(
+        "get_recovery_point_restore_metadata", {"RestoreMetadata": answered},
+        {"BackupVaultName": VAULT, "RecoveryPointArn": RP_ARN},
+    )  # fmt: skip
+    stubber.activate()
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    _assert_documented(document["request"], "Aurora snapshot")
+    assert document["left_out_metadata"] == ["DBClusterArn"]
+    assert document["request"]["Metadata"]["AvailabilityZones"] == answered["AvailabilityZones"]
+
+
+def test_aurora_point_in_time_restore_leaves_out_snapshot_only_keys(world: World) -> None:
+    """The PITR list has no AvailabilityZones or DatabaseName (RestoreDBClusterToPointInTime
+    takes neither): a continuous point's metadata carrying them does not reach the request."""
+    cluster = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    earliest, latest = cluster["EarliestRestorableTime"], cluster["LatestRestorableTime"]
+    cloudformation, _ = world.cloudformation()
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault",
+        {"RecoveryPoints": _points(world, world.cluster_arn, continuous_from=earliest)},
+        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
+    )
+    stubber.add_response(
+        "get_recovery_point_restore_metadata",
+        {"RestoreMetadata": DOCUMENTED["aurora_example_restore_metadata"]["metadata"]},
+        {"BackupVaultName": VAULT, "RecoveryPointArn": CONTINUOUS_ARN},
+    )
+    stubber.activate()
+    to = earliest + (latest - earliest) / 2
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--to", to.isoformat(), "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    _assert_documented(document["request"], "Aurora continuous")
+    assert document["left_out_metadata"] == ["AvailabilityZones", "DatabaseName"]
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_bucket_restore_sends_documented_keys_only(world: World, continuous: bool) -> None:
+    """No EFS key (CreationToken) in an S3 restore; RestoreTime only for a continuous point."""
+    cloudformation, _ = world.cloudformation()
+    point = S3_CONTINUOUS_ARN if continuous else S3_RP_ARN
+    points = _points(world, f"arn:aws:s3:::{world.bucket}", snapshot=S3_RP_ARN,
+                     continuous=S3_CONTINUOUS_ARN,
+                     continuous_from=FIXED - timedelta(days=2) if continuous else None)  # fmt: skip
+    backup, _ = _bucket_backup(world, points, point)
+    args = ["restore", "bucket", "--stack", STACK, "--json"]
+    if continuous:
+        args += ["--to", (FIXED - timedelta(hours=1)).isoformat()]
+    result = invoke(args, overrides={"cloudformation": cloudformation, "backup": backup})
+    assert result.exit_code == 0, result.output
+    request = json.loads(result.stdout)["request"]
+    _assert_documented(request, f"S3 {'continuous' if continuous else 'snapshot'}")
+    assert "CreationToken" not in request["Metadata"]
+
+
+def test_table_restore_sends_only_the_service_model_parameters(world: World) -> None:
+    """DynamoDB restores through its own RestoreTableToPointInTime: every key of the request
+    is a member of the botocore shape."""
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["restore", "table", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation},
+    )
+    assert result.exit_code == 0, result.output
+    shape = (
+        world.client("dynamodb")
+        .meta.service_model.operation_model("RestoreTableToPointInTime")
+        .input_shape
+    )
+    assert set(json.loads(result.stdout)["request"]) <= set(shape.members)
 
 
 def test_restore_dry_run_screen(world: World) -> None:

@@ -213,6 +213,12 @@ def restore(
         )
         point = plan.recovery_point
         out.print(f"Recovery point: {json.dumps(point)}")
+        if plan.left_out:
+            out.print(
+                "Left out of the recovery point's restore metadata (not among the keys AWS "
+                f"documents for this restore): {', '.join(plan.left_out)}",
+                markup=False,
+            )
         out.print(f"Request ({plan.service} {plan.operation}):")
         out.print_json(data=plan.to_dict()["request"])
         out.print("Equivalent aws CLI command:")

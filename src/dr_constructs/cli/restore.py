@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,32 @@ RESTORE_FAILURE_MODE = "corruption"
 #: Restore-metadata key AWS Backup takes for a point in time of a continuous recovery point.
 POINT_IN_TIME_KEY = {"Aurora": "RestoreToTime", "S3": "RestoreTime"}
 _SUFFIX = "-restored-"
+_AURORA_OPTIONAL = (
+    "BacktrackWindow", "CopyTagsToSnapshot", "DBClusterParameterGroupName", "DBSubnetGroupName",
+    "EnableCloudwatchLogsExports", "EnableIAMDatabaseAuthentication", "EngineMode",
+    "EngineVersion", "KmsKeyId", "OptionGroupName", "Port", "ScalingConfiguration",
+    "VpcSecurityGroupIds",
+)  # fmt: skip
+_S3_OPTIONAL = (
+    "RestoreACLs", "EncryptionType", "ItemsToRestore", "KMSKey", "RestoreLatestVersionsUpTo",
+    "NewBucket", "Encrypted",
+)  # fmt: skip
+#: The StartRestoreJob metadata keys AWS documents, per (resource type, continuous point):
+#: AWS Backup guide, "Restoring an Amazon Aurora cluster" (snapshot and PITR lists; PITR has
+#: no AvailabilityZones or DatabaseName), "Continuous backups and PITR" (UseLatestRestorableTime),
+#: "Restore S3 data using AWS Backup" (RestoreTime only for continuous points) and "Restore
+#: testing inferred metadata" (S3: NewBucket, Encrypted). Nothing else is sent.
+RESTORE_METADATA_KEYS: dict[tuple[str, bool], tuple[str, ...]] = {
+    ("Aurora", False): (
+        "DBClusterIdentifier", "Engine", "AvailabilityZones", "DatabaseName", *_AURORA_OPTIONAL
+    ),
+    ("Aurora", True): (
+        "DBClusterIdentifier", "Engine", "RestoreToTime", "UseLatestRestorableTime",
+        *_AURORA_OPTIONAL,
+    ),
+    ("S3", False): ("DestinationBucketName", *_S3_OPTIONAL),
+    ("S3", True): ("DestinationBucketName", "RestoreTime", *_S3_OPTIONAL),
+}  # fmt: skip
 _DONE_BACKUP = {"COMPLETED"}
 _FAILED_BACKUP = {"ABORTED", "FAILED"}
 
@@ -45,6 +71,9 @@ class RestorePlan:
     cli: str = ""
     #: The same command, one parameter a line, for people.
     cli_display: str = ""
+    #: Keys of the recovery point's restore metadata that AWS does not document for this
+    #: restore, and that the request therefore leaves out.
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def method(self) -> str:
@@ -62,6 +91,7 @@ class RestorePlan:
             "recovery_point": self.recovery_point,
             "request": _jsonable(self.request),
             "aws_cli": self.cli,
+            "left_out_metadata": self.left_out,
         }
 
 
@@ -167,6 +197,7 @@ def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
     if cluster.get("DBClusterParameterGroup"):
         metadata["DBClusterParameterGroupName"] = cluster["DBClusterParameterGroup"]
     _point_in_time(metadata, "Aurora", to)
+    metadata, left_out = documented_metadata(metadata, "Aurora", _is_continuous(point))
     return RestorePlan(
         kind="aurora",
         service="backup",
@@ -175,6 +206,7 @@ def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         source=cluster_id,
         target=target,
         recovery_point=_describe_point(point, to),
+        left_out=left_out,
     )
 
 
@@ -195,7 +227,6 @@ def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         {
             "DestinationBucketName": target,
             "NewBucket": "true",
-            "CreationToken": target,
             "Encrypted": "true",
         }
     )
@@ -204,6 +235,7 @@ def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
     else:
         metadata["EncryptionType"] = "SSE-S3"
     _point_in_time(metadata, "S3", to)
+    metadata, left_out = documented_metadata(metadata, "S3", _is_continuous(point))
     return RestorePlan(
         kind="bucket",
         service="backup",
@@ -212,6 +244,7 @@ def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         source=bucket,
         target=target,
         recovery_point=_describe_point(point, to),
+        left_out=left_out,
     )
 
 
@@ -320,6 +353,23 @@ def _point_in_time(metadata: dict[str, str], resource_type: str, to: datetime | 
     if to is not None:
         metadata[POINT_IN_TIME_KEY[resource_type]] = iso(to)
         metadata.pop("UseLatestRestorableTime", None)
+
+
+def documented_metadata(
+    metadata: Mapping[str, str], resource_type: str, continuous: bool
+) -> tuple[dict[str, str], list[str]]:
+    """The keys of ``metadata`` AWS documents for this restore (in AWS's spelling: keys are
+    compared case-insensitively), and the sorted keys left out."""
+    allowed = {key.lower(): key for key in RESTORE_METADATA_KEYS[resource_type, continuous]}
+    kept: dict[str, str] = {}
+    left_out: list[str] = []
+    for key, value in metadata.items():
+        name = allowed.get(key.lower())
+        if name is None:
+            left_out.append(key)
+        else:
+            kept[name] = value
+    return kept, sorted(left_out)
 
 
 def _backup_request(
