@@ -593,3 +593,102 @@ def test_restore_dry_run_screen(world: World) -> None:
     assert shlex.split(continued) == shlex.split(json.loads(as_json.stdout)["aws_cli"])
     assert shown.startswith("aws backup start-restore-job --region us-east-1 \\\n  --recovery")
     assert out.rstrip().endswith("Dry run: nothing was started. Run again with --yes to start it.")
+
+
+# --- continuous points: what a continuous rule makes of Aurora and S3 ------------------------
+
+
+def _continuous_only(world: World, arn: str, continuous: str, status: str = "COMPLETED") -> Any:
+    """The one recovery point a continuous rule makes (and no snapshot: AWS Backup guide,
+    "Continuous backups and point-in-time recovery")."""
+    return [{"BackupVaultName": VAULT, "BackupVaultArn": world.vault_arn, "ResourceArn": arn,
+             "RecoveryPointArn": continuous, "Status": status,
+             "CreationDate": FIXED - timedelta(days=3)}]  # fmt: skip
+
+
+def test_aurora_without_to_restores_the_continuous_point_to_its_latest_time(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault",
+        {"RecoveryPoints": _continuous_only(world, world.cluster_arn, CONTINUOUS_ARN)},
+        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
+    )
+    stubber.add_response(
+        "get_recovery_point_restore_metadata", {"RestoreMetadata": AURORA_METADATA},
+        {"BackupVaultName": VAULT, "RecoveryPointArn": CONTINUOUS_ARN},
+    )  # fmt: skip
+    stubber.activate()
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    metadata = document["request"]["Metadata"]
+    assert document["request"]["RecoveryPointArn"] == CONTINUOUS_ARN
+    # AWS's own Aurora PITR example: "UseLatestRestorableTime":"true"
+    assert metadata["UseLatestRestorableTime"] == "true" and "RestoreToTime" not in metadata
+    _assert_documented(document["request"], "Aurora continuous")
+    assert document["recovery_point"]["type"] == "continuous"
+    assert document["recovery_point"]["restore_to"].startswith("latest restorable time (")
+
+
+def test_bucket_without_to_restores_the_continuous_point_15_minutes_back(world: World) -> None:
+    """S3 requires RestoreTime for a continuous point; "Amazon S3 allows restores up until the
+    most recent 15 minutes of activity"."""
+    cloudformation, _ = world.cloudformation()
+    points = _continuous_only(world, f"arn:aws:s3:::{world.bucket}", S3_CONTINUOUS_ARN)
+    backup, _ = _bucket_backup(world, points, S3_CONTINUOUS_ARN)
+    result = invoke(
+        ["restore", "bucket", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["request"]["RecoveryPointArn"] == S3_CONTINUOUS_ARN
+    assert document["request"]["Metadata"]["RestoreTime"] == "2026-11-29T21:45:00Z"
+    _assert_documented(document["request"], "S3 continuous")
+    assert document["recovery_point"]["restore_to"] == (
+        "latest restorable time (2026-11-29T21:45:00Z)"
+    )
+
+
+def test_the_continuous_point_wins_over_an_older_snapshot(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    points = _points(
+        world, f"arn:aws:s3:::{world.bucket}", snapshot=S3_RP_ARN, continuous=S3_CONTINUOUS_ARN,
+        continuous_from=FIXED - timedelta(days=3),
+    )  # fmt: skip
+    backup, _ = _bucket_backup(world, points, S3_CONTINUOUS_ARN)
+    result = invoke(
+        ["restore", "bucket", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["request"]["RecoveryPointArn"] == S3_CONTINUOUS_ARN
+
+
+def test_a_stopped_continuous_point_is_named_when_nothing_can_be_restored(world: World) -> None:
+    """STOPPED: "a user has taken some action that causes the continuous backup to be disabled"
+    (AWS Backup guide, restoring S3, recovery point status)."""
+    cloudformation, _ = world.cloudformation()
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    bucket_arn = f"arn:aws:s3:::{world.bucket}"
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault",
+        {"RecoveryPoints": _continuous_only(world, bucket_arn, S3_CONTINUOUS_ARN, "STOPPED")},
+        {"BackupVaultName": VAULT, "ByResourceArn": bucket_arn},
+    )
+    stubber.activate()
+    result = invoke(
+        ["restore", "bucket", "--stack", STACK],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: no recovery point yet for {bucket_arn} in vault {VAULT} (the plan's first "
+        "backup runs on the hour); its continuous recovery point is STOPPED"
+    )

@@ -381,3 +381,19 @@ def test_account_wide_backup_series_is_not_documented() -> None:
                    for s in sets}  # fmt: skip
     assert backup_sets == {frozenset({"BackupVaultName"}),
                            frozenset({"BackupVaultName", "ResourceType"})}  # fmt: skip
+
+
+def test_watch_backups_per_type_windows() -> None:
+    """``windows`` names the types that get a NoRecentBackup alarm (the ones with snapshot
+    jobs); a window for every type, or both, or neither, is refused clearly."""
+    stack = new_stack()
+    obs = DrObservability(stack, "Observability")
+    vault = backup.BackupVault.from_backup_vault_name(stack, "Vault", "v")
+    for kwargs in ({}, {"window": Duration.hours(1), "windows": {"S3": Duration.hours(1)}}):
+        with pytest.raises(DrConfigurationError, match=r"watch_backups\(window, windows\)"):
+            obs.watch_backups(vault, **kwargs)  # type: ignore[arg-type]
+    alarms = obs.watch_backups(vault, windows={"DynamoDB": Duration.hours(4)})
+    assert [a.node.id for a in alarms] == [
+        "NoRecentBackupDynamoDBAlarm", "VaultBackupJobsFailedAlarm", "VaultCopyJobsFailedAlarm",
+        "VaultRestoreJobsFailedAlarm",
+    ]  # fmt: skip
