@@ -351,7 +351,7 @@ def _recovery_point(
         .paginate(BackupVaultName=vault, ByResourceArn=resource_arn)
     )
     points: list[dict[str, Any]] = [p for page in pages for p in page["RecoveryPoints"]]
-    continuous = [p for p in points if _is_continuous(p, continuous_arn)]
+    continuous = [p for p in points if is_continuous(p, continuous_arn)]
     usable = [p for p in continuous if p.get("Status") == "COMPLETED"]
     if usable:
         point = max(usable, key=lambda p: p["CreationDate"])
@@ -382,7 +382,7 @@ def _statuses(continuous: list[dict[str, Any]]) -> str:
     return f"; its continuous recovery point is {found}"
 
 
-def _is_continuous(point: Mapping[str, Any], continuous_arn: str | None = None) -> bool:
+def is_continuous(point: Mapping[str, Any], continuous_arn: str | None = None) -> bool:
     """A continuous recovery point: the one RDS names as the cluster's
     ``AwsBackupRecoveryPointArn``, or an ARN ``...:recovery-point:continuous:...`` (the form
     public code shows; AWS documents no example)."""
