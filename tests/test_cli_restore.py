@@ -115,8 +115,14 @@ AURORA_METADATA = {
 
 
 def _aurora_backup(
-    world: World, points: list[Any], *, metadata: bool = True
+    world: World,
+    points: list[Any],
+    *,
+    metadata: dict[str, str] | None = AURORA_METADATA,
+    point_arn: str | None = None,
 ) -> tuple[Any, Stubber]:
+    """AWS Backup's answers for an Aurora restore: the cluster's recovery points, then the
+    restore metadata of ``point_arn`` (default: the first point); no metadata with None."""
     backup = world.client("backup")
     stubber = Stubber(backup)
     stubber.add_response(
@@ -124,12 +130,13 @@ def _aurora_backup(
         {"RecoveryPoints": points},
         {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
     )
-    if metadata:
+    if metadata is not None:
+        arn = point_arn or points[0]["RecoveryPointArn"]
         stubber.add_response(
             "get_recovery_point_restore_metadata",
-            {"BackupVaultArn": world.vault_arn, "RecoveryPointArn": RP_ARN,
-             "RestoreMetadata": AURORA_METADATA},
-            {"BackupVaultName": VAULT, "RecoveryPointArn": points[0]["RecoveryPointArn"]},
+            {"BackupVaultArn": world.vault_arn, "RecoveryPointArn": arn,
+             "RestoreMetadata": metadata},
+            {"BackupVaultName": VAULT, "RecoveryPointArn": arn},
         )  # fmt: skip
     stubber.activate()
     return backup, stubber
@@ -284,18 +291,12 @@ def test_aurora_to_a_point_in_time_uses_the_continuous_recovery_point(world: Wor
     to = earliest + (latest - earliest) / 2
     cloudformation, _ = world.cloudformation()
     points = _points(world, world.cluster_arn, continuous_from=earliest)
-    backup = world.client("backup")
-    stubber = Stubber(backup)
-    stubber.add_response(
-        "list_recovery_points_by_backup_vault", {"RecoveryPoints": points},
-        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
-    )  # fmt: skip
-    stubber.add_response(
-        "get_recovery_point_restore_metadata",
-        {"RestoreMetadata": {**AURORA_METADATA, "UseLatestRestorableTime": "true"}},
-        {"BackupVaultName": VAULT, "RecoveryPointArn": CONTINUOUS_ARN},
+    backup, _ = _aurora_backup(
+        world,
+        points,
+        metadata={**AURORA_METADATA, "UseLatestRestorableTime": "true"},
+        point_arn=CONTINUOUS_ARN,
     )
-    stubber.activate()
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--to", to.isoformat(), "--json"],
         overrides={"cloudformation": cloudformation, "backup": backup},
@@ -312,7 +313,7 @@ def test_aurora_to_a_point_in_time_uses_the_continuous_recovery_point(world: Wor
 def test_to_outside_the_window_is_one_line_exit_2(world: World) -> None:
     cloudformation, _ = world.cloudformation()
     backup, _ = _aurora_backup(
-        world, _points(world, world.cluster_arn, continuous_from=FIXED), metadata=False
+        world, _points(world, world.cluster_arn, continuous_from=FIXED), metadata=None
     )
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--to", "2020-01-01T00:00:00Z", "--yes"],
@@ -328,7 +329,7 @@ def test_to_outside_the_window_is_one_line_exit_2(world: World) -> None:
 
 def test_no_recovery_point_yet_is_one_line_exit_2(world: World) -> None:
     cloudformation, _ = world.cloudformation()
-    backup, _ = _aurora_backup(world, [], metadata=False)
+    backup, _ = _aurora_backup(world, [], metadata=None)
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--yes"],
         overrides={"cloudformation": cloudformation, "backup": backup},
@@ -482,18 +483,9 @@ def test_aurora_snapshot_restore_sends_documented_keys_only(world: World) -> Non
     answered = {**DOCUMENTED["aurora_example_restore_metadata"]["metadata"],
                 "DBClusterArn": "arn:aws:rds:us-east-1:123456789012:cluster:old"}  # fmt: skip
     cloudformation, _ = world.cloudformation()
-    backup = world.client("backup")
-    stubber = Stubber(backup)
-    stubber.add_response(
-        "list_recovery_points_by_backup_vault",
-        {"RecoveryPoints": _points(world, world.cluster_arn)},
-        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
+    backup, _ = _aurora_backup(
+        world, _points(world, world.cluster_arn), metadata=answered, point_arn=RP_ARN
     )
-    stubber.add_response(
-        "get_recovery_point_restore_metadata", {"RestoreMetadata": answered},
-        {"BackupVaultName": VAULT, "RecoveryPointArn": RP_ARN},
-    )  # fmt: skip
-    stubber.activate()
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--json"],
         overrides={"cloudformation": cloudformation, "backup": backup},
@@ -511,19 +503,12 @@ def test_aurora_point_in_time_restore_leaves_out_snapshot_only_keys(world: World
     cluster = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
     earliest, latest = cluster["EarliestRestorableTime"], cluster["LatestRestorableTime"]
     cloudformation, _ = world.cloudformation()
-    backup = world.client("backup")
-    stubber = Stubber(backup)
-    stubber.add_response(
-        "list_recovery_points_by_backup_vault",
-        {"RecoveryPoints": _points(world, world.cluster_arn, continuous_from=earliest)},
-        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
+    backup, _ = _aurora_backup(
+        world,
+        _points(world, world.cluster_arn, continuous_from=earliest),
+        metadata=DOCUMENTED["aurora_example_restore_metadata"]["metadata"],
+        point_arn=CONTINUOUS_ARN,
     )
-    stubber.add_response(
-        "get_recovery_point_restore_metadata",
-        {"RestoreMetadata": DOCUMENTED["aurora_example_restore_metadata"]["metadata"]},
-        {"BackupVaultName": VAULT, "RecoveryPointArn": CONTINUOUS_ARN},
-    )
-    stubber.activate()
     to = earliest + (latest - earliest) / 2
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--to", to.isoformat(), "--json"],
@@ -608,18 +593,12 @@ def _continuous_only(world: World, arn: str, continuous: str, status: str = "COM
 
 def test_aurora_without_to_restores_the_continuous_point_to_its_latest_time(world: World) -> None:
     cloudformation, _ = world.cloudformation()
-    backup = world.client("backup")
-    stubber = Stubber(backup)
-    stubber.add_response(
-        "list_recovery_points_by_backup_vault",
-        {"RecoveryPoints": _continuous_only(world, world.cluster_arn, CONTINUOUS_ARN)},
-        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
+    backup, _ = _aurora_backup(
+        world,
+        _continuous_only(world, world.cluster_arn, CONTINUOUS_ARN),
+        metadata=AURORA_METADATA,
+        point_arn=CONTINUOUS_ARN,
     )
-    stubber.add_response(
-        "get_recovery_point_restore_metadata", {"RestoreMetadata": AURORA_METADATA},
-        {"BackupVaultName": VAULT, "RecoveryPointArn": CONTINUOUS_ARN},
-    )  # fmt: skip
-    stubber.activate()
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--json"],
         overrides={"cloudformation": cloudformation, "backup": backup},

@@ -235,29 +235,20 @@ class DrBackupVault(Construct):
         snapshot only "cross-account or cross-Region" (AWS Backup guide, "Copying continuous
         backups"), and that vault is in this account and Region, so Aurora and S3 copies come
         from the snapshot rule."""
-        rules = [
-            backup.BackupPlanRule(
-                rule_name=CONTINUOUS_RULE,
-                schedule_expression=schedule,
-                start_window=Duration.hours(1),
-                completion_window=Duration.hours(2),
-                delete_after=Duration.days(self.retention_days),
-                enable_continuous_backup=True,
-                copy_actions=copy_actions or None,
-            )
-        ]
+
+        def rule(
+            name: str, when: events.Schedule, completion: Duration, continuous: bool
+        ) -> backup.BackupPlanRule:
+            return backup.BackupPlanRule(
+                rule_name=name, schedule_expression=when, start_window=Duration.hours(1),
+                completion_window=completion, delete_after=Duration.days(self.retention_days),
+                enable_continuous_backup=continuous or None, copy_actions=copy_actions or None,
+            )  # fmt: skip
+
+        rules = [rule(CONTINUOUS_RULE, schedule, Duration.hours(2), True)]
         if snapshot_schedule is not None:
-            rules.append(
-                backup.BackupPlanRule(
-                    rule_name=SNAPSHOT_RULE,
-                    schedule_expression=snapshot_schedule,
-                    start_window=Duration.hours(1),
-                    # room for a full snapshot of a large bucket before AWS cancels the job
-                    completion_window=Duration.hours(8),
-                    delete_after=Duration.days(self.retention_days),
-                    copy_actions=copy_actions or None,
-                )
-            )
+            # 8 hours: room for a full snapshot of a large bucket before AWS cancels the job
+            rules.append(rule(SNAPSHOT_RULE, snapshot_schedule, Duration.hours(8), False))
         return backup.BackupPlan(
             self,
             "Plan",
