@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -266,3 +268,75 @@ def build_world(endpoint: str) -> World:
         for logical, kind, physical in extra
     ]  # fmt: skip
     return world
+
+
+#: An answer on the wire: HTTP status, headers, body.
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def aws_json_error(code: str, message: str, status: int = 400) -> Answer:
+    """An AWS error as a rest-json service (AWS Backup) sends it: the code in the
+    ``x-amzn-ErrorType`` header, the message in the JSON body. AWS Backup API reference, Common
+    Errors: AccessDeniedException and ThrottlingException are "HTTP Status Code: 400"."""
+    body = json.dumps({"Message": message}).encode()
+    return status, {"x-amzn-ErrorType": code, "Content-Type": "application/json"}, body
+
+
+def aws_json_answer(document: dict[str, Any]) -> Answer:
+    """A rest-json answer; datetimes as epoch seconds (the protocol's default timestamp)."""
+    body = json.dumps(document, default=lambda t: t.timestamp()).encode()
+    return 200, {"Content-Type": "application/json"}, body
+
+
+class BackupEndpoint:
+    """An AWS Backup endpoint on 127.0.0.1 in front of the moto server.
+
+    ``answers`` maps a request path (``/restore-jobs/``) to the answer sent on the wire, for
+    what moto's AWS Backup lacks or to inject an error; every other request goes to moto as it
+    is (moto answers the AWS Backup calls it does not implement with a 404 HTML page). The
+    operator command reaches it through ``AWS_ENDPOINT_URL_BACKUP``, botocore's
+    service-specific endpoint setting.
+    """
+
+    def __init__(self, moto_endpoint: str) -> None:
+        self.moto = moto_endpoint
+        self.answers: dict[str, Answer] = {}
+        self.requests: list[str] = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                path = self.path.split("?", 1)[0]
+                endpoint.requests.append(f"{self.command} {path}")
+                size = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(size) if size else b""
+                if path in endpoint.answers:
+                    status, headers, payload = endpoint.answers[path]
+                else:
+                    answer = requests.request(
+                        self.command, endpoint.moto + self.path, data=body, timeout=30,
+                        headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                    )  # fmt: skip
+                    status, payload = answer.status_code, answer.content
+                    headers = {k: v for k, v in answer.headers.items()
+                               if k.lower() in ("content-type", "x-amzn-errortype")}  # fmt: skip
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -111,13 +111,17 @@ def test_every_backup_is_copied_to_the_air_gapped_vault(immutable: Template) -> 
     assert resource["Properties"] == {
         "BackupVaultName": "dr-lag-vault-prod", "MinRetentionDays": 7, "MaxRetentionDays": 30,
     }  # fmt: skip
-    (rule,) = only(immutable, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
-    assert rule["CopyActions"] == [
-        {
-            "DestinationBackupVaultArn": {"Fn::GetAtt": [logical_id, "BackupVaultArn"]},
-            "Lifecycle": {"DeleteAfterDays": 30},
-        }
-    ]
+    rules = only(immutable, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
+    # both rules: the continuous one (DynamoDB's hourly snapshots) and the snapshot one (a
+    # continuous rule's points are copied through a snapshot only cross-account/Region)
+    assert [r["RuleName"] for r in rules] == ["HourlyWithContinuous", "DailySnapshots"]
+    for rule in rules:
+        assert rule["CopyActions"] == [
+            {
+                "DestinationBackupVaultArn": {"Fn::GetAtt": [logical_id, "BackupVaultArn"]},
+                "Lifecycle": {"DeleteAfterDays": 30},
+            }
+        ]
 
 
 @pytest.mark.parametrize(
@@ -143,3 +147,23 @@ def test_every_backup_is_copied_to_the_air_gapped_vault(immutable: Template) -> 
 def test_immutable_settings_are_explicit_and_kept(props: dict[str, Any], message: str) -> None:
     with pytest.raises(DrConfigurationError, match=message):
         DrBackupVault(new_stack(), "Backup", **props)
+
+
+def test_snapshot_rule_is_on_by_default_and_can_be_left_out() -> None:
+    stack = new_stack()
+    DrBackupVault(stack, "Backup", snapshot_schedule=events.Schedule.cron(minute="30", hour="2"))
+    DrBackupVault(stack, "Other", environment_suffix="qa", snapshot_schedule=None)
+    plans = {
+        p["Properties"]["BackupPlan"]["BackupPlanName"]: p["Properties"]["BackupPlan"]
+        for p in Template.from_stack(stack).find_resources("AWS::Backup::BackupPlan").values()
+    }
+    assert [r["ScheduleExpression"] for r in plans["dr-plan-dev"]["BackupPlanRule"]] == [
+        "cron(0 * * * ? *)", "cron(30 2 * * ? *)"
+    ]  # fmt: skip
+    assert [r["RuleName"] for r in plans["dr-plan-qa"]["BackupPlanRule"]] == [
+        "HourlyWithContinuous"
+    ]
+    with pytest.raises(DrConfigurationError, match=r"snapshot_schedule='rate\(1 day\)'.*cron"):
+        DrBackupVault(
+            new_stack(), "Backup", snapshot_schedule=events.Schedule.rate(Duration.days(1))
+        )

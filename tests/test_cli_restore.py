@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,8 +34,26 @@ from .cli_world import (
 FIXED = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
 STAMP = "20261129220000"
 ACCOUNT = "123456789012"
-RP_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:7c2a1b3e-aurora"
-CONTINUOUS_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:continuous:cluster-x"
+#: An Aurora snapshot recovery point, in the form of AWS Backup guide, "Monitoring AWS Backup
+#: events using Amazon EventBridge", the Recovery Point State Change example's resources.
+RP_ARN = (
+    f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster-snapshot:awsbackup:job-4ece7121-d60e-00c2-5c3b-"
+    "49960142d03b"
+)
+#: An S3 snapshot recovery point: the same page, Backup Job State Change COMPLETED's resources.
+S3_RP_ARN = (
+    f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:f1d966fe-a3bd-410b-b292-99f442d13b56"
+)
+#: Continuous recovery points: AWS documents no ARN example; RDS names the cluster's in
+#: DescribeDBClusters ``AwsBackupRecoveryPointArn`` (botocore rds, shape DBCluster), and public
+#: code shows it as ``arn:aws:backup:<region>:<account>:recovery-point:continuous:cluster-...``
+#: (S3: ``...:recovery-point:continuous:<bucket>-<hash>``).
+CONTINUOUS_ARN = (
+    f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:continuous:cluster-random-string-hash"
+)
+S3_CONTINUOUS_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:recovery-point:continuous:bucket-0f51c39b"
+#: The restore metadata keys AWS documents, per restore (the file names its sources).
+DOCUMENTED = json.loads((Path(__file__).parent / "data" / "aws_restore_metadata.json").read_text())
 #: Cluster identifiers have at most 63 characters: the source's name is cut to fit.
 RESTORED_CLUSTER = "drstack-test-drdatabaseclustere30ed098-restored-20261129220000"
 
@@ -55,19 +74,26 @@ def invoke(args: list[str], **settings: Any) -> Result:
     return CliRunner().invoke(cli, args, obj=settings)
 
 
-def _points(world: World, arn: str, *, continuous_from: datetime | None = None) -> list[Any]:
+def _points(
+    world: World,
+    arn: str,
+    *,
+    snapshot: str = RP_ARN,
+    continuous: str = CONTINUOUS_ARN,
+    continuous_from: datetime | None = None,
+) -> list[Any]:
     common = {"BackupVaultName": VAULT, "BackupVaultArn": world.vault_arn, "ResourceArn": arn}
     points = [
-        {**common, "RecoveryPointArn": RP_ARN, "Status": "COMPLETED",
+        {**common, "RecoveryPointArn": snapshot, "Status": "COMPLETED",
          "CreationDate": FIXED - timedelta(minutes=10)},
-        {**common, "RecoveryPointArn": RP_ARN + "-older", "Status": "COMPLETED",
+        {**common, "RecoveryPointArn": snapshot[:-12] + "00000000001a", "Status": "COMPLETED",
          "CreationDate": FIXED - timedelta(minutes=70)},
-        {**common, "RecoveryPointArn": RP_ARN + "-newer-partial", "Status": "PARTIAL",
+        {**common, "RecoveryPointArn": snapshot[:-12] + "00000000002b", "Status": "PARTIAL",
          "CreationDate": FIXED - timedelta(minutes=5)},
     ]  # fmt: skip
     if continuous_from is not None:
         points.append(
-            {**common, "RecoveryPointArn": CONTINUOUS_ARN, "Status": "COMPLETED",
+            {**common, "RecoveryPointArn": continuous, "Status": "COMPLETED",
              "CreationDate": continuous_from}
         )  # fmt: skip
     return points
@@ -89,8 +115,14 @@ AURORA_METADATA = {
 
 
 def _aurora_backup(
-    world: World, points: list[Any], *, metadata: bool = True
+    world: World,
+    points: list[Any],
+    *,
+    metadata: dict[str, str] | None = AURORA_METADATA,
+    point_arn: str | None = None,
 ) -> tuple[Any, Stubber]:
+    """AWS Backup's answers for an Aurora restore: the cluster's recovery points, then the
+    restore metadata of ``point_arn`` (default: the first point); no metadata with None."""
     backup = world.client("backup")
     stubber = Stubber(backup)
     stubber.add_response(
@@ -98,12 +130,13 @@ def _aurora_backup(
         {"RecoveryPoints": points},
         {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
     )
-    if metadata:
+    if metadata is not None:
+        arn = point_arn or points[0]["RecoveryPointArn"]
         stubber.add_response(
             "get_recovery_point_restore_metadata",
-            {"BackupVaultArn": world.vault_arn, "RecoveryPointArn": RP_ARN,
-             "RestoreMetadata": AURORA_METADATA},
-            {"BackupVaultName": VAULT, "RecoveryPointArn": points[0]["RecoveryPointArn"]},
+            {"BackupVaultArn": world.vault_arn, "RecoveryPointArn": arn,
+             "RestoreMetadata": metadata},
+            {"BackupVaultName": VAULT, "RecoveryPointArn": arn},
         )  # fmt: skip
     stubber.activate()
     return backup, stubber
@@ -162,6 +195,7 @@ def test_aurora_dry_run_builds_the_complete_request(world: World) -> None:
             f"--iam-role-arn {world.role_arn} --idempotency-token {RESTORED_CLUSTER} "
             "--resource-type Aurora"
         ),
+        "left_out_metadata": [],
     }  # fmt: skip
 
 
@@ -257,18 +291,12 @@ def test_aurora_to_a_point_in_time_uses_the_continuous_recovery_point(world: Wor
     to = earliest + (latest - earliest) / 2
     cloudformation, _ = world.cloudformation()
     points = _points(world, world.cluster_arn, continuous_from=earliest)
-    backup = world.client("backup")
-    stubber = Stubber(backup)
-    stubber.add_response(
-        "list_recovery_points_by_backup_vault", {"RecoveryPoints": points},
-        {"BackupVaultName": VAULT, "ByResourceArn": world.cluster_arn},
-    )  # fmt: skip
-    stubber.add_response(
-        "get_recovery_point_restore_metadata",
-        {"RestoreMetadata": {**AURORA_METADATA, "UseLatestRestorableTime": "true"}},
-        {"BackupVaultName": VAULT, "RecoveryPointArn": CONTINUOUS_ARN},
+    backup, _ = _aurora_backup(
+        world,
+        points,
+        metadata={**AURORA_METADATA, "UseLatestRestorableTime": "true"},
+        point_arn=CONTINUOUS_ARN,
     )
-    stubber.activate()
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--to", to.isoformat(), "--json"],
         overrides={"cloudformation": cloudformation, "backup": backup},
@@ -285,7 +313,7 @@ def test_aurora_to_a_point_in_time_uses_the_continuous_recovery_point(world: Wor
 def test_to_outside_the_window_is_one_line_exit_2(world: World) -> None:
     cloudformation, _ = world.cloudformation()
     backup, _ = _aurora_backup(
-        world, _points(world, world.cluster_arn, continuous_from=FIXED), metadata=False
+        world, _points(world, world.cluster_arn, continuous_from=FIXED), metadata=None
     )
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--to", "2020-01-01T00:00:00Z", "--yes"],
@@ -301,7 +329,7 @@ def test_to_outside_the_window_is_one_line_exit_2(world: World) -> None:
 
 def test_no_recovery_point_yet_is_one_line_exit_2(world: World) -> None:
     cloudformation, _ = world.cloudformation()
-    backup, _ = _aurora_backup(world, [], metadata=False)
+    backup, _ = _aurora_backup(world, [], metadata=None)
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--yes"],
         overrides={"cloudformation": cloudformation, "backup": backup},
@@ -374,21 +402,30 @@ def test_table_to_outside_the_pitr_window_exit_2(world: World) -> None:
     )
 
 
-def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None:
-    cloudformation, _ = world.cloudformation()
+def _bucket_backup(
+    world: World, points: list[Any], point_arn: str, metadata: dict[str, str] | None = None
+) -> tuple[Any, Stubber]:
     bucket_arn = f"arn:aws:s3:::{world.bucket}"
     backup = world.client("backup")
     stubber = Stubber(backup)
     stubber.add_response(
-        "list_recovery_points_by_backup_vault", {"RecoveryPoints": _points(world, bucket_arn)},
+        "list_recovery_points_by_backup_vault", {"RecoveryPoints": points},
         {"BackupVaultName": VAULT, "ByResourceArn": bucket_arn},
     )  # fmt: skip
     stubber.add_response(
         "get_recovery_point_restore_metadata",
-        {"RestoreMetadata": {"DestinationBucketName": world.bucket, "NewBucket": "false"}},
-        {"BackupVaultName": VAULT, "RecoveryPointArn": RP_ARN},
-    )
+        {"RestoreMetadata": metadata
+         or {"DestinationBucketName": world.bucket, "NewBucket": "false"}},
+        {"BackupVaultName": VAULT, "RecoveryPointArn": point_arn},
+    )  # fmt: skip
     stubber.activate()
+    return backup, stubber
+
+
+def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    points = _points(world, f"arn:aws:s3:::{world.bucket}", snapshot=S3_RP_ARN)
+    backup, _ = _bucket_backup(world, points, S3_RP_ARN)
     result = invoke(
         ["restore", "bucket", "--stack", STACK, "--json"],
         overrides={"cloudformation": cloudformation, "backup": backup},
@@ -397,11 +434,10 @@ def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None
     target = f"{world.bucket[:39].rstrip('-')}-restored-{STAMP}"  # bucket names: 63 at most
     assert len(target) <= 63
     assert json.loads(result.stdout)["request"] == {
-        "RecoveryPointArn": RP_ARN,
+        "RecoveryPointArn": S3_RP_ARN,
         "Metadata": {
             "DestinationBucketName": target,
             "NewBucket": "true",
-            "CreationToken": target,
             "Encrypted": "true",
             "EncryptionType": "SSE-KMS",
             "KMSKey": world.key_arn,
@@ -410,6 +446,114 @@ def test_bucket_dry_run_restores_to_a_new_encrypted_bucket(world: World) -> None
         "IdempotencyToken": target,
         "ResourceType": "S3",
     }
+
+
+# --- only the restore metadata AWS documents --------------------------------------------------
+
+
+def _allowed(restore: str) -> dict[str, str]:
+    keys = DOCUMENTED["keys"][restore]
+    names = [*keys["required"], *keys.get("one_of", []), *keys["optional"]]
+    return {name.lower(): name for name in names}
+
+
+def _assert_documented(request: dict[str, Any], restore: str) -> None:
+    """Every key is one AWS documents for this restore, spelled as AWS spells it; the required
+    ones are there (and, for a point in time, one of RestoreToTime/UseLatestRestorableTime)."""
+    allowed = _allowed(restore)
+    metadata = request["Metadata"]
+    assert [k for k in metadata if allowed.get(k.lower()) != k] == []
+    assert set(DOCUMENTED["keys"][restore]["required"]) <= set(metadata)
+    one_of = DOCUMENTED["keys"][restore].get("one_of")
+    if one_of:
+        assert len(set(one_of) & set(metadata)) == 1, metadata
+
+
+def test_the_command_knows_exactly_the_documented_keys() -> None:
+    from dr_constructs.cli.restore import RESTORE_METADATA_KEYS
+
+    for (resource_type, continuous), keys in RESTORE_METADATA_KEYS.items():
+        restore = f"{resource_type} {'continuous' if continuous else 'snapshot'}"
+        assert sorted(k.lower() for k in keys) == sorted(_allowed(restore)), restore
+
+
+def test_aurora_snapshot_restore_sends_documented_keys_only(world: World) -> None:
+    """AWS's own example restore metadata (Aurora page) as the recovery point's answer, plus a
+    key AWS does not document for StartRestoreJob: it is left out, and the plan says so."""
+    answered = {**DOCUMENTED["aurora_example_restore_metadata"]["metadata"],
+                "DBClusterArn": "arn:aws:rds:us-east-1:123456789012:cluster:old"}  # fmt: skip
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _aurora_backup(
+        world, _points(world, world.cluster_arn), metadata=answered, point_arn=RP_ARN
+    )
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    _assert_documented(document["request"], "Aurora snapshot")
+    assert document["left_out_metadata"] == ["DBClusterArn"]
+    assert document["request"]["Metadata"]["AvailabilityZones"] == answered["AvailabilityZones"]
+
+
+def test_aurora_point_in_time_restore_leaves_out_snapshot_only_keys(world: World) -> None:
+    """The PITR list has no AvailabilityZones or DatabaseName (RestoreDBClusterToPointInTime
+    takes neither): a continuous point's metadata carrying them does not reach the request."""
+    cluster = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    earliest, latest = cluster["EarliestRestorableTime"], cluster["LatestRestorableTime"]
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _aurora_backup(
+        world,
+        _points(world, world.cluster_arn, continuous_from=earliest),
+        metadata=DOCUMENTED["aurora_example_restore_metadata"]["metadata"],
+        point_arn=CONTINUOUS_ARN,
+    )
+    to = earliest + (latest - earliest) / 2
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--to", to.isoformat(), "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    _assert_documented(document["request"], "Aurora continuous")
+    assert document["left_out_metadata"] == ["AvailabilityZones", "DatabaseName"]
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_bucket_restore_sends_documented_keys_only(world: World, continuous: bool) -> None:
+    """No EFS key (CreationToken) in an S3 restore; RestoreTime only for a continuous point."""
+    cloudformation, _ = world.cloudformation()
+    point = S3_CONTINUOUS_ARN if continuous else S3_RP_ARN
+    points = _points(world, f"arn:aws:s3:::{world.bucket}", snapshot=S3_RP_ARN,
+                     continuous=S3_CONTINUOUS_ARN,
+                     continuous_from=FIXED - timedelta(days=2) if continuous else None)  # fmt: skip
+    backup, _ = _bucket_backup(world, points, point)
+    args = ["restore", "bucket", "--stack", STACK, "--json"]
+    if continuous:
+        args += ["--to", (FIXED - timedelta(hours=1)).isoformat()]
+    result = invoke(args, overrides={"cloudformation": cloudformation, "backup": backup})
+    assert result.exit_code == 0, result.output
+    request = json.loads(result.stdout)["request"]
+    _assert_documented(request, f"S3 {'continuous' if continuous else 'snapshot'}")
+    assert "CreationToken" not in request["Metadata"]
+
+
+def test_table_restore_sends_only_the_service_model_parameters(world: World) -> None:
+    """DynamoDB restores through its own RestoreTableToPointInTime: every key of the request
+    is a member of the botocore shape."""
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["restore", "table", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation},
+    )
+    assert result.exit_code == 0, result.output
+    shape = (
+        world.client("dynamodb")
+        .meta.service_model.operation_model("RestoreTableToPointInTime")
+        .input_shape
+    )
+    assert set(json.loads(result.stdout)["request"]) <= set(shape.members)
 
 
 def test_restore_dry_run_screen(world: World) -> None:
@@ -434,3 +578,96 @@ def test_restore_dry_run_screen(world: World) -> None:
     assert shlex.split(continued) == shlex.split(json.loads(as_json.stdout)["aws_cli"])
     assert shown.startswith("aws backup start-restore-job --region us-east-1 \\\n  --recovery")
     assert out.rstrip().endswith("Dry run: nothing was started. Run again with --yes to start it.")
+
+
+# --- continuous points: what a continuous rule makes of Aurora and S3 ------------------------
+
+
+def _continuous_only(world: World, arn: str, continuous: str, status: str = "COMPLETED") -> Any:
+    """The one recovery point a continuous rule makes (and no snapshot: AWS Backup guide,
+    "Continuous backups and point-in-time recovery")."""
+    return [{"BackupVaultName": VAULT, "BackupVaultArn": world.vault_arn, "ResourceArn": arn,
+             "RecoveryPointArn": continuous, "Status": status,
+             "CreationDate": FIXED - timedelta(days=3)}]  # fmt: skip
+
+
+def test_aurora_without_to_restores_the_continuous_point_to_its_latest_time(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _aurora_backup(
+        world,
+        _continuous_only(world, world.cluster_arn, CONTINUOUS_ARN),
+        metadata=AURORA_METADATA,
+        point_arn=CONTINUOUS_ARN,
+    )
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    metadata = document["request"]["Metadata"]
+    assert document["request"]["RecoveryPointArn"] == CONTINUOUS_ARN
+    # AWS's own Aurora PITR example: "UseLatestRestorableTime":"true"
+    assert metadata["UseLatestRestorableTime"] == "true" and "RestoreToTime" not in metadata
+    _assert_documented(document["request"], "Aurora continuous")
+    assert document["recovery_point"]["type"] == "continuous"
+    assert document["recovery_point"]["restore_to"].startswith("latest restorable time (")
+
+
+def test_bucket_without_to_restores_the_continuous_point_15_minutes_back(world: World) -> None:
+    """S3 requires RestoreTime for a continuous point; "Amazon S3 allows restores up until the
+    most recent 15 minutes of activity"."""
+    cloudformation, _ = world.cloudformation()
+    points = _continuous_only(world, f"arn:aws:s3:::{world.bucket}", S3_CONTINUOUS_ARN)
+    backup, _ = _bucket_backup(world, points, S3_CONTINUOUS_ARN)
+    result = invoke(
+        ["restore", "bucket", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["request"]["RecoveryPointArn"] == S3_CONTINUOUS_ARN
+    assert document["request"]["Metadata"]["RestoreTime"] == "2026-11-29T21:45:00Z"
+    _assert_documented(document["request"], "S3 continuous")
+    assert document["recovery_point"]["restore_to"] == (
+        "latest restorable time (2026-11-29T21:45:00Z)"
+    )
+
+
+def test_the_continuous_point_wins_over_an_older_snapshot(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    points = _points(
+        world, f"arn:aws:s3:::{world.bucket}", snapshot=S3_RP_ARN, continuous=S3_CONTINUOUS_ARN,
+        continuous_from=FIXED - timedelta(days=3),
+    )  # fmt: skip
+    backup, _ = _bucket_backup(world, points, S3_CONTINUOUS_ARN)
+    result = invoke(
+        ["restore", "bucket", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["request"]["RecoveryPointArn"] == S3_CONTINUOUS_ARN
+
+
+def test_a_stopped_continuous_point_is_named_when_nothing_can_be_restored(world: World) -> None:
+    """STOPPED: "a user has taken some action that causes the continuous backup to be disabled"
+    (AWS Backup guide, restoring S3, recovery point status)."""
+    cloudformation, _ = world.cloudformation()
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    bucket_arn = f"arn:aws:s3:::{world.bucket}"
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault",
+        {"RecoveryPoints": _continuous_only(world, bucket_arn, S3_CONTINUOUS_ARN, "STOPPED")},
+        {"BackupVaultName": VAULT, "ByResourceArn": bucket_arn},
+    )
+    stubber.activate()
+    result = invoke(
+        ["restore", "bucket", "--stack", STACK],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: no recovery point yet for {bucket_arn} in vault {VAULT} (the plan's first "
+        "backup runs on the hour); its continuous recovery point is STOPPED"
+    )

@@ -41,7 +41,8 @@ from dr_constructs.objectives import (
     PostureReport,
     ResilienceHubApp,
     assess,
-    backup_alarm_window_seconds,
+    backup_alarm_windows,
+    recovery_points,
     schedule_interval_seconds,
 )
 
@@ -222,19 +223,30 @@ def _plan(
     start: int = 60,
     completion: int = 120,
     continuous: bool = True,
+    snapshots: str | None = None,
 ) -> None:
+    """A plan with one rule (``continuous`` or not) and, with ``snapshots`` (a schedule), a
+    second rule ``Snapshots`` without continuous backup (start 1 h, completion 8 h)."""
     vault = backup.CfnBackupVault(stack, "Vault", backup_vault_name="v")
+    rules = [
+        backup.CfnBackupPlan.BackupRuleResourceTypeProperty(
+            rule_name="Rule", target_backup_vault=vault.attr_backup_vault_name,
+            schedule_expression=schedule, start_window_minutes=start,
+            completion_window_minutes=completion, enable_continuous_backup=continuous,
+        )
+    ]  # fmt: skip
+    if snapshots is not None:
+        rules.append(
+            backup.CfnBackupPlan.BackupRuleResourceTypeProperty(
+                rule_name="Snapshots", target_backup_vault=vault.attr_backup_vault_name,
+                schedule_expression=snapshots, start_window_minutes=60,
+                completion_window_minutes=480,
+            )
+        )  # fmt: skip
     plan = backup.CfnBackupPlan(
         stack, "Plan",
         backup_plan=backup.CfnBackupPlan.BackupPlanResourceTypeProperty(
-            backup_plan_name="p",
-            backup_plan_rule=[
-                backup.CfnBackupPlan.BackupRuleResourceTypeProperty(
-                    rule_name="Rule", target_backup_vault=vault.attr_backup_vault_name,
-                    schedule_expression=schedule, start_window_minutes=start,
-                    completion_window_minutes=completion, enable_continuous_backup=continuous,
-                )
-            ],
+            backup_plan_name="p", backup_plan_rule=rules,
         ),
     )  # fmt: skip
     backup.CfnBackupSelection(
@@ -317,6 +329,52 @@ def test_continuous_backup_counts_for_s3_and_aurora_not_dynamodb() -> None:
         posture.rpo_seconds == CONTINUOUS_LAG_SECONDS
         and "EnableContinuousBackup" in posture.evidence
     )
+
+
+@pytest.mark.parametrize("store", ["cluster", "bucket", "table"])
+def test_a_continuous_rule_makes_one_continuous_point_and_no_snapshot(store: str) -> None:
+    """AWS: "True causes AWS Backup to create continuous backups capable of point-in-time
+    restore. False (or not specified) causes AWS Backup to create snapshot backups"; the
+    continuous rule's hourly schedule is "for maintenance and syncing purposes". DynamoDB,
+    which AWS Backup cannot back up continuously, gets snapshots ("Automatic fallback")."""
+    stack = new_stack()
+    cfn = {"cluster": lambda: _cluster(stack), "bucket": lambda: _bucket(stack, versioned=False),
+           "table": lambda: _table(stack, pitr=False)}[store]()  # fmt: skip
+    _plan(stack, [cfn.ref if store == "cluster" else cfn.attr_arn])
+    (points,) = recovery_points(cfn)
+    if store == "table":
+        assert (points.kind, points.interval_seconds) == ("SNAPSHOT", HOUR)
+        assert _one(cfn, CORRUPTION).rpo_seconds == HOUR + HOUR + 2 * HOUR
+    else:
+        assert (points.kind, points.interval_seconds) == ("CONTINUOUS", None)
+        evidence = [p.evidence for p in assess(RecoveryObjectives(), [cfn])]
+        assert not any("snapshots every" in e for e in evidence)
+
+
+def test_the_default_plan_keeps_a_continuous_point_and_daily_snapshots(
+    platform: DrPlatform,
+) -> None:
+    """AWS recommends both: "we recommend that you protect your resources with both continuous
+    and snapshot backup rules"; the report says which recovery points each store gets."""
+    report = PostureReport.of(Stack.of(platform))
+    kinds = {
+        store.rsplit("/", 1)[-1]: [(p.kind, p.interval_seconds) for p in points]
+        for store, points in report.recovery_points.items()
+    }
+    assert kinds == {
+        "Cluster": [("CONTINUOUS", None), ("SNAPSHOT", 24 * HOUR)],
+        "Table": [("SNAPSHOT", HOUR), ("SNAPSHOT", 24 * HOUR)],
+        "Bucket": [("CONTINUOUS", None), ("SNAPSHOT", 24 * HOUR)],
+    }
+    markdown = report.to_markdown()
+    assert (
+        "Dr/Database/Cluster: one continuous recovery point (rule HourlyWithContinuous); "
+        "snapshots every 24 h (rule DailySnapshots)" in markdown
+    )
+    assert report.to_dict()["recovery_points"]["Test/Dr/Storage/Bucket"][0] == {
+        "type": "CONTINUOUS", "rule": "HourlyWithContinuous", "schedule": "cron(0 * * * ? *)",
+        "interval_seconds": None, "vault": "Test/Dr/Backup/Vault/Resource",
+    }  # fmt: skip
 
 
 def test_s3_versioning_loses_nothing_and_no_protection_is_not_recoverable() -> None:
@@ -528,8 +586,20 @@ def _vault_ref(template: Template) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical_id, "BackupVaultName"]}
 
 
-@pytest.mark.parametrize("resource_type", ["Aurora", "DynamoDB", "S3"])
-def test_no_backup_completed_within_the_rpo_window(template: Template, resource_type: str) -> None:
+@pytest.mark.parametrize(
+    ("resource_type", "period"),
+    [
+        ("Aurora", 9900),  # daily snapshots: 24 h + 1 h start + 8 h completion = 33 h
+        ("DynamoDB", 1200),  # hourly snapshots: 1 h + 1 h + 2 h = 4 h
+        ("S3", 9900),
+    ],
+)
+def test_no_backup_completed_within_the_snapshot_window(
+    template: Template, resource_type: str, period: int
+) -> None:
+    """Only snapshot jobs are watched, over the longest gap the plan allows between two of
+    them: a continuous rule documents no completed job per period (an hourly window on
+    Aurora or S3 would alarm for ever)."""
     alarm = _alarm(template, f"dr-dev-NoRecentBackup{resource_type}")
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
         "AWS/Backup",
@@ -542,13 +612,11 @@ def test_no_backup_completed_within_the_rpo_window(template: Template, resource_
     ]
     assert alarm["TreatMissingData"] == "breaching"  # published only when non-zero
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
-    # 1 h RPO target: 12 periods of 5 min, every one of them empty.
     assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
-        300,
+        period,
         12,
         12,
     )
-    assert alarm["Period"] * alarm["EvaluationPeriods"] == HOUR
     assert alarm["AlarmActions"] == alarm["OKActions"]
 
 
@@ -596,10 +664,10 @@ def test_dynamodb_system_errors(template: Template) -> None:
 
 
 def test_rpo_window_follows_the_objective() -> None:
-    platform = DrPlatform(new_stack(), "Dr", objectives=RecoveryObjectives(rpo=Duration.hours(4)))
-    alarm = _alarm(Template.from_stack(Stack.of(platform)), "dr-dev-NoRecentBackupS3")
+    platform = DrPlatform(new_stack(), "Dr", objectives=RecoveryObjectives(rpo=Duration.hours(8)))
+    alarm = _alarm(Template.from_stack(Stack.of(platform)), "dr-dev-NoRecentBackupDynamoDB")
     assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
-        1200,
+        2400,
         12,
         12,
     )
@@ -610,8 +678,21 @@ def test_rpo_window_is_never_shorter_than_the_backup_schedule() -> None:
     table = _table(stack, pitr=True)
     _plan(stack, [table.attr_arn], schedule="cron(0 5 * * ? *)")
     strict = RecoveryObjectives(rpo=Duration.minutes(15))
-    assert backup_alarm_window_seconds(strict, [table]) == 24 * HOUR
-    assert backup_alarm_window_seconds(strict, [_table(new_stack())]) == 15 * 60
+    assert backup_alarm_windows(strict, [table]) == {"DynamoDB": 24 * HOUR + 3 * HOUR}
+    assert backup_alarm_windows(strict, [_table(new_stack())]) == {}
+
+
+def test_continuous_points_alone_get_no_completed_job_alarm() -> None:
+    """A store with only a continuous point has no snapshot job to wait for: no window (the
+    hourly NoRecentBackup alarm on it would stay in ALARM for ever)."""
+    stack = new_stack()
+    cluster, bucket = _cluster(stack), _bucket(stack)
+    _plan(stack, [cluster.ref, bucket.attr_arn])
+    assert backup_alarm_windows(RecoveryObjectives(), [cluster, bucket]) == {}
+    stack = new_stack()
+    cluster = _cluster(stack)
+    _plan(stack, [cluster.ref], snapshots="cron(0 5 * * ? *)")
+    assert backup_alarm_windows(RecoveryObjectives(), [cluster]) == {"Aurora": 33 * HOUR}
 
 
 # --- Opt-ins: RDS Proxy and AWS Resilience Hub ------------------------------------------------

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +22,19 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from moto import mock_aws
 
-from dr_constructs import DrConfigurationError, DrObservability
+from dr_constructs import DrConfigurationError, DrObservability, DrPlatform
 from dr_constructs.observability import BACKUP_JOB_EVENTS
 
-from .conftest import ACCOUNT, REGION, new_stack, normalised, only, resolved, resources_of
+from .conftest import (
+    ACCOUNT,
+    RECOMMENDED_FLAGS,
+    REGION,
+    new_stack,
+    normalised,
+    only,
+    resolved,
+    resources_of,
+)
 
 #: AWS's documented example events of AWS Backup (the file names its source).
 DOCUMENTED_EVENTS: dict[str, dict[str, Any]] = json.loads(
@@ -118,7 +131,7 @@ def test_documented_backup_events_reach_the_topic_through_their_rule(
 
 def test_alarms_notify_on_alarm_and_recovery(template: Template) -> None:
     alarms = [a["Properties"] for a in resources_of(template, "AWS::CloudWatch::Alarm").values()]
-    assert {a["AlarmName"] for a in alarms} == {"dr-prod-BackupJobsFailed", "dr-prod-LambdaErrors"}
+    assert {a["AlarmName"] for a in alarms} == {"dr-prod-LambdaErrors"}
     assert all(a["AlarmActions"] == a["OKActions"] for a in alarms)
     assert all(a["TreatMissingData"] == "notBreaching" for a in alarms)
 
@@ -305,3 +318,158 @@ def test_watching_a_name_instead_of_a_resource_is_reported(method: str) -> None:
     observability = DrObservability(new_stack(), "Observability")
     with pytest.raises(DrConfigurationError, match=rf"invalid {method}\(\w+\)='name'; accepted"):
         getattr(observability, method)("name")
+
+
+# --- Every alarm watches a series AWS documents ------------------------------------------------
+
+#: (namespace, metric) -> the dimension sets published together, as AWS documents them (the
+#: file names its sources: AWS Backup, Aurora, CloudWatch guides; the library's own publishers).
+DOCUMENTED_METRICS: dict[tuple[str, str], list[frozenset[str]]] = {
+    (entry["namespace"], metric): [frozenset(s) for s in entry["dimension_sets"]]
+    for entry in json.loads(
+        (Path(__file__).parent / "data" / "aws_metric_dimensions.json").read_text()
+    )["metrics"]
+    for metric in entry["metrics"]
+}
+#: Metric math functions that fetch series of their own (not through a MetricStat member).
+_SERIES_FUNCTIONS = re.compile(r"\b(SEARCH|SELECT|INSIGHT_RULE_METRIC|SERVICE_QUOTA|LAMBDA)\b")
+EXAMPLE_APP = Path(__file__).resolve().parents[1] / "examples" / "app.py"
+
+
+def _synthesized_example(outdir: Path) -> dict[str, Any]:
+    """The example app, run as the CDK CLI runs it (cdk.json's ``app``, ``python app.py``): its
+    cdk.json context in CDK_CONTEXT_JSON, the assembly written to CDK_OUTDIR."""
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(outdir),
+        "CDK_CONTEXT_JSON": json.dumps(RECOMMENDED_FLAGS),
+    }
+    subprocess.run(
+        [sys.executable, EXAMPLE_APP.name], cwd=EXAMPLE_APP.parent, env=env, check=True,
+        capture_output=True, timeout=600,
+    )  # fmt: skip
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    (artifact,) = [a for a in manifest["artifacts"].values() if a["type"].endswith("stack")]
+    return json.loads((outdir / artifact["properties"]["templateFile"]).read_text())  # type: ignore[no-any-return]
+
+
+def _everything_on() -> dict[str, Any]:
+    stack = new_stack()
+    DrPlatform(
+        stack, "Dr", proxy=True, resilience_hub=True, drills=True, audit_reports=True,
+        air_gapped_retention=Duration.days(30),
+    )  # fmt: skip
+    return Template.from_stack(stack).to_json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def whole_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return {
+        "example": _synthesized_example(tmp_path_factory.mktemp("example")),
+        "everything on": _everything_on(),
+    }
+
+
+def _alarm_series(template: dict[str, Any]) -> list[tuple[str, str, str, frozenset[str]]]:
+    """(alarm, namespace, metric, dimension names) of every series every alarm reads: its
+    metric, or each MetricStat member of its metric math."""
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        props = resource["Properties"]
+        stats = [props] if "MetricName" in props else []
+        for member in props.get("Metrics", []):
+            if "MetricStat" in member:
+                stats.append(member["MetricStat"]["Metric"])
+            else:
+                assert not _SERIES_FUNCTIONS.search(member["Expression"]), (logical_id, member)
+        assert stats, logical_id
+        for stat in stats:
+            names = frozenset(d["Name"] for d in stat.get("Dimensions", []))
+            found.append((logical_id, stat["Namespace"], stat["MetricName"], names))
+    return found
+
+
+def _dashboard_series(template: dict[str, Any]) -> list[tuple[str, str, frozenset[str]]]:
+    """(namespace, metric, dimension names) of every metric the dashboards graph."""
+    found = []
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Dashboard":
+            continue
+        body = resource["Properties"]["DashboardBody"]
+        if isinstance(body, dict):  # Fn::Join of text and tokens: a token is one JSON string
+            body = "".join(p if isinstance(p, str) else "TOKEN" for p in body["Fn::Join"][1])
+        for widget in json.loads(body)["widgets"]:
+            for metric in widget["properties"].get("metrics", []):
+                values = [v for v in metric if not isinstance(v, dict)]
+                if values and values[0] != "...":
+                    found.append((values[0], values[1], frozenset(values[2::2])))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["example", "everything on"])
+def test_every_alarm_watches_a_documented_series(
+    whole_stacks: dict[str, dict[str, Any]], stack: str
+) -> None:
+    """Each alarm reads metrics with a dimension set AWS documents for them (AWS/Backup: per
+    vault, never account-wide); the library's own namespaces as their publishers write them."""
+    series = _alarm_series(whole_stacks[stack])
+    undocumented = [s for s in series if s[3] not in DOCUMENTED_METRICS.get((s[1], s[2]), [])]
+    assert undocumented == []
+    assert len({s[0] for s in series}) >= 12  # every alarm of the stack was walked
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["example", "everything on"])
+def test_every_dashboard_graph_is_a_documented_series(
+    whole_stacks: dict[str, dict[str, Any]], stack: str
+) -> None:
+    series = _dashboard_series(whole_stacks[stack])
+    assert any(s[0] == "AWS/Backup" for s in series)
+    assert [s for s in series if s[2] not in DOCUMENTED_METRICS.get(s[:2], [])] == []
+
+
+@pytest.mark.slow
+def test_the_library_publishes_its_own_series_as_listed(
+    whole_stacks: dict[str, dict[str, Any]],
+) -> None:
+    """DrConstructs/HealthCheck comes from a metric filter of the stack: read what it publishes
+    from the template (DrConstructs/RestoreTesting is checked against the Lambda's own calls
+    in tests/test_restore_testing.py)."""
+    filters = [
+        t
+        for r in whole_stacks["everything on"]["Resources"].values()
+        if r["Type"] == "AWS::Logs::MetricFilter"
+        for t in r["Properties"]["MetricTransformations"]
+    ]
+    assert filters
+    for transformation in filters:
+        key = (transformation["MetricNamespace"], transformation["MetricName"])
+        names = frozenset(d["Key"] for d in transformation.get("Dimensions", []))
+        assert names in DOCUMENTED_METRICS[key], key
+
+
+def test_account_wide_backup_series_is_not_documented() -> None:
+    """The list itself: AWS documents no AWS/Backup series without BackupVaultName."""
+    backup_sets = {s for (ns, _), sets in DOCUMENTED_METRICS.items() if ns == "AWS/Backup"
+                   for s in sets}  # fmt: skip
+    assert backup_sets == {frozenset({"BackupVaultName"}),
+                           frozenset({"BackupVaultName", "ResourceType"})}  # fmt: skip
+
+
+def test_watch_backups_per_type_windows() -> None:
+    """``windows`` names the types that get a NoRecentBackup alarm (the ones with snapshot
+    jobs); a window for every type, or both, or neither, is refused clearly."""
+    stack = new_stack()
+    obs = DrObservability(stack, "Observability")
+    vault = backup.BackupVault.from_backup_vault_name(stack, "Vault", "v")
+    for kwargs in ({}, {"window": Duration.hours(1), "windows": {"S3": Duration.hours(1)}}):
+        with pytest.raises(DrConfigurationError, match=r"watch_backups\(window, windows\)"):
+            obs.watch_backups(vault, **kwargs)  # type: ignore[arg-type]
+    alarms = obs.watch_backups(vault, windows={"DynamoDB": Duration.hours(4)})
+    assert [a.node.id for a in alarms] == [
+        "NoRecentBackupDynamoDBAlarm", "VaultBackupJobsFailedAlarm", "VaultCopyJobsFailedAlarm",
+        "VaultRestoreJobsFailedAlarm",
+    ]  # fmt: skip

@@ -151,9 +151,9 @@ def test_aurora_forces_tls(template: Template) -> None:
 
 def test_aurora_pitr_window_equals_backup_plan_retention(template: Template) -> None:
     cluster = only(template, "AWS::RDS::DBCluster")
-    (rule,) = only(template, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
+    rules = only(template, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
     assert cluster["BackupRetentionPeriod"] == 7
-    assert rule["Lifecycle"]["DeleteAfterDays"] == cluster["BackupRetentionPeriod"]
+    assert [r["Lifecycle"]["DeleteAfterDays"] for r in rules] == [7, 7]
 
 
 def test_aurora_secret_encrypted_with_cmk_and_rotated(template: Template) -> None:
@@ -257,11 +257,21 @@ def test_bucket_versioned_kms_private_tls_lifecycle(template: Template) -> None:
 
 
 def test_backup_plan_hourly_seven_days_continuous(template: Template) -> None:
-    (rule,) = only(template, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
-    assert rule["ScheduleExpression"] == "cron(0 * * * ? *)"
-    assert rule["Lifecycle"] == {"DeleteAfterDays": 7}
-    assert rule["EnableContinuousBackup"] is True
-    assert rule["StartWindowMinutes"] == 60
+    """The spec's hourly rule with continuous backup, and daily snapshots beside it (AWS
+    recommends both; a continuous rule makes no snapshot of Aurora or S3)."""
+    continuous, snapshots = only(template, "AWS::Backup::BackupPlan")["BackupPlan"][
+        "BackupPlanRule"
+    ]
+    assert continuous["RuleName"] == "HourlyWithContinuous"
+    assert continuous["ScheduleExpression"] == "cron(0 * * * ? *)"
+    assert continuous["Lifecycle"] == {"DeleteAfterDays": 7}
+    assert continuous["EnableContinuousBackup"] is True
+    assert continuous["StartWindowMinutes"] == 60
+    assert snapshots["RuleName"] == "DailySnapshots"
+    assert snapshots["ScheduleExpression"] == "cron(0 5 * * ? *)"
+    assert snapshots["Lifecycle"] == {"DeleteAfterDays": 7}
+    assert "EnableContinuousBackup" not in snapshots
+    assert (snapshots["StartWindowMinutes"], snapshots["CompletionWindowMinutes"]) == (60, 480)
 
 
 def test_backup_vault_encrypted_with_cmk(template: Template) -> None:
@@ -490,8 +500,8 @@ def test_air_gapped_copies_are_an_explicit_opt_in() -> None:
     DrPlatform(stack, "Dr", air_gapped_retention=Duration.days(14))
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::Backup::LogicallyAirGappedBackupVault", 1)
-    (rule,) = only(template, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
-    assert rule["CopyActions"][0]["Lifecycle"] == {"DeleteAfterDays": 14}
+    rules = only(template, "AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
+    assert [r["CopyActions"][0]["Lifecycle"] for r in rules] == [{"DeleteAfterDays": 14}] * 2
 
 
 # --- the team's own Lambda code: the health check stays on as the canary writer -----------

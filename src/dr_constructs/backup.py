@@ -27,6 +27,10 @@ from .keys import customer_managed_key
 
 #: Every hour on the hour (UTC).
 HOURLY = events.Schedule.cron(minute="0")
+#: Every day at 05:00 UTC.
+DAILY = events.Schedule.cron(minute="0", hour="5")
+#: The rules of the plan: continuous (Aurora, S3; snapshots for DynamoDB) and snapshots.
+CONTINUOUS_RULE, SNAPSHOT_RULE = "HourlyWithContinuous", "DailySnapshots"
 #: Recovery points are kept 7 days (continuous backup: AWS allows 1-35 days).
 DEFAULT_RETENTION = Duration.days(7)
 
@@ -77,14 +81,35 @@ def schedule_interval_seconds(expression: str) -> int | None:
     return None
 
 
-class DrBackupVault(Construct):
-    """A KMS-encrypted backup vault, an hourly plan with continuous backup, and selections.
+def _check_schedule(prop: str, schedule: events.Schedule) -> None:
+    if not isinstance(schedule, events.Schedule) or not schedule.expression_string.startswith(
+        "cron("
+    ):
+        raise DrConfigurationError(
+            "DrBackupVault",
+            prop,
+            getattr(schedule, "expression_string", schedule),
+            "events.Schedule.cron(...) (AWS Backup takes cron expressions only), "
+            "e.g. Schedule.cron(minute='0') for hourly",
+        )
 
-    The plan has one rule: a backup every hour (``schedule``), kept ``retention``, with
-    continuous backup on, so Aurora and S3 can be restored to any second of the window
-    (about 5 minutes RPO) and DynamoDB gets hourly snapshots beside its own PITR. Resources
-    join the plan through :meth:`protect`, which also grants the backup role what each
-    resource type needs (S3 policies, the resources' KMS keys).
+
+class DrBackupVault(Construct):
+    """A KMS-encrypted backup vault, a plan with continuous backup and daily snapshots, and
+    selections.
+
+    The plan has two rules, both kept ``retention``. ``HourlyWithContinuous`` has continuous
+    backup on: Aurora and S3 get one continuous recovery point each, restorable to any second
+    of the window (about 5 minutes RPO), which AWS Backup "updates ... whenever the job runs"
+    (its hourly ``schedule`` is, in AWS's words, "for maintenance and syncing purposes" and
+    makes no snapshot of them); DynamoDB, which AWS Backup cannot back up continuously, gets a
+    snapshot every hour ("Automatic fallback to snapshots"), beside its own PITR.
+    ``DailySnapshots`` (``snapshot_schedule``) takes a snapshot of every resource each day, as
+    AWS recommends: "Because continuous and snapshot backups offer different advantages, we
+    recommend that you protect your resources with both continuous and snapshot backup rules"
+    (AWS Backup guide, "Continuous backups and point-in-time recovery"). Resources join the
+    plan through :meth:`protect`, which also grants the backup role what each resource type
+    needs (S3 policies, the resources' KMS keys).
 
     Args:
         scope: parent construct.
@@ -93,7 +118,12 @@ class DrBackupVault(Construct):
             ``dr-plan-{suffix}``. Default - ``dev``.
         retention: how long recovery points are kept, 1-35 days (the continuous-backup
             limit). Default - 7 days.
-        schedule: a cron ``events.Schedule`` for the snapshot backups. Default - hourly.
+        schedule: the cron ``events.Schedule`` of the continuous rule: the frequency AWS
+            Backup maintains and syncs the continuous points of Aurora and S3 at, and the
+            snapshots of DynamoDB. Default - hourly.
+        snapshot_schedule: the cron ``events.Schedule`` of the snapshot rule
+            ``DailySnapshots``, or None for continuous points only (not what AWS recommends).
+            Default - daily at 05:00 UTC.
         encryption_key: the vault's key. Default - a new key with rotation.
         lock_min_retention: turn on Vault Lock (governance mode) with this minimum
             retention, at most ``retention``. Default - no lock.
@@ -120,6 +150,7 @@ class DrBackupVault(Construct):
         environment_suffix: str = "dev",
         retention: Duration = DEFAULT_RETENTION,
         schedule: events.Schedule = HOURLY,
+        snapshot_schedule: events.Schedule | None = DAILY,
         encryption_key: kms.IKey | None = None,
         lock_min_retention: Duration | None = None,
         lock_changeable_for: Duration | None = None,
@@ -132,16 +163,9 @@ class DrBackupVault(Construct):
         suffix = check_environment_suffix("DrBackupVault", environment_suffix)
         #: Retention in days, shared with Aurora's backup window by DrPlatform.
         self.retention_days = check_days("DrBackupVault", "retention", retention, 1, 35)
-        if not isinstance(schedule, events.Schedule) or not schedule.expression_string.startswith(
-            "cron("
-        ):
-            raise DrConfigurationError(
-                "DrBackupVault",
-                "schedule",
-                getattr(schedule, "expression_string", schedule),
-                "events.Schedule.cron(...) (AWS Backup takes cron expressions only), "
-                "e.g. Schedule.cron(minute='0') for hourly",
-            )
+        _check_schedule("schedule", schedule)
+        if snapshot_schedule is not None:
+            _check_schedule("snapshot_schedule", snapshot_schedule)
         #: The longest gap between two scheduled backups, in seconds (None: not readable).
         self.schedule_interval_seconds = schedule_interval_seconds(schedule.expression_string)
         lock = self._lock(lock_min_retention, lock_changeable_for, removal_policy)
@@ -180,23 +204,7 @@ class DrBackupVault(Construct):
                     delete_after=Duration.days(copy_days),
                 )
             )
-        self.plan = backup.BackupPlan(
-            self,
-            "Plan",
-            backup_plan_name=f"dr-plan-{suffix}",
-            backup_vault=self.vault,
-            backup_plan_rules=[
-                backup.BackupPlanRule(
-                    rule_name="HourlyWithContinuous",
-                    schedule_expression=schedule,
-                    start_window=Duration.hours(1),
-                    completion_window=Duration.hours(2),
-                    delete_after=Duration.days(self.retention_days),
-                    enable_continuous_backup=True,
-                    copy_actions=copy_actions or None,
-                )
-            ],
-        )
+        self.plan = self._plan(suffix, schedule, snapshot_schedule, copy_actions)
         self.role = iam.Role(
             self,
             "Role",
@@ -213,6 +221,41 @@ class DrBackupVault(Construct):
         #: created by the first :meth:`protect` of a resource with its own key.
         self.key_policy: iam.ManagedPolicy | None = None
         self._keys: set[str] = set()
+
+    def _plan(
+        self,
+        suffix: str,
+        schedule: events.Schedule,
+        snapshot_schedule: events.Schedule | None,
+        copy_actions: list[backup.BackupPlanCopyActionProps],
+    ) -> backup.BackupPlan:
+        """The continuous rule and, unless ``snapshot_schedule`` is None, the snapshot rule.
+
+        Both copy to the air-gapped vault: AWS copies a continuous rule's points by taking a
+        snapshot only "cross-account or cross-Region" (AWS Backup guide, "Copying continuous
+        backups"), and that vault is in this account and Region, so Aurora and S3 copies come
+        from the snapshot rule."""
+
+        def rule(
+            name: str, when: events.Schedule, completion: Duration, continuous: bool
+        ) -> backup.BackupPlanRule:
+            return backup.BackupPlanRule(
+                rule_name=name, schedule_expression=when, start_window=Duration.hours(1),
+                completion_window=completion, delete_after=Duration.days(self.retention_days),
+                enable_continuous_backup=continuous or None, copy_actions=copy_actions or None,
+            )  # fmt: skip
+
+        rules = [rule(CONTINUOUS_RULE, schedule, Duration.hours(2), True)]
+        if snapshot_schedule is not None:
+            # 8 hours: room for a full snapshot of a large bucket before AWS cancels the job
+            rules.append(rule(SNAPSHOT_RULE, snapshot_schedule, Duration.hours(8), False))
+        return backup.BackupPlan(
+            self,
+            "Plan",
+            backup_plan_name=f"dr-plan-{suffix}",
+            backup_vault=self.vault,
+            backup_plan_rules=rules,
+        )
 
     @staticmethod
     def _check_immutable(

@@ -473,40 +473,103 @@ def _bucket_versions(cfn: s3.CfnBucket, restore: _Restore) -> _Path | None:
     )
 
 
-def _backups(cfn: CfnResource, restore: _Restore) -> list[_Path]:
-    """The AWS Backup paths for ``cfn``: continuous backup (Aurora, S3) and snapshots."""
-    paths: list[_Path] = []
+@dataclass(frozen=True)
+class RecoveryPoints:
+    """The recovery points one AWS Backup plan rule makes of a store.
+
+    ``kind`` is ``CONTINUOUS`` or ``SNAPSHOT`` (AWS Backup's recovery point types). A rule with
+    ``EnableContinuousBackup`` makes one continuous point of Aurora and S3 and no snapshot of
+    them ("False (or not specified) causes AWS Backup to create snapshot backups"; a continuous
+    rule's schedule is "for maintenance and syncing purposes"); of a store AWS Backup cannot
+    back up continuously (DynamoDB) it makes snapshots ("Automatic fallback to snapshots")."""
+
+    kind: str
+    rule: str
+    vault: str
+    schedule: str
+    #: Snapshots: the longest gap between two scheduled runs (None: schedule not readable).
+    interval_seconds: int | None = None
+    #: Snapshots: the rule's start and completion windows.
+    start_seconds: int = 0
+    completion_seconds: int = 0
+
+    @property
+    def latest_seconds(self) -> int | None:
+        """Snapshots: how long after the previous snapshot the next one may complete, at most
+        (interval + start window + completion window)."""
+        if self.kind == "CONTINUOUS" or self.interval_seconds is None:
+            return None
+        return self.interval_seconds + self.start_seconds + self.completion_seconds
+
+    def describe(self) -> str:
+        if self.kind == "CONTINUOUS":
+            return f"one continuous recovery point (rule {self.rule})"
+        every = _human(self.interval_seconds) if self.interval_seconds else self.schedule
+        return f"snapshots every {every} (rule {self.rule})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.kind,
+            "rule": self.rule,
+            "vault": self.vault,
+            "schedule": self.schedule,
+            "interval_seconds": self.interval_seconds,
+        }
+
+
+def recovery_points(store: Construct) -> list[RecoveryPoints]:
+    """The AWS Backup recovery points the plan rules selecting ``store`` make of it."""
+    cfn = _cfn_of(store)
+    found: list[RecoveryPoints] = []
     for rule, vault in _backup_rules(cfn):
-        where = f"AWS Backup plan rule {rule.get('ruleName')} to vault {vault}"
-        continuous = rule.get("enableContinuousBackup") is True
-        if continuous and cfn.cfn_resource_type in _CONTINUOUS_TYPES:
+        name, expression = str(rule.get("ruleName")), str(rule.get("scheduleExpression", ""))
+        if (
+            rule.get("enableContinuousBackup") is True
+            and cfn.cfn_resource_type in _CONTINUOUS_TYPES
+        ):
+            found.append(RecoveryPoints("CONTINUOUS", name, vault, expression))
+            continue
+        start = int(rule.get("startWindowMinutes", DEFAULT_START_WINDOW_MINUTES))
+        completion = int(rule.get("completionWindowMinutes", DEFAULT_COMPLETION_WINDOW_MINUTES))
+        found.append(
+            RecoveryPoints(
+                "SNAPSHOT", name, vault, expression, schedule_interval_seconds(expression),
+                60 * start, 60 * completion,
+            )
+        )  # fmt: skip
+    return found
+
+
+def _backups(cfn: CfnResource, restore: _Restore) -> list[_Path]:
+    """The AWS Backup paths for ``cfn``: its continuous point (Aurora, S3) and snapshots."""
+    paths: list[_Path] = []
+    for points in recovery_points(cfn):
+        where = f"AWS Backup plan rule {points.rule} to vault {points.vault}"
+        if points.kind == "CONTINUOUS":
             paths.append(
                 _Path(
                     CONTINUOUS_LAG_SECONDS,
                     restore.seconds,
-                    f"{where}: continuous backup (EnableContinuousBackup), restore to any "
-                    f"second of the window, typically ~5 min behind; {restore.evidence}",
+                    f"{where}: one continuous recovery point (EnableContinuousBackup), restore "
+                    "to any second of the window, typically ~5 min behind (the rule makes no "
+                    f"snapshot of it); {restore.evidence}",
                     _PITR_FLOOR,
                     _RESTORE_REMEDY,
                 )
             )
-        interval = schedule_interval_seconds(str(rule.get("scheduleExpression", "")))
-        if interval is None:
-            continue
-        start = int(rule.get("startWindowMinutes", DEFAULT_START_WINDOW_MINUTES))
-        completion = int(rule.get("completionWindowMinutes", DEFAULT_COMPLETION_WINDOW_MINUTES))
-        paths.append(
-            _Path(
-                interval + 60 * (start + completion),
-                restore.seconds,
-                f"{where}: snapshots every {_human(interval)} "
-                f"({rule.get('scheduleExpression')}) + start window {_human(60 * start)} + "
-                f"completion window {_human(60 * completion)}; {restore.evidence}",
-                "turn on continuous backup (Aurora, S3) or point-in-time recovery, or shorten "
-                "the schedule and the start/completion windows of the backup rule",
-                _RESTORE_REMEDY,
+        elif points.latest_seconds is not None:
+            paths.append(
+                _Path(
+                    points.latest_seconds,
+                    restore.seconds,
+                    f"{where}: snapshots every {_human(points.interval_seconds)} "
+                    f"({points.schedule}) + start window {_human(points.start_seconds)} + "
+                    f"completion window {_human(points.completion_seconds)}; {restore.evidence}",
+                    "turn on continuous backup (Aurora, S3) or point-in-time recovery, or "
+                    "shorten the schedule and the start/completion windows of the backup rule",
+                    _RESTORE_REMEDY,
+                )
             )
-        )
     return paths
 
 
@@ -599,19 +662,36 @@ def _deleted(backups: list[_Path], how: str) -> _Path:
     )
 
 
-def backup_alarm_window_seconds(objectives: RecoveryObjectives, stores: Iterable[Construct]) -> int:
-    """How long "no backup job completed" may last before it means the RPO is slipping: the
-    corruption RPO target, but never less than the longest schedule interval of the backup
-    rules that select the stores (a slower schedule is the plan's choice, and the objective
-    is then met through continuous backup or PITR), and at least 5 minutes (AWS Backup
-    publishes its metrics every 5 minutes)."""
-    intervals = [
-        schedule_interval_seconds(str(rule.get("scheduleExpression", ""))) or 0
-        for store in stores
-        for rule, _ in _backup_rules(_cfn_of(store))
-    ]
+#: AWS Backup's ``ResourceType`` (its metrics' dimension) of each store type.
+BACKUP_RESOURCE_TYPE = {
+    "AWS::RDS::DBCluster": "Aurora",
+    "AWS::DynamoDB::Table": "DynamoDB",
+    "AWS::S3::Bucket": "S3",
+}
+
+
+def backup_alarm_windows(
+    objectives: RecoveryObjectives, stores: Iterable[Construct]
+) -> dict[str, int]:
+    """Per AWS Backup resource type, how long "no backup job completed" may last before it
+    means backups stopped: the longest a snapshot may legitimately take to follow the previous
+    one (interval + start + completion windows of the most frequent snapshot rule), never less
+    than the corruption RPO target nor 5 minutes (AWS Backup publishes every 5 minutes).
+
+    Only snapshots count: a continuous rule "creates one continuous recovery point and updates
+    that recovery point whenever the job runs" (AWS Backup guide, "Continuous backups and
+    point-in-time recovery"), and AWS documents no completed job per period for it. A type
+    with continuous points only has no window (and no such alarm)."""
     target = objectives.targets[FailureMode.CORRUPTION][0]
-    return max(300, target, *intervals)
+    windows: dict[str, int] = {}
+    for store in stores:
+        cfn = _cfn_of(store)
+        gaps = [p.latest_seconds for p in recovery_points(cfn) if p.latest_seconds is not None]
+        if gaps:
+            resource_type = BACKUP_RESOURCE_TYPE[cfn.cfn_resource_type]
+            window = max(300, target, min(gaps))
+            windows[resource_type] = max(window, windows.get(resource_type, 0))
+    return windows
 
 
 # --- The posture report ----------------------------------------------------------------------
@@ -674,11 +754,24 @@ class PostureReport(Construct):
         """``{artifact}`` of ``{artifact}.template.json``: the posture files sit beside it."""
         return Stack.of(self).template_file.removesuffix(".template.json")
 
+    @property
+    def recovery_points(self) -> dict[str, list[RecoveryPoints]]:
+        """Per store (construct path), the AWS Backup recovery points its plan rules make."""
+        found: dict[str, list[RecoveryPoints]] = {}
+        for _, stores, _ in self._entries:
+            for store in stores:
+                found.setdefault(_path_of(_cfn_of(store)), recovery_points(store))
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stack": Stack.of(self).stack_name,
             "objectives": [o.to_dict() for o in _unique(o for o, _, _ in self._entries)],
             "postures": [p.to_dict() for p in self.postures],
+            "recovery_points": {
+                store: [p.to_dict() for p in points]
+                for store, points in self.recovery_points.items()
+            },
         }
 
     def to_markdown(self) -> str:
@@ -689,6 +782,14 @@ class PostureReport(Construct):
             f"Declared objectives: {objectives}.",
             "",
             posture_table(self.postures),
+            "",
+            "## AWS Backup recovery points",
+            "",
+            *(
+                f"- {store}: "
+                + ("; ".join(p.describe() for p in points) or "none (no backup plan selects it)")
+                for store, points in self.recovery_points.items()
+            ),
         ]
         return "\n".join(lines) + "\n"
 
@@ -925,11 +1026,13 @@ __all__ = [
     "Posture",
     "PostureReport",
     "RecoveryObjectives",
+    "RecoveryPoints",
     "ResilienceHubApp",
     "Target",
     "assess",
-    "backup_alarm_window_seconds",
+    "backup_alarm_windows",
     "posture_table",
+    "recovery_points",
     "schedule_interval_seconds",
     "summary_markdown",
 ]

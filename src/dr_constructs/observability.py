@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import jsii
@@ -87,7 +87,9 @@ class DrObservability(Construct):
     for it (see :func:`~dr_constructs.keys.allow_topic_publishers`, :meth:`notify_from`), and
     the topic policy denies publishing without TLS. EventBridge rules send AWS Backup backup-,
     restore- and copy-job state changes to it. ``watch_*`` methods add the spec's alarms and
-    dashboard widgets for a resource; every alarm is kept in :attr:`alarms`.
+    dashboard widgets for a resource; every alarm is kept in :attr:`alarms`. Failed AWS Backup
+    jobs are alarmed per vault by :meth:`watch_backups`: AWS documents its AWS/Backup metrics
+    with the ``BackupVaultName`` (and ``ResourceType``) dimensions, not as an account-wide series.
 
     Args:
         scope: parent construct.
@@ -185,22 +187,6 @@ class DrObservability(Construct):
             for name, job in BACKUP_JOB_EVENTS.items()
         }
         self.notify_from(*self.backup_rules.values())
-        failed_jobs = cloudwatch.Metric(
-            namespace="AWS/Backup",
-            metric_name="NumberOfBackupJobsFailed",
-            statistic="Sum",
-            period=Duration.hours(1),
-        )
-        self.backup_failures_alarm = self.add_alarm(
-            "BackupJobsFailed",
-            failed_jobs,
-            threshold=0,
-            evaluation_periods=1,
-            description="An AWS Backup job failed in the last hour",
-        )
-        self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="AWS Backup failed jobs", left=[failed_jobs], width=12)
-        )
 
     def add_alarm(
         self,
@@ -415,22 +401,33 @@ class DrObservability(Construct):
         self,
         vault: backup.IBackupVault,
         *,
-        window: Duration,
+        window: Duration | None = None,
+        windows: Mapping[str, Duration] | None = None,
         resource_types: Sequence[str] = BACKUP_RESOURCE_TYPES,
     ) -> list[cloudwatch.Alarm]:
-        """Alarms that catch a recovery-point objective slipping in operation.
+        """Alarms that catch backups stopping in operation.
 
-        Per resource type, ``dr-{suffix}-NoRecentBackup{type}`` fires when no backup job into
+        ``dr-{suffix}-NoRecentBackup{type}`` fires when no backup job of that resource type into
         ``vault`` completed (AWS/Backup ``NumberOfBackupJobsCompleted``, dimensions
-        ``BackupVaultName`` and ``ResourceType``) for a whole ``window``: AWS Backup publishes
+        ``BackupVaultName`` and ``ResourceType``) for a whole window: AWS Backup publishes
         the metric only when non-zero, so missing data counts as breaching. The window is
-        read as up to 12 periods of at least 5 minutes, all of which must be empty.
+        read as up to 12 periods of at least 5 minutes, all of which must be empty. Give
+        ``windows`` per resource type (only those types get the alarm), or one ``window`` for
+        every type of ``resource_types``. Watch snapshot jobs only: a continuous rule "creates
+        one continuous recovery point and updates that recovery point whenever the job runs",
+        and AWS documents no completed job per period for it (a type with continuous points
+        only gets no such alarm; its failures still fire the alarms below).
         ``dr-{suffix}-Vault{Backup,Copy,Restore}JobsFailed`` fire on any failed job of the
-        vault (``NumberOf{Backup,Copy,Restore}JobsFailed`` summed over the resource types).
+        vault (``NumberOf{Backup,Copy,Restore}JobsFailed`` summed over ``resource_types``).
         """
-        seconds = check_duration("DrObservability", "watch_backups(window)", window, 300, 604800)
-        period = math.ceil(seconds / 12 / 300) * 300
-        periods = math.ceil(seconds / period)
+        if windows is None and window is not None:
+            windows = dict.fromkeys(resource_types, window)
+        elif windows is None or window is not None:
+            raise DrConfigurationError(
+                "DrObservability", "watch_backups(window, windows)", "both or neither",
+                "one of them: a Duration for every resource type, or a mapping of AWS Backup "
+                "resource type to Duration",
+            )  # fmt: skip
 
         def metric(name: str, resource_type: str, period: int) -> cloudwatch.Metric:
             return cloudwatch.Metric(
@@ -446,7 +443,13 @@ class DrObservability(Construct):
 
         alarms: list[cloudwatch.Alarm] = []
         completed: list[cloudwatch.IMetric] = []
-        for resource_type in resource_types:
+        for resource_type, duration in windows.items():
+            seconds = check_duration(
+                "DrObservability", f"watch_backups(window) of {resource_type}", duration, 300,
+                604800,
+            )  # fmt: skip
+            period = math.ceil(seconds / 12 / 300) * 300
+            periods = math.ceil(seconds / period)
             done = metric("NumberOfBackupJobsCompleted", resource_type, period)
             completed.append(done)
             alarms.append(
@@ -459,7 +462,7 @@ class DrObservability(Construct):
                     comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                     treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
                     description=f"No {resource_type} backup job completed in the backup vault "
-                    f"for {seconds} s, the window the recovery point objective allows",
+                    f"for {seconds} s",
                 )
             )
         failed: list[cloudwatch.IMetric] = []
@@ -481,11 +484,14 @@ class DrObservability(Construct):
                 )
             )
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="AWS Backup completed backup jobs", left=completed, width=12
+            *(
+                [cloudwatch.GraphWidget(title="AWS Backup completed backup jobs", left=completed,
+                                        width=12)]
+                if completed
+                else []
             ),
             cloudwatch.GraphWidget(title="AWS Backup failed jobs (vault)", left=failed, width=12),
-        )
+        )  # fmt: skip
         return alarms
 
     def watch_replica_lag(

@@ -35,7 +35,7 @@ from .objectives import (
     PostureReport,
     RecoveryObjectives,
     ResilienceHubApp,
-    backup_alarm_window_seconds,
+    backup_alarm_windows,
     summary_markdown,
 )
 from .observability import DrObservability
@@ -235,8 +235,11 @@ class DrPlatform(Construct):
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
         # Alarms that catch the objectives slipping in operation.
-        window = backup_alarm_window_seconds(objectives, self._stores)
-        self.observability.watch_backups(self.backup.vault, window=Duration.seconds(window))
+        windows = backup_alarm_windows(objectives, self._stores)
+        self.observability.watch_backups(
+            self.backup.vault,
+            windows={kind: Duration.seconds(seconds) for kind, seconds in windows.items()},
+        )
         self.observability.watch_replica_lag(self.database.cluster)
         self.observability.watch_table_errors(self.database.table)
 

@@ -1,7 +1,8 @@
 """The ``dr-constructs`` console script: click commands, rich output, ``--json`` for machines.
 
 Exit codes: 0 fine, 1 an objective is breached or a job failed, 2 bad usage (unknown stack,
-a stack not built with dr-constructs, ``--to`` outside the window, no recovery point yet).
+a stack not built with dr-constructs, ``--to`` outside the window, no recovery point yet),
+3 partial: ``status`` could not read every section (and found no breach in what it read).
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .aws import AWS_ERRORS, EXIT_BREACHED, EXIT_USAGE, Aws, OperatorError, Poll, aws_error_message
+from .aws import (
+    AWS_ERRORS,
+    EXIT_BREACHED,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    Aws,
+    OperatorError,
+    Poll,
+    aws_error_message,
+)
 from .discovery import DrStack, discover, human
 from .drill import DRILL_FAILURE_MODE, DRILLS, plan_drill, run_drill
 from .restore import KINDS, RESTORE_FAILURE_MODE, plan_restore, run_restore
@@ -79,7 +89,7 @@ def cli() -> None:
 
     Resources are found in the stack by type (CloudFormation), the recovery objectives in the
     template's Metadata "dr-constructs". Exit codes: 0 fine, 1 an objective is breached or a
-    job failed, 2 bad usage.
+    job failed, 2 bad usage, 3 status could read only part of the stack.
     """
 
 
@@ -106,9 +116,10 @@ def _print_json(document: dict[str, Any]) -> None:
 @_common
 def status(aws: Aws, stack: DrStack, as_json: bool) -> int:
     """Recovery points against the RPO, PITR, the cluster's instances, the last restore test
-    against the RTO, and the alarms in ALARM. Exit 1 when an objective is breached."""
+    against the RTO, and the alarms in ALARM. Each section is read on its own. Exit 1 when an
+    objective is breached, 3 when a section could not be read (and none is breached)."""
     report = collect_status(aws, stack)
-    code = EXIT_BREACHED if report["breaches"] else 0
+    code = EXIT_BREACHED if report["breaches"] else EXIT_PARTIAL if report["unreadable"] else 0
     if as_json:
         _print_json(report)
         return code
@@ -119,44 +130,81 @@ def status(aws: Aws, stack: DrStack, as_json: bool) -> int:
         f"Objectives ({report['measured_against']}): RPO {human(objective.rpo_seconds)}, "
         f"RTO {human(objective.rto_seconds)} - {stack.objectives_note}"
     )
-    table = Table(title="Recovery points")
-    for column in ("resource", "name", "latest recovery point", "newest restorable", "age"):
-        table.add_column(column, overflow="fold")
+    out.print(_points_table(report["resources"]))
     for resource in report["resources"]:
-        point = resource["latest_recovery_point"]
+        if resource["kind"] == "aurora":
+            out.print(_topology_line(resource), markup=False)
+    out.print(_tests_table(report["resources"], objective.rto_seconds))
+    alarms = report["alarms_in_alarm"]
+    out.print(
+        "Alarms in ALARM: "
+        + ("[yellow]not read[/]" if alarms is None
+           else f"[red]{', '.join(alarms)}[/]" if alarms else "[green]none[/]")
+    )  # fmt: skip
+    for missing in report["unreadable"]:
+        out.print(
+            f"[yellow]Not read:[/] {missing['section']} ({missing['call']}: {missing['error']})"
+        )
+    if report["breaches"]:
+        out.print("[red bold]Objective breached:[/] " + "; ".join(report["breaches"]))
+    return code
+
+
+def _points_table(resources: list[dict[str, Any]]) -> Table:
+    table = Table(title="Recovery points")
+    for column in ("resource", "name", "latest snapshot", "continuous", "newest restorable",
+                   "age"):  # fmt: skip
+        # times and ages on one line; names and states fold
+        table.add_column(column, overflow="fold", no_wrap=column in ("latest snapshot", "age"))
+    for resource in resources:
+        point, continuous = resource["latest_recovery_point"], resource["continuous_recovery_point"]
         restorable = resource.get("latest_restorable")
         if resource["kind"] == "table":
-            restorable = f"PITR {resource['pitr']}" + (f", {restorable}" if restorable else "")
-        age = resource["age_seconds"]
-        colour = "green" if resource["rpo_met"] else "red"
+            pitr = resource.get("pitr")
+            shown = f"PITR {pitr}" + (f", {restorable}" if restorable else "")
+            restorable = "[yellow]not read[/]" if pitr is None else shown
+        age, met = resource["age_seconds"], resource["rpo_met"]
+        colour = {True: "green", False: "red", None: "yellow"}[met]
+        verdict = {True: "within RPO", False: "beyond RPO", None: "not read"}[met]
         table.add_row(
             resource["kind"],
             resource["name"],
-            point["created"] if point else "[red]none yet[/]",
+            _cell(point, lambda p: p["created"]),
+            _cell(continuous, lambda p: f"{p['status']} since {p['since']}", "-"),
             restorable or "-",
-            f"[{colour}]{human(age) if age is not None else 'none'} "
-            f"({'within' if resource['rpo_met'] else 'beyond'} RPO)[/]",
+            f"[{colour}]{human(age) if age is not None else 'none'} ({verdict})[/]",
         )
-    out.print(table)
-    for resource in report["resources"]:
-        if resource["kind"] == "aurora":
-            writer = resource["writer"]
-            readers = ", ".join(f"{r['id']} ({r['az']})" for r in resource["readers"]) or "none"
-            out.print(
-                f"Aurora {resource['name']} ({resource['state']}): writer "
-                f"{writer['id']} ({writer['az']})"
-                if writer
-                else "Aurora: no writer",
-                f"; readers {readers}",
-                sep="",
-            )
+    return table
+
+
+def _cell(value: Any, show: Callable[[dict[str, Any]], str], none: str = "[red]none yet[/]") -> str:
+    if value == "not read":
+        return "[yellow]not read[/]"
+    return show(value) if value else none
+
+
+def _topology_line(resource: dict[str, Any]) -> str:
+    if "writer" not in resource:
+        return f"Aurora {resource['name']}: writer and readers not read"
+    writer = resource["writer"]
+    readers = ", ".join(f"{r['id']} ({r['az']})" for r in resource["readers"]) or "none"
+    head = f"Aurora {resource['name']} ({resource['state']}): "
+    return (
+        head
+        + (f"writer {writer['id']} ({writer['az']})" if writer else "no writer")
+        + (f"; readers {readers}")
+    )
+
+
+def _tests_table(resources: list[dict[str, Any]], rto_seconds: int) -> Table:
     tests = Table(title="Last restore test (AWS Backup restore testing)")
     for column in ("resource", "job", "started", "duration", "validation"):
         tests.add_column(column)
-    for resource in report["resources"]:
+    for resource in resources:
         test = resource["last_restore_test"]
-        if test is None:
-            tests.add_row(resource["kind"], "[yellow]none yet[/]", "-", "-", "-")
+        if not isinstance(test, dict):
+            shown = "[yellow]not read[/]" if test == "not read" else "[yellow]none yet[/]"
+            tests.add_row(resource["kind"], shown, "-", "-", "-")
             continue
         colour = "green" if test["rto_met"] else "red"
         duration = test["duration_seconds"]
@@ -165,17 +213,10 @@ def status(aws: Aws, stack: DrStack, as_json: bool) -> int:
             f"{test['job_id']} {test['status']}",
             test["started"],
             f"[{colour}]{human(duration) if duration is not None else 'running'} "
-            f"(RTO {human(objective.rto_seconds)})[/]",
+            f"(RTO {human(rto_seconds)})[/]",
             test["validation"] or "-",
         )
-    out.print(tests)
-    alarms = report["alarms_in_alarm"]
-    out.print(
-        "Alarms in ALARM: " + (f"[red]{', '.join(alarms)}[/]" if alarms else "[green]none[/]")
-    )
-    if report["breaches"]:
-        out.print("[red bold]Objective breached:[/] " + "; ".join(report["breaches"]))
-    return code
+    return tests
 
 
 # --- restore --------------------------------------------------------------------------------
@@ -213,6 +254,12 @@ def restore(
         )
         point = plan.recovery_point
         out.print(f"Recovery point: {json.dumps(point)}")
+        if plan.left_out:
+            out.print(
+                "Left out of the recovery point's restore metadata (not among the keys AWS "
+                f"documents for this restore): {', '.join(plan.left_out)}",
+                markup=False,
+            )
         out.print(f"Request ({plan.service} {plan.operation}):")
         out.print_json(data=plan.to_dict()["request"])
         out.print("Equivalent aws CLI command:")

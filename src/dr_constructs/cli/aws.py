@@ -16,8 +16,9 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     NoRegionError,
 )
 
-#: Exit codes: 0 fine, 1 an objective breached or a job failed, 2 bad usage.
-EXIT_OK, EXIT_BREACHED, EXIT_USAGE = 0, 1, 2
+#: Exit codes: 0 fine, 1 an objective breached or a job failed, 2 bad usage, 3 partial
+#: (``status`` could not read every section and found no breach in what it read).
+EXIT_OK, EXIT_BREACHED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
 class OperatorError(Exception):
@@ -28,12 +29,26 @@ class OperatorError(Exception):
         self.exit_code = exit_code
 
 
+def error_code(exc: Exception) -> str:
+    """The service's error code (``AccessDeniedException``, ``ThrottlingException``; the HTTP
+    status, e.g. ``404``, when the answer was not an AWS error), or the botocore error's name."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "Error")
+    return type(exc).__name__
+
+
 def aws_error_message(exc: Exception) -> str:
-    """One line for a botocore error: the service's code and message."""
+    """One line for a botocore error: the service's code and message. A message that is an
+    HTML or XML body (an endpoint that does not serve the API answers with a web page, which
+    botocore passes on as the message) is replaced by the HTTP status."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         operation = getattr(exc, "operation_name", "the call")
-        return f"{operation}: {error.get('Code', 'Error')}: {error.get('Message', exc)}"
+        message = str(error.get("Message") or "").strip()
+        if not message or message.startswith("<"):
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            message = f"HTTP {status}" if status else "no message"
+        return f"{operation}: {error_code(exc)}: {' '.join(message.split())}"
     if isinstance(exc, NoRegionError):
         return "no AWS region: pass --region or set AWS_REGION"
     if isinstance(exc, NoCredentialsError):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.validate import ParamValidator  # type: ignore[import-untyped]
@@ -26,7 +26,37 @@ KINDS = ("aurora", "table", "bucket")
 RESTORE_FAILURE_MODE = "corruption"
 #: Restore-metadata key AWS Backup takes for a point in time of a continuous recovery point.
 POINT_IN_TIME_KEY = {"Aurora": "RestoreToTime", "S3": "RestoreTime"}
+#: "Amazon S3 allows restores up until the most recent 15 minutes of activity" (AWS Backup
+#: guide, "Continuous backups and point-in-time recovery", considerations): the latest time a
+#: continuous S3 point restores to. AWS Backup's API reports no restorable window for it.
+S3_RESTORE_LAG = timedelta(minutes=15)
 _SUFFIX = "-restored-"
+_AURORA_OPTIONAL = (
+    "BacktrackWindow", "CopyTagsToSnapshot", "DBClusterParameterGroupName", "DBSubnetGroupName",
+    "EnableCloudwatchLogsExports", "EnableIAMDatabaseAuthentication", "EngineMode",
+    "EngineVersion", "KmsKeyId", "OptionGroupName", "Port", "ScalingConfiguration",
+    "VpcSecurityGroupIds",
+)  # fmt: skip
+_S3_OPTIONAL = (
+    "RestoreACLs", "EncryptionType", "ItemsToRestore", "KMSKey", "RestoreLatestVersionsUpTo",
+    "NewBucket", "Encrypted",
+)  # fmt: skip
+#: The StartRestoreJob metadata keys AWS documents, per (resource type, continuous point):
+#: AWS Backup guide, "Restoring an Amazon Aurora cluster" (snapshot and PITR lists; PITR has
+#: no AvailabilityZones or DatabaseName), "Continuous backups and PITR" (UseLatestRestorableTime),
+#: "Restore S3 data using AWS Backup" (RestoreTime only for continuous points) and "Restore
+#: testing inferred metadata" (S3: NewBucket, Encrypted). Nothing else is sent.
+RESTORE_METADATA_KEYS: dict[tuple[str, bool], tuple[str, ...]] = {
+    ("Aurora", False): (
+        "DBClusterIdentifier", "Engine", "AvailabilityZones", "DatabaseName", *_AURORA_OPTIONAL
+    ),
+    ("Aurora", True): (
+        "DBClusterIdentifier", "Engine", "RestoreToTime", "UseLatestRestorableTime",
+        *_AURORA_OPTIONAL,
+    ),
+    ("S3", False): ("DestinationBucketName", *_S3_OPTIONAL),
+    ("S3", True): ("DestinationBucketName", "RestoreTime", *_S3_OPTIONAL),
+}  # fmt: skip
 _DONE_BACKUP = {"COMPLETED"}
 _FAILED_BACKUP = {"ABORTED", "FAILED"}
 
@@ -45,6 +75,9 @@ class RestorePlan:
     cli: str = ""
     #: The same command, one parameter a line, for people.
     cli_display: str = ""
+    #: Keys of the recovery point's restore metadata that AWS does not document for this
+    #: restore, and that the request therefore leaves out.
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def method(self) -> str:
@@ -62,6 +95,7 @@ class RestorePlan:
             "recovery_point": self.recovery_point,
             "request": _jsonable(self.request),
             "aws_cli": self.cli,
+            "left_out_metadata": self.left_out,
         }
 
 
@@ -151,8 +185,11 @@ def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
     window = None
     if cluster.get("EarliestRestorableTime") and cluster.get("LatestRestorableTime"):
         window = (cluster["EarliestRestorableTime"], cluster["LatestRestorableTime"])
-    point = _recovery_point(aws, vault, cluster["DBClusterArn"], to, window)
-    metadata = _restore_metadata(aws, vault, point["RecoveryPointArn"])
+    point = _recovery_point(
+        aws, vault, cluster["DBClusterArn"], to, window,
+        continuous_arn=cluster.get("AwsBackupRecoveryPointArn"),
+    )  # fmt: skip
+    metadata = _restore_metadata(aws, vault, point.arn)
     target = _new_name(cluster_id, aws.now(), 63).lower()
     metadata.update(
         {
@@ -166,7 +203,8 @@ def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
     )
     if cluster.get("DBClusterParameterGroup"):
         metadata["DBClusterParameterGroupName"] = cluster["DBClusterParameterGroup"]
-    _point_in_time(metadata, "Aurora", to)
+    _point_in_time(metadata, "Aurora", point, to)
+    metadata, left_out = documented_metadata(metadata, "Aurora", point.continuous)
     return RestorePlan(
         kind="aurora",
         service="backup",
@@ -174,7 +212,8 @@ def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         request=_backup_request(aws, stack, point, metadata, "Aurora", target),
         source=cluster_id,
         target=target,
-        recovery_point=_describe_point(point, to),
+        recovery_point=point.describe(to),
+        left_out=left_out,
     )
 
 
@@ -185,7 +224,7 @@ def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
     bucket = stack.require("bucket_name", "data bucket (AWS::S3::Bucket '*StorageBucket*')")
     vault = stack.require("vault_name", "backup vault (AWS::Backup::BackupVault)")
     point = _recovery_point(aws, vault, f"arn:{aws.partition}:s3:::{bucket}", to, None)
-    metadata = _restore_metadata(aws, vault, point["RecoveryPointArn"])
+    metadata = _restore_metadata(aws, vault, point.arn)
     target = _new_name(bucket, aws.now(), 63).lower()
     rules = aws.client("s3").get_bucket_encryption(Bucket=bucket)[
         "ServerSideEncryptionConfiguration"
@@ -195,7 +234,6 @@ def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         {
             "DestinationBucketName": target,
             "NewBucket": "true",
-            "CreationToken": target,
             "Encrypted": "true",
         }
     )
@@ -203,7 +241,8 @@ def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         metadata.update({"EncryptionType": "SSE-KMS", "KMSKey": default["KMSMasterKeyID"]})
     else:
         metadata["EncryptionType"] = "SSE-S3"
-    _point_in_time(metadata, "S3", to)
+    _point_in_time(metadata, "S3", point, to)
+    metadata, left_out = documented_metadata(metadata, "S3", point.continuous)
     return RestorePlan(
         kind="bucket",
         service="backup",
@@ -211,7 +250,8 @@ def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         request=_backup_request(aws, stack, point, metadata, "S3", target),
         source=bucket,
         target=target,
-        recovery_point=_describe_point(point, to),
+        recovery_point=point.describe(to),
+        left_out=left_out,
     )
 
 
@@ -262,43 +302,94 @@ def _plan_table(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
 # --- shared -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Point:
+    """The recovery point a restore uses and, for a continuous one, its restorable window."""
+
+    arn: str
+    created: datetime
+    continuous: bool
+    #: Continuous points: the latest time they restore to.
+    latest: datetime | None = None
+
+    def describe(self, to: datetime | None) -> dict[str, Any]:
+        if to is not None:
+            restore_to = iso(to)
+        elif self.latest is not None:
+            restore_to = f"latest restorable time ({iso(self.latest)})"
+        else:
+            restore_to = iso(self.created)
+        return {
+            "arn": self.arn,
+            "type": "continuous" if self.continuous else "snapshot",
+            "created": iso(self.created),
+            "restore_to": restore_to,
+        }
+
+
 def _recovery_point(
     aws: Aws,
     vault: str,
     resource_arn: str,
     to: datetime | None,
     window: tuple[datetime, datetime] | None,
-) -> dict[str, Any]:
-    """The newest completed snapshot recovery point, or with ``to`` the continuous one."""
+    *,
+    continuous_arn: str | None = None,
+) -> _Point:
+    """The completed continuous recovery point (at ``to``, else at its latest restorable
+    time), or without one and without ``to`` the newest completed snapshot.
+
+    A continuous rule makes one continuous point of Aurora and S3 and no snapshot ("The
+    continuous backup plan creates one continuous recovery point and updates that recovery
+    point whenever the job runs"): it is the newest data there is, usable "as long as it has a
+    status of COMPLETED". ``window`` is its restorable window when the service reports one
+    (Aurora: the cluster's earliest and latest restorable times); else from its creation to
+    15 minutes ago (S3)."""
     pages = (
         aws.client("backup")
         .get_paginator("list_recovery_points_by_backup_vault")
         .paginate(BackupVaultName=vault, ByResourceArn=resource_arn)
     )
     points: list[dict[str, Any]] = [p for page in pages for p in page["RecoveryPoints"]]
-    if to is None:
-        snapshots = [p for p in points if p.get("Status") == "COMPLETED" and not _is_continuous(p)]
-        if not snapshots:
-            raise OperatorError(
-                f"no recovery point yet for {resource_arn} in vault {vault} (the plan's first "
-                "backup runs on the hour); with continuous backup, pass --to TIME"
-                if any(_is_continuous(p) for p in points)
-                else f"no recovery point yet for {resource_arn} in vault {vault} (the plan's "
-                "first backup runs on the hour)"
-            )
-        return max(snapshots, key=lambda p: p["CreationDate"])
-    continuous = [p for p in points if _is_continuous(p) and p.get("Status") != "EXPIRED"]
-    if not continuous:
+    continuous = [p for p in points if is_continuous(p, continuous_arn)]
+    usable = [p for p in continuous if p.get("Status") == "COMPLETED"]
+    if usable:
+        point = max(usable, key=lambda p: p["CreationDate"])
+        earliest, latest = window or (point["CreationDate"], aws.now() - S3_RESTORE_LAG)
+        if to is not None:
+            _check_window(to, (earliest, latest), "continuous backup")
+        if to is not None or latest >= earliest:
+            return _Point(point["RecoveryPointArn"], point["CreationDate"], True, latest)
+    if to is not None:
         raise OperatorError(
-            f"no continuous recovery point for {resource_arn} in vault {vault}: --to needs one"
+            f"no completed continuous recovery point for {resource_arn} in vault {vault}: "
+            "--to needs one" + _statuses(continuous)
         )
-    point = max(continuous, key=lambda p: p["CreationDate"])
-    _check_window(to, window or (point["CreationDate"], aws.now()), "continuous backup")
-    return point
+    snapshots = [p for p in points if p.get("Status") == "COMPLETED" and p not in continuous]
+    if not snapshots:
+        raise OperatorError(
+            f"no recovery point yet for {resource_arn} in vault {vault} (the plan's first "
+            "backup runs on the hour)" + _statuses(continuous)
+        )
+    point = max(snapshots, key=lambda p: p["CreationDate"])
+    return _Point(point["RecoveryPointArn"], point["CreationDate"], False)
 
 
-def _is_continuous(point: Mapping[str, Any]) -> bool:
-    return ":continuous:" in str(point.get("RecoveryPointArn", ""))
+def _statuses(continuous: list[dict[str, Any]]) -> str:
+    if not continuous:
+        return ""
+    found = ", ".join(sorted({str(p.get("Status")) for p in continuous}))
+    return f"; its continuous recovery point is {found}"
+
+
+def is_continuous(point: Mapping[str, Any], continuous_arn: str | None = None) -> bool:
+    """A continuous recovery point: the one RDS names as the cluster's
+    ``AwsBackupRecoveryPointArn``, or an ARN ``...:recovery-point:continuous:...`` (the form
+    public code shows; AWS documents no example)."""
+    arn = str(point.get("RecoveryPointArn", ""))
+    return ":recovery-point:continuous:" in arn or (
+        continuous_arn is not None and arn == continuous_arn
+    )
 
 
 def _check_window(to: datetime, window: tuple[datetime, datetime], what: str) -> None:
@@ -316,16 +407,46 @@ def _restore_metadata(aws: Aws, vault: str, point_arn: str) -> dict[str, str]:
     return dict(response.get("RestoreMetadata") or {})
 
 
-def _point_in_time(metadata: dict[str, str], resource_type: str, to: datetime | None) -> None:
+def _point_in_time(
+    metadata: dict[str, str], resource_type: str, point: _Point, to: datetime | None
+) -> None:
+    """The time a continuous point restores to: ``to``, else its latest restorable time
+    (Aurora: ``UseLatestRestorableTime`` "true", AWS's own example; S3: ``RestoreTime``, which
+    AWS requires for continuous points)."""
+    if not point.continuous:
+        return
+    for key in ("UseLatestRestorableTime", *POINT_IN_TIME_KEY.values()):
+        metadata.pop(key, None)
     if to is not None:
         metadata[POINT_IN_TIME_KEY[resource_type]] = iso(to)
-        metadata.pop("UseLatestRestorableTime", None)
+    elif resource_type == "Aurora":
+        metadata["UseLatestRestorableTime"] = "true"
+    else:
+        assert point.latest is not None
+        metadata["RestoreTime"] = iso(point.latest)
+
+
+def documented_metadata(
+    metadata: Mapping[str, str], resource_type: str, continuous: bool
+) -> tuple[dict[str, str], list[str]]:
+    """The keys of ``metadata`` AWS documents for this restore (in AWS's spelling: keys are
+    compared case-insensitively), and the sorted keys left out."""
+    allowed = {key.lower(): key for key in RESTORE_METADATA_KEYS[resource_type, continuous]}
+    kept: dict[str, str] = {}
+    left_out: list[str] = []
+    for key, value in metadata.items():
+        name = allowed.get(key.lower())
+        if name is None:
+            left_out.append(key)
+        else:
+            kept[name] = value
+    return kept, sorted(left_out)
 
 
 def _backup_request(
     aws: Aws,
     stack: DrStack,
-    point: Mapping[str, Any],
+    point: _Point,
     metadata: dict[str, str],
     resource_type: str,
     target: str,
@@ -337,20 +458,11 @@ def _backup_request(
         else aws.client("iam").get_role(RoleName=role)["Role"]["Arn"]
     )
     return {
-        "RecoveryPointArn": point["RecoveryPointArn"],
+        "RecoveryPointArn": point.arn,
         "Metadata": metadata,
         "IamRoleArn": role_arn,
         "IdempotencyToken": target,
         "ResourceType": resource_type,
-    }
-
-
-def _describe_point(point: Mapping[str, Any], to: datetime | None) -> dict[str, Any]:
-    return {
-        "arn": point["RecoveryPointArn"],
-        "type": "continuous" if _is_continuous(point) else "snapshot",
-        "created": iso(point["CreationDate"]),
-        "restore_to": iso(to) if to else iso(point["CreationDate"]),
     }
 
 

@@ -1,61 +1,96 @@
-"""``status``: recovery points, PITR, the cluster's instances, restore tests and alarms."""
+"""``status``: recovery points, PITR, the cluster's instances, restore tests and alarms.
+
+Each section is read on its own: a call that is not allowed or not available (AccessDenied,
+an endpoint without the API, throttling that outlasts botocore's retries) marks only its
+section as not read, with the call and the error code, and the others are still shown.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from .aws import AWS_ERRORS, Aws, OperatorError, aws_error_message
+from .aws import AWS_ERRORS, Aws, error_code
 from .commands import iso
 from .discovery import DrStack
-from .restore import RESTORE_FAILURE_MODE
+from .restore import RESTORE_FAILURE_MODE, S3_RESTORE_LAG, is_continuous
 
 #: Recovery points serve the recovery from corruption: their age is held against its RPO.
 STATUS_FAILURE_MODE = RESTORE_FAILURE_MODE
 #: How far back to look for restore tests (AWS Backup keeps restore jobs about 30 days).
 RESTORE_TEST_LOOKBACK = timedelta(days=30)
+#: The sections of the report, each read independently.
+SECTIONS = ("recovery points", "PITR", "cluster topology", "last restore test", "alarms")
 _BACKUP_TYPE = {"aurora": "Aurora", "table": "DynamoDB", "bucket": "S3"}
+T = TypeVar("T")
+
+
+class Unreadable(Exception):
+    """A section could not be read: the call (``service:Operation``) and the error code."""
+
+    def __init__(self, call: str, code: str) -> None:
+        super().__init__(f"{call}: {code}")
+        self.call, self.code = call, code
+
+
+class _Reader:
+    """AWS calls for one report: each answer (or failure) once, failures named."""
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+        self._seen: dict[str, Any] = {}
+        self.unreadable: list[dict[str, str]] = []
+
+    def call(self, service: str, method: str, **kwargs: Any) -> Any:
+        return self._once(service, method, kwargs, lambda c: getattr(c, method)(**kwargs))
+
+    def pages(self, service: str, method: str, key: str, **kwargs: Any) -> list[Any]:
+        def every(client: Any) -> list[Any]:
+            pages = client.get_paginator(method).paginate(**kwargs)
+            return [item for page in pages for item in page[key]]
+
+        result: list[Any] = self._once(service, method, kwargs, every)
+        return result
+
+    def section(self, name: str, read: Callable[[], T]) -> T | None:
+        """``read()``, or None (and the section marked not read) when a call failed."""
+        try:
+            return read()
+        except Unreadable as failure:
+            self.unreadable.append({"section": name, "call": failure.call, "error": failure.code})
+            return None
+
+    def _once(
+        self, service: str, method: str, kwargs: Mapping[str, Any], do: Callable[[Any], Any]
+    ) -> Any:
+        key = f"{service}.{method}({sorted(kwargs.items())!r})"
+        if key not in self._seen:
+            client = self.aws.client(service)
+            operation = client.meta.method_to_api_mapping.get(method, method)
+            try:
+                self._seen[key] = do(client)
+            except AWS_ERRORS as exc:
+                self._seen[key] = Unreadable(f"{service}:{operation}", error_code(exc))
+        found = self._seen[key]
+        if isinstance(found, Unreadable):
+            raise found
+        return found
 
 
 def collect_status(aws: Aws, stack: DrStack) -> dict[str, Any]:
     """Everything ``status`` shows, as data (``--json`` prints it as it is)."""
-    try:
-        return _collect(aws, stack)
-    except AWS_ERRORS as exc:
-        raise OperatorError(aws_error_message(exc)) from None
-
-
-def _collect(aws: Aws, stack: DrStack) -> dict[str, Any]:
+    reader = _Reader(aws)
     now = aws.now()
     objective = stack.objective(STATUS_FAILURE_MODE)
-    restore_tests = _restore_tests(aws, now) if stack.vault_name else []
-    resources: list[dict[str, Any]] = []
-    if stack.cluster_id:
-        resources.append(_aurora(aws, stack, stack.cluster_id))
-    if stack.table_name:
-        resources.append(_table(aws, stack, stack.table_name))
-    if stack.bucket_name:
-        resources.append(
-            {"kind": "bucket", "name": stack.bucket_name,
-             "arn": f"arn:{aws.partition}:s3:::{stack.bucket_name}"}
-        )  # fmt: skip
+    resources = _resources(reader, stack)
+    points = reader.section("recovery points", lambda: _vault_points(reader, stack))
+    tests = reader.section("last restore test", lambda: _restore_tests(reader, stack, now))
     breaches: list[str] = []
     for resource in resources:
-        arn = resource.pop("arn")
-        point = _latest_point(aws, stack, arn)
-        resource["latest_recovery_point"] = point
-        newest = [t for t in (point and point["created"], resource.get("latest_restorable")) if t]
-        if newest:
-            age = max(0.0, (now - max(newest)).total_seconds())  # clocks may disagree
-            resource["age_seconds"] = round(age)
-            resource["rpo_met"] = age <= objective.rpo_seconds
-        else:
-            resource["age_seconds"] = None
-            resource["rpo_met"] = False
-        if not resource["rpo_met"]:
-            breaches.append(f"{resource['kind']} {resource['name']}: RPO {objective.rpo_seconds}s")
-        test = _last_test(restore_tests, _BACKUP_TYPE[resource["kind"]], arn)
+        _recovery(resource, points, now)
+        _judge_rpo(resource, objective.rpo_seconds, now, breaches)
+        test = None if tests is None else _last_test(tests, resource)
         if test is not None:
             test["rto_met"] = (
                 test["duration_seconds"] is not None
@@ -66,11 +101,8 @@ def _collect(aws: Aws, stack: DrStack) -> dict[str, Any]:
                     f"{resource['kind']} {resource['name']}: restore test vs RTO "
                     f"{objective.rto_seconds}s"
                 )
-        resource["last_restore_test"] = test
-        if point is not None:
-            point["created"] = iso(point["created"])
-        if resource.get("latest_restorable") is not None:
-            resource["latest_restorable"] = iso(resource["latest_restorable"])
+        resource["last_restore_test"] = test if tests is not None else "not read"
+    alarms = reader.section("alarms", lambda: _alarms_in_alarm(reader, stack.alarms))
     return {
         "stack": stack.name,
         "region": aws.region_name,
@@ -82,87 +114,181 @@ def _collect(aws: Aws, stack: DrStack) -> dict[str, Any]:
         "objectives_from_stack": stack.objectives_from_stack,
         "objectives_note": stack.objectives_note,
         "measured_against": STATUS_FAILURE_MODE,
-        "resources": resources,
-        "alarms_in_alarm": _alarms_in_alarm(aws, stack.alarms),
+        "resources": [_public(r) for r in resources],
+        "alarms_in_alarm": alarms,
         "breaches": breaches,
+        "unreadable": reader.unreadable,
     }
 
 
-def _aurora(aws: Aws, stack: DrStack, cluster_id: str) -> dict[str, Any]:
-    rds = aws.client("rds")
-    cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+# --- sections -----------------------------------------------------------------------------
+
+
+def _resources(reader: _Reader, stack: DrStack) -> list[dict[str, Any]]:
+    """The stack's stores with what the topology and PITR sections read of them."""
+    resources: list[dict[str, Any]] = []
+    if stack.cluster_id:
+        cluster_id = stack.cluster_id
+        aurora: dict[str, Any] = {"kind": "aurora", "name": cluster_id, "_read": set()}
+        topology = reader.section("cluster topology", lambda: _topology(reader, cluster_id))
+        if topology is not None:
+            aurora.update(topology)
+        cluster = reader.section("PITR", lambda: _cluster(reader, cluster_id))
+        if cluster is not None:
+            aurora["_read"].add("PITR")
+            aurora["latest_restorable"] = cluster.get("LatestRestorableTime")
+            aurora["_continuous_arn"] = cluster.get("AwsBackupRecoveryPointArn")
+        resources.append(aurora)
+    if stack.table_name:
+        table_name = stack.table_name
+        table: dict[str, Any] = {"kind": "table", "name": table_name, "_read": set()}
+        pitr = reader.section("PITR", lambda: _table_pitr(reader, table_name))
+        if pitr is not None:
+            table["_read"].add("PITR")
+            table.update(pitr)
+        resources.append(table)
+    if stack.bucket_name:
+        resources.append({"kind": "bucket", "name": stack.bucket_name, "_read": {"PITR"}})
+    return resources
+
+
+def _cluster(reader: _Reader, cluster_id: str) -> dict[str, Any]:
+    clusters = reader.call("rds", "describe_db_clusters", DBClusterIdentifier=cluster_id)
+    return dict(clusters["DBClusters"][0])
+
+
+def _topology(reader: _Reader, cluster_id: str) -> dict[str, Any]:
+    cluster = _cluster(reader, cluster_id)
     writer, readers = None, []
     for member in cluster.get("DBClusterMembers", []):
         instance_id = member["DBInstanceIdentifier"]
-        instance = rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
-        entry = {"id": instance_id, "az": instance.get("AvailabilityZone")}
+        instance = reader.call("rds", "describe_db_instances", DBInstanceIdentifier=instance_id)
+        entry = {"id": instance_id, "az": instance["DBInstances"][0].get("AvailabilityZone")}
         if member.get("IsClusterWriter"):
             writer = entry
         else:
             readers.append(entry)
-    return {
-        "kind": "aurora",
-        "name": cluster_id,
-        "arn": cluster["DBClusterArn"],
-        "state": cluster.get("Status"),
-        "writer": writer,
-        "readers": readers,
-        "latest_restorable": cluster.get("LatestRestorableTime"),
-    }
+    return {"state": cluster.get("Status"), "writer": writer, "readers": readers}
 
 
-def _table(aws: Aws, stack: DrStack, table: str) -> dict[str, Any]:
-    dynamodb = aws.client("dynamodb")
-    description = dynamodb.describe_table(TableName=table)["Table"]
-    backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
-    pitr = backups.get("PointInTimeRecoveryDescription", {})
+def _table_pitr(reader: _Reader, table: str) -> dict[str, Any]:
+    description = reader.call("dynamodb", "describe_table", TableName=table)["Table"]
+    backups = reader.call("dynamodb", "describe_continuous_backups", TableName=table)
+    pitr = backups["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
     enabled = pitr.get("PointInTimeRecoveryStatus") == "ENABLED"
     return {
-        "kind": "table",
-        "name": table,
-        "arn": description["TableArn"],
         "state": description.get("TableStatus"),
         "pitr": pitr.get("PointInTimeRecoveryStatus", "DISABLED"),
         "latest_restorable": pitr.get("LatestRestorableDateTime") if enabled else None,
     }
 
 
-def _latest_point(aws: Aws, stack: DrStack, arn: str) -> dict[str, Any] | None:
+def _vault_points(reader: _Reader, stack: DrStack) -> list[dict[str, Any]]:
     if not stack.vault_name:
-        return None
-    pages = (
-        aws.client("backup")
-        .get_paginator("list_recovery_points_by_backup_vault")
-        .paginate(BackupVaultName=stack.vault_name, ByResourceArn=arn)
-    )
-    points = [p for page in pages for p in page["RecoveryPoints"] if p.get("Status") == "COMPLETED"]
-    if not points:
-        return None
-    point = max(points, key=lambda p: p["CreationDate"])
-    return {"arn": point["RecoveryPointArn"], "created": point["CreationDate"]}
+        return []
+    return reader.pages(
+        "backup", "list_recovery_points_by_backup_vault", "RecoveryPoints",
+        BackupVaultName=stack.vault_name,
+    )  # fmt: skip
 
 
-def _restore_tests(aws: Aws, now: datetime) -> list[Mapping[str, Any]]:
-    pages = (
-        aws.client("backup")
-        .get_paginator("list_restore_jobs")
-        .paginate(ByCreatedAfter=now - RESTORE_TEST_LOOKBACK)
+def _restore_tests(reader: _Reader, stack: DrStack, now: datetime) -> list[Mapping[str, Any]]:
+    if not stack.vault_name:
+        return []
+    jobs = reader.pages(
+        "backup", "list_restore_jobs", "RestoreJobs", ByCreatedAfter=now - RESTORE_TEST_LOOKBACK
     )
-    return [
-        job
-        for page in pages
-        for job in page["RestoreJobs"]
-        if (job.get("CreatedBy") or {}).get("RestoreTestingPlanArn")
+    return [job for job in jobs if (job.get("CreatedBy") or {}).get("RestoreTestingPlanArn")]
+
+
+def _alarms_in_alarm(reader: _Reader, names: list[str]) -> list[str]:
+    firing: list[str] = []
+    for start in range(0, len(names), 100):
+        response = reader.call(
+            "cloudwatch", "describe_alarms", AlarmNames=names[start : start + 100],
+            StateValue="ALARM",
+        )  # fmt: skip
+        alarms = [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]
+        firing += [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
+    return sorted(firing)
+
+
+# --- per resource -------------------------------------------------------------------------
+
+
+def is_resource(arn: str, kind: str, name: str) -> bool:
+    """Whether ``arn`` is the store's, in the forms of the Service Authorization Reference:
+    ``arn:${Partition}:rds:${Region}:${Account}:cluster:${DbClusterInstanceName}``,
+    ``...:dynamodb:${Region}:${Account}:table/${TableName}``,
+    ``arn:${Partition}:s3:::${BucketName}``."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return False
+    service, resource = parts[2], parts[5]
+    return {
+        "aurora": service == "rds" and resource == f"cluster:{name}",
+        "table": service == "dynamodb" and resource == f"table/{name}",
+        "bucket": service == "s3" and resource == name,
+    }[kind]
+
+
+def _recovery(resource: dict[str, Any], points: list[dict[str, Any]] | None, now: datetime) -> None:
+    """The newest completed snapshot and the continuous point of the store, from the vault."""
+    if points is None:
+        resource["latest_recovery_point"] = resource["continuous_recovery_point"] = "not read"
+        return
+    resource["_read"].add("recovery points")
+    mine = [p for p in points if is_resource(str(p.get("ResourceArn", "")), resource["kind"],
+                                             resource["name"])]  # fmt: skip
+    arn = resource.get("_continuous_arn")
+    continuous = [p for p in mine if is_continuous(p, arn)]
+    snapshots = [p for p in mine if p not in continuous and p.get("Status") == "COMPLETED"]
+    newest = max(snapshots, key=lambda p: p["CreationDate"], default=None)
+    resource["latest_recovery_point"] = (
+        {"arn": newest["RecoveryPointArn"], "created": newest["CreationDate"]} if newest else None
+    )
+    point = max(continuous, key=lambda p: p["CreationDate"], default=None)
+    resource["continuous_recovery_point"] = (
+        {"arn": point["RecoveryPointArn"], "status": point.get("Status"),
+         "since": point["CreationDate"]}
+        if point else None
+    )  # fmt: skip
+    if point is not None and point.get("Status") == "COMPLETED" and resource["kind"] == "bucket":
+        # "Amazon S3 allows restores up until the most recent 15 minutes of activity"
+        resource["latest_restorable"] = max(point["CreationDate"], now - S3_RESTORE_LAG)
+
+
+def _judge_rpo(
+    resource: dict[str, Any], rpo_seconds: int, now: datetime, breaches: list[str]
+) -> None:
+    point = resource.get("latest_recovery_point")
+    newest = [
+        t
+        for t in (
+            point["created"] if isinstance(point, dict) else None,
+            resource.get("latest_restorable"),
+        )
+        if t
     ]
+    if newest:
+        age = max(0.0, (now - max(newest)).total_seconds())  # clocks may disagree
+        resource["age_seconds"] = round(age)
+        resource["rpo_met"] = age <= rpo_seconds
+    else:
+        resource["age_seconds"] = None
+        # nothing found in what was read: a breach only if every source was read
+        read_all = {"recovery points", "PITR"} <= resource["_read"]
+        resource["rpo_met"] = False if read_all else None
+    if resource["rpo_met"] is False:
+        breaches.append(f"{resource['kind']} {resource['name']}: RPO {rpo_seconds}s")
 
 
-def _last_test(
-    jobs: list[Mapping[str, Any]], resource_type: str, arn: str
-) -> dict[str, Any] | None:
+def _last_test(jobs: list[Mapping[str, Any]], resource: Mapping[str, Any]) -> dict[str, Any] | None:
     mine = [
         job
         for job in jobs
-        if job.get("ResourceType") == resource_type and job.get("SourceResourceArn", arn) == arn
+        if job.get("ResourceType") == _BACKUP_TYPE[resource["kind"]]
+        and is_resource(str(job.get("SourceResourceArn", "")), resource["kind"], resource["name"])
     ]
     if not mine:
         return None
@@ -177,13 +303,13 @@ def _last_test(
     }
 
 
-def _alarms_in_alarm(aws: Aws, names: list[str]) -> list[str]:
-    cloudwatch = aws.client("cloudwatch")
-    firing: list[str] = []
-    for start in range(0, len(names), 100):
-        response = cloudwatch.describe_alarms(
-            AlarmNames=names[start : start + 100], StateValue="ALARM"
-        )
-        alarms = [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]
-        firing += [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
-    return sorted(firing)
+def _public(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource as reported: private keys dropped, times in ISO 8601."""
+    public = {k: v for k, v in resource.items() if not k.startswith("_")}
+    for key in ("latest_recovery_point", "continuous_recovery_point"):
+        value = public.get(key)
+        if isinstance(value, dict):
+            public[key] = {k: iso(v) if isinstance(v, datetime) else v for k, v in value.items()}
+    if isinstance(public.get("latest_restorable"), datetime):
+        public["latest_restorable"] = iso(public["latest_restorable"])
+    return public
