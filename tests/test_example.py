@@ -63,7 +63,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
         stacks = {k: v for k, v in manifest["artifacts"].items() if v["type"].endswith("stack")}
         ((stack_name, artifact),) = stacks.items()
         template = json.loads((out / artifact["properties"]["templateFile"]).read_text())
-        result[name] = {"stack": stack_name, "artifact": artifact, "template": template}
+        result[name] = {"stack": stack_name, "artifact": artifact, "template": template, "out": out}
     return result
 
 
@@ -127,6 +127,25 @@ def _logical_id(synthesized: dict[str, dict[str, Any]], type_: str) -> str:
     resources = synthesized["prod"]["template"]["Resources"]
     (logical_id,) = [k for k, r in resources.items() if r["Type"] == type_]
     return logical_id
+
+
+def test_the_posture_check_runs_in_the_example_and_finds_nothing_unacknowledged(
+    synthesized: dict[str, dict[str, Any]],
+) -> None:
+    """`cdk synth` (the CI step of examples/README.md) runs DrPostureCheck: every store meets
+    the objectives but the access logs, which the example deletes with the stack on purpose."""
+    out = synthesized["prod"]["out"]
+    report = json.loads((out / "validation-report.json").read_text())
+    (check,) = [r for r in report["pluginReports"] if r["pluginName"] == "DrPostureCheck"]
+    assert (check["conclusion"], check["violations"]) == ("success", [])
+    (acknowledged,) = check["suppressedViolations"]
+    assert (acknowledged["ruleName"], acknowledged["acknowledgedAt"]) == (
+        "stack-deletion",
+        "DrStack-prod/Dr/Storage/AccessLogs",
+    )
+    assert "RemovalPolicy.DESTROY" in acknowledged["reason"]
+    posture = json.loads((out / "DrStack-prod.dr-posture.json").read_text())
+    assert len(posture["postures"]) == 12  # DrPlatform's 9, and the check's access logs
 
 
 def test_readme_synth_command_leaves_the_template_and_prints_the_summary() -> None:
