@@ -337,3 +337,14 @@ def test_imports_follow_the_exporting_stack() -> None:
     assert isinstance(value, RefTo) and value.resource.stack is data
     missing = app.value(other, {"Fn::ImportValue": "Elsewhere:Arn"})
     assert isinstance(missing, Unknown) and "no stack of this app exports" in missing.reason
+
+
+def test_a_template_rendered_from_constructs_names_what_it_left_out() -> None:
+    """StackTemplate.of renders only the types the computation reads: a Ref to another logical
+    id names a resource left out (not a store), not a parameter given at deploy."""
+    stack = StackTemplate(
+        "S", "S", {"Resources": {"T": _table()}}, ACCOUNT, REGION, complete=False
+    )  # fmt: skip
+    value = App([stack]).value(stack, {"Fn::GetAtt": ["DataKey", "Arn"]})
+    assert isinstance(value, RefTo) and value.resource.type == ""
+    assert _selects({"Resources": [{"Fn::GetAtt": ["DataKey", "Arn"]}]}).selects is not True

@@ -288,16 +288,20 @@ def assess(objectives: RecoveryObjectives, stores: Iterable[Construct]) -> list[
     """Postures of each store (an RDS DB cluster or standalone DB instance, DynamoDB table or S3
     bucket; L2, L1 or a plain ``CfnResource``) for each failure mode, computed from its stack's
     template as the constructs stand now (:meth:`StackTemplate.of`)."""
+    return [p for app, store in _in_templates(stores) for p in _postures(objectives, app, store)]
+
+
+def _in_templates(stores: Iterable[Construct]) -> list[tuple[TemplateApp, Resource]]:
+    """Each store as a resource of its stack's template (rendered once per stack)."""
     templates: dict[str, StackTemplate] = {}
-    postures: list[Posture] = []
+    found = []
     for store in stores:
         cfn = _cfn_of(store)
         stack = Stack.of(cfn)
         template = templates.get(stack.node.path) or StackTemplate.of(stack)
         templates[stack.node.path] = template
-        resource = Resource(template, stack.get_logical_id(cfn))
-        postures += _postures(objectives, TemplateApp([template]), resource)
-    return postures
+        found.append((TemplateApp([template]), Resource(template, stack.get_logical_id(cfn))))
+    return found
 
 
 def assess_templates(
@@ -745,16 +749,11 @@ def backup_alarm_window_seconds(objectives: RecoveryObjectives, stores: Iterable
     rules that select the stores (a slower schedule is the plan's choice, and the objective
     is then met through continuous backup or PITR), and at least 5 minutes (AWS Backup
     publishes its metrics every 5 minutes)."""
-    intervals = []
-    for store in stores:
-        cfn = _cfn_of(store)
-        stack = Stack.of(cfn)
-        template = StackTemplate.of(stack)
-        resource = Resource(template, stack.get_logical_id(cfn))
-        for rule, _ in _backup_rules(TemplateApp([template]), resource, []):
-            intervals.append(
-                schedule_interval_seconds(str(rule.get("ScheduleExpression", ""))) or 0
-            )
+    intervals = [
+        schedule_interval_seconds(str(rule.get("ScheduleExpression", ""))) or 0
+        for app, store in _in_templates(stores)
+        for rule, _ in _backup_rules(app, store, [])
+    ]
     target = objectives.targets[FailureMode.CORRUPTION][0]
     return max(300, target, *intervals)
 

@@ -75,6 +75,8 @@ class StackTemplate:
         tags: stack-level tags: CloudFormation propagates them to the stack's resources.
         paths: the construct path of each resource, by logical id, where the template's
             ``aws:cdk:path`` metadata is off (an App not run by the CDK CLI).
+        complete: False when only the types the computation reads are in ``template``
+            (:meth:`of`): a reference to another logical id then names a resource left out.
     """
 
     path: str
@@ -84,6 +86,7 @@ class StackTemplate:
     region: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     paths: Mapping[str, str] = field(default_factory=dict)
+    complete: bool = True
 
     @property
     def resources(self) -> Mapping[str, Mapping[str, Any]]:
@@ -91,18 +94,19 @@ class StackTemplate:
 
     @classmethod
     def of(cls, stack: Stack) -> StackTemplate:
-        """The stack's template as its constructs stand now (before synthesis): every L1 with
-        its type, path and ``DeletionPolicy``, and the properties of the types the computation
-        reads, resolved and rendered as CloudFormation receives them. Unlike the synthesized
+        """The stack's template as its constructs stand now (before synthesis): the L1s of the
+        types the computation reads, with their properties resolved and rendered as
+        CloudFormation receives them, and their ``DeletionPolicy``. Unlike the synthesized
         template, it lacks what synthesis adds later: Aspects (``Tags.of``) and raw overrides
         (``add_property_override``)."""
         resources: dict[str, Any] = {}
-        for logical_id, construct in _l1s(stack).items():
-            kind = construct.cfn_resource_type
-            entry: dict[str, Any] = {"Type": kind}
-            if kind in READ_TYPES:
-                resolved = stack.resolve(construct._cfn_properties)  # the L1's own property bag
-                entry["Properties"] = construct._render_properties(resolved) or {}
+        l1s = _l1s(stack, READ_TYPES)
+        for logical_id, construct in l1s.items():
+            resolved = stack.resolve(construct._cfn_properties)  # the L1's own property bag
+            entry: dict[str, Any] = {
+                "Type": construct.cfn_resource_type,
+                "Properties": construct._render_properties(resolved) or {},
+            }
             policy = construct.cfn_options.deletion_policy
             if policy is not None:
                 entry["DeletionPolicy"] = _POLICY_NAMES[policy]
@@ -114,7 +118,8 @@ class StackTemplate:
             account=_known(stack.account),
             region=_known(stack.region),
             tags=dict(stack.tags.tag_values()),
-            paths=construct_paths(stack),
+            paths={logical_id: c.node.path for logical_id, c in l1s.items()},
+            complete=False,
         )
 
     @classmethod
@@ -134,12 +139,14 @@ class StackTemplate:
         return cls(path, name, template, account, region, dict(tags or {}), paths or {})
 
 
-def _l1s(stack: Stack) -> dict[str, CfnResource]:
-    """The stack's own L1s (not its nested stacks'), by logical id."""
+def _l1s(stack: Stack, types: frozenset[str] | None = None) -> dict[str, CfnResource]:
+    """The stack's own L1s (not its nested stacks'), of ``types`` if given, by logical id."""
     return {
         stack.get_logical_id(construct): construct
         for construct in stack.node.find_all()
-        if isinstance(construct, CfnResource) and Stack.of(construct).node.path == stack.node.path
+        if isinstance(construct, CfnResource)
+        and (types is None or construct.cfn_resource_type in types)
+        and Stack.of(construct).node.path == stack.node.path
     }
 
 
@@ -157,7 +164,7 @@ class Resource:
 
     @property
     def body(self) -> Mapping[str, Any]:
-        return self.stack.resources[self.logical_id]
+        return self.stack.resources.get(self.logical_id) or {}
 
     @property
     def type(self) -> str:
@@ -236,7 +243,8 @@ class App:
             return self._ref(stack, argument)
         if function == "Fn::GetAtt":
             parts = argument.split(".", 1) if isinstance(argument, str) else argument
-            if isinstance(parts, list) and len(parts) == 2 and parts[0] in stack.resources:
+            named = isinstance(parts, list) and len(parts) == 2
+            if named and (parts[0] in stack.resources or not stack.complete):
                 return RefTo(Resource(stack, parts[0]), str(parts[1]))
             return Unknown(f"{_short(expression)} names no resource of stack {stack.name}")
         if function == "Fn::ImportValue":
@@ -252,8 +260,8 @@ class App:
     def _ref(self, stack: StackTemplate, name: Any) -> Value:
         if not isinstance(name, str):
             return Unknown(f"Ref {_short(name)}")
-        if name in stack.resources:
-            return RefTo(Resource(stack, name))
+        if name in stack.resources or (not stack.complete and not name.startswith("AWS::")):
+            return RefTo(Resource(stack, name))  # left out of an incomplete template: not a store
         suffix = "amazonaws.com.cn" if (stack.region or "").startswith("cn-") else "amazonaws.com"
         pseudo = {
             "AWS::Partition": partition(stack.region),
