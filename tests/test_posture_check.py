@@ -449,9 +449,19 @@ def test_drplatform_and_the_check_compute_the_same_postures(
     }
 
 
-def test_consumer_posture_report_gains_the_checks_rows(consumer: tuple[DrPlatform, Run]) -> None:
+def test_consumer_posture_report_is_drplatforms(consumer: tuple[DrPlatform, Run]) -> None:
+    """The plugin leaves the report DrPlatform wrote: CDK forbids plugins to change the
+    assembly's files (App(confirm_validation_plugins_do_not_mutate=True) enforces it)."""
     report = consumer[1].posture_file("DrStack")
-    resources = [p["resource"] for p in report["postures"]]
-    assert resources[:9] == [p.resource for p in consumer[0].postures]  # DrPlatform's first
-    assert resources[9:] == ["DrStack/Dr/Storage/AccessLogs"] * 3
-    assert len(report["objectives"]) == 1  # the same objectives, listed once
+    assert [p["resource"] for p in report["postures"]] == [p.resource for p in consumer[0].postures]
+
+
+def test_the_check_never_changes_a_file_of_the_assembly(tmp_path: Path) -> None:
+    app = App(
+        outdir=str(tmp_path),
+        analytics_reporting=False,
+        confirm_validation_plugins_do_not_mutate=True,
+    )
+    DrPlatform(Stack(app, "DrStack", env=ENV), "Dr", restore_tests=False)
+    run = _run(app)  # CDK raises IllegalPluginOperation if a plugin changed a file
+    assert run.error is None and run.violations == []

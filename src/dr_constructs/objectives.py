@@ -851,30 +851,12 @@ def posture_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_posture_report(
-    directory: Path, stem: str, report: Mapping[str, Any], *, merge: bool = False
-) -> bool:
-    """Write ``{stem}.dr-posture.json`` and ``.md`` into ``directory``. With ``merge``, a report
-    already there keeps its rows, and gains the objectives and the rows (store and failure mode)
-    it lacks. Returns whether a file was written (nothing is, when nothing changes)."""
-    path = directory / f"{stem}.dr-posture.json"
-    if merge and path.exists():
-        existing = json.loads(path.read_text())
-        keys = {(p["resource"], p["failure"]) for p in existing["postures"]}
-        merged = {
-            **existing,
-            "objectives": existing["objectives"]
-            + [o for o in report["objectives"] if o not in existing["objectives"]],
-            "postures": existing["postures"]
-            + [p for p in report["postures"] if (p["resource"], p["failure"]) not in keys],
-        }
-        if merged == existing:
-            return False
-        report = merged
+def write_posture_report(directory: Path, stem: str, report: Mapping[str, Any]) -> None:
+    """Write ``{stem}.dr-posture.json`` and ``.md`` (``report`` in ``to_dict()``'s form)."""
     directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stem}.dr-posture.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     path.with_suffix(".md").write_text(posture_markdown(report))
-    return True
 
 
 def posture_table(postures: Iterable[Posture | Mapping[str, Any]]) -> str:

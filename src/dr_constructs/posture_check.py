@@ -16,7 +16,8 @@ of every stack of the stage. It computes, for every data store in them, the RPO 
 failure mode can achieve (:mod:`dr_constructs.objectives`: the same computation DrPlatform's
 own check runs), reports each store and failure mode that misses its target as an error in
 CDK's validation report (``validation-report.json``; synthesis fails), and writes the posture
-report ``{stack}.dr-posture.json``/``.md`` beside each template.
+report ``{stack}.dr-posture.json``/``.md`` beside each template (a stack whose DrPlatform
+wrote one keeps it: CDK forbids a plugin to change files of the cloud assembly).
 
 An assurance module: the core layers never import it.
 """
@@ -126,7 +127,9 @@ class DrPostureCheck:
             }
             path = Path(template_path)
             stem = path.name.removesuffix(".template.json")
-            write_posture_report(path.parent, stem, report, merge=True)
+            # a report DrPlatform (or bind) wrote stays: plugins must not change the assembly
+            if not (path.parent / f"{stem}.dr-posture.json").exists():
+                write_posture_report(path.parent, stem, report)
         return PolicyValidationPluginReport(success=not violations, violations=violations)
 
 
