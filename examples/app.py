@@ -12,7 +12,8 @@ import os
 import aws_cdk as cdk
 from constructs import Construct
 
-from dr_constructs import DrPlatform
+from dr_constructs import DrPlatform, DrPostureCheck, RecoveryObjectives
+from dr_constructs.objectives import FailureMode
 
 REGION = "us-east-1"
 
@@ -32,6 +33,15 @@ class DrStack(cdk.Stack):
             # AWS FIS drill templates (AZ loss, Aurora failover, DynamoDB/S3 unreachable):
             # templates only, started by a person; see docs/drills.md.
             drills=True,
+        )
+        # The posture check (added to the app below) holds every store to the objectives; with
+        # DESTROY, deleting the stack deletes the S3 access logs with no copy: accepted here.
+        cdk.Validations.of(platform.storage.access_logs_bucket).acknowledge(
+            cdk.Acknowledgment(
+                id=DrPostureCheck.rule_id(FailureMode.STACK_DELETION),
+                reason="S3 server access logs of a development stack: deleted with it on "
+                "purpose (RemovalPolicy.DESTROY); they are not data the DR objectives cover",
+            )
         )
         database, backup = platform.database, platform.backup
         outputs = {
@@ -77,4 +87,6 @@ DrStack(
     env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=REGION),
     description=f"Single-region Multi-AZ disaster recovery ({suffix}), built with dr-constructs",
 )
+# Every data store of the app against the objectives: a breach fails `cdk synth` (and CI).
+cdk.Validations.of(app).add_plugins(DrPostureCheck(objectives=RecoveryObjectives()))
 app.synth()

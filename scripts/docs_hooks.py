@@ -11,6 +11,8 @@ it on GitHub. Links of the pages in ``docs/`` that leave the folder are rewritte
 finding (CDK's ``aws:cdk:acknowledged-rules`` construct metadata) and every checkov skip (the
 template's ``checkov`` Metadata) with its reason, read from DrPlatform as the example app
 configures it, synthesized when the site is built: generated from the code, never retyped.
+``{!posture-report!}`` becomes what DrPostureCheck reports on the hand-written stack of
+``examples/handwritten/app.py``: its finding and its posture report, synthesized likewise.
 """
 
 from __future__ import annotations
@@ -137,7 +139,49 @@ def checkov_skips() -> str:
     return _table(("check(s)", "resource", "reason (from the code)"), rows)
 
 
-GENERATED = {"acknowledgements": acknowledgements, "checkov-skips": checkov_skips}
+def posture_report() -> str:
+    """DrPostureCheck on examples/handwritten/app.py: CDK's finding, then the posture report."""
+    import contextlib
+    import importlib.util
+    import json
+    import tempfile
+
+    from aws_cdk import App, Environment, Validations
+
+    from dr_constructs import DrPostureCheck
+
+    spec = importlib.util.spec_from_file_location(
+        "handwritten_app", ROOT / "examples" / "handwritten" / "app.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory() as out:
+        app = App(outdir=out, analytics_reporting=False)
+        env = Environment(account="123456789012", region="us-east-1")
+        module.HandWrittenDrStack(app, "HandWrittenDr", env=env)
+        Validations.of(app).add_plugins(DrPostureCheck())
+        with contextlib.suppress(RuntimeError):  # the finding below fails synthesis
+            app.synth()
+        report = json.loads((Path(out) / "validation-report.json").read_text())
+        posture = (Path(out) / "HandWrittenDr.dr-posture.md").read_text()
+    findings = [
+        f"ERROR {v['description']} ({r['pluginName']})\n"
+        + "".join(f"   {c['constructPath']}\n" for c in v["violatingConstructs"])
+        + f"   Suggested fix: {v['suggestedFix']}\n"
+        f"   Acknowledge with '{r['pluginName']}::{v['ruleName']}'\n"
+        for r in report["pluginReports"]
+        for v in r["violations"]
+    ]
+    table = posture.split("\n", 2)[2]  # without the page title
+    return "```\n" + "\n".join(findings) + "```\n\n" + table
+
+
+GENERATED = {
+    "acknowledgements": acknowledgements,
+    "checkov-skips": checkov_skips,
+    "posture-report": posture_report,
+}
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

@@ -33,7 +33,9 @@ from dr_constructs.objectives import (
     AURORA_FAILOVER_SECONDS,
     AURORA_REBUILD_SECONDS,
     CONTINUOUS_LAG_SECONDS,
+    MULTI_AZ_CLUSTER_FAILOVER_SECONDS,
     PROXY_FAILOVER_SECONDS,
+    RDS_MULTI_AZ_FAILOVER_SECONDS,
     RESILIENCE_HUB_INVOKER_POLICY,
     RESTORE_BASELINE_SECONDS,
     FailureMode,
@@ -322,9 +324,9 @@ def test_snapshots_alone_interval_plus_start_plus_completion_window() -> None:
 
 def test_continuous_backup_counts_for_s3_and_aurora_not_dynamodb() -> None:
     stack = new_stack()
-    bucket = _bucket(stack, versioned=False)
+    bucket = _bucket(stack, versioned=True)
     _plan(stack, [bucket.attr_arn])
-    posture = _one(bucket, CORRUPTION)
+    posture = _one(bucket, DELETION)  # deleted with the stack: the vault's recovery points
     assert (
         posture.rpo_seconds == CONTINUOUS_LAG_SECONDS
         and "EnableContinuousBackup" in posture.evidence
@@ -338,7 +340,7 @@ def test_a_continuous_rule_makes_one_continuous_point_and_no_snapshot(store: str
     continuous rule's hourly schedule is "for maintenance and syncing purposes". DynamoDB,
     which AWS Backup cannot back up continuously, gets snapshots ("Automatic fallback")."""
     stack = new_stack()
-    cfn = {"cluster": lambda: _cluster(stack), "bucket": lambda: _bucket(stack, versioned=False),
+    cfn = {"cluster": lambda: _cluster(stack), "bucket": lambda: _bucket(stack, versioned=True),
            "table": lambda: _table(stack, pitr=False)}[store]()  # fmt: skip
     _plan(stack, [cfn.ref if store == "cluster" else cfn.attr_arn])
     (points,) = recovery_points(cfn)
@@ -375,6 +377,19 @@ def test_the_default_plan_keeps_a_continuous_point_and_daily_snapshots(
         "type": "CONTINUOUS", "rule": "HourlyWithContinuous", "schedule": "cron(0 * * * ? *)",
         "interval_seconds": None, "vault": "Test/Dr/Backup/Vault/Resource",
     }  # fmt: skip
+
+
+def test_aws_backup_of_an_unversioned_bucket_is_not_counted() -> None:
+    """AWS Backup guide, "Amazon S3 backups", Backups and versioning: "You must enable S3
+    Versioning on your S3 bucket to use AWS Backup for Amazon S3"."""
+    stack = new_stack()
+    bucket = _bucket(stack, versioned=False)
+    _plan(stack, [bucket.attr_arn])
+    posture = _one(bucket, CORRUPTION)
+    assert posture.rpo_seconds is None and not posture.meets
+    (note,) = posture.not_counted
+    assert "needs S3 Versioning" in note
+    assert "needs S3 Versioning" in str(posture.breach())
 
 
 def test_s3_versioning_loses_nothing_and_no_protection_is_not_recoverable() -> None:
@@ -894,3 +909,64 @@ def test_resilience_hub_rejects_a_bad_tier() -> None:
         ResilienceHubApp(
             stack, "Hub", objectives=RecoveryObjectives(), name="dr", topic=topic, tier="Gold"
         )
+
+
+# --- CloudFormation's defaults and the other RDS deployments ----------------------------------
+
+
+def test_cluster_without_deletion_policy_gets_cloudformations_snapshot() -> None:
+    """CloudFormation, DeletionPolicy attribute: "The default policy is Snapshot for
+    AWS::RDS::DBCluster resources and for AWS::RDS::DBInstance resources that don't specify
+    the DBClusterIdentifier property"."""
+    stack = new_stack()
+    cluster = rds.CfnDBCluster(stack, "Cluster", engine="aurora-postgresql")
+    posture = _one(cluster, DELETION)
+    assert (posture.rpo_seconds, posture.rto_seconds) == (0, RESTORE_BASELINE_SECONDS)
+    assert "DeletionPolicy Snapshot (CloudFormation's default here)" in posture.evidence
+
+
+def test_retain_except_on_create_keeps_the_cluster() -> None:
+    cluster = _cluster(
+        new_stack(), protection=False, policy=CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE
+    )
+    assert (_one(cluster, DELETION).rpo_seconds, _one(cluster, DELETION).rto_seconds) == (0, 0)
+
+
+def _instance(stack: Stack, **props: Any) -> rds.CfnDBInstance:
+    return rds.CfnDBInstance(
+        stack, "Instance", engine="postgres", db_instance_class="db.t4g.micro",
+        allocated_storage="20", **props,
+    )  # fmt: skip
+
+
+def test_standalone_instance_multi_az_fails_over_to_its_standby() -> None:
+    """RDS User Guide, Multi-AZ DB instance deployments: "Failover times are typically 60-120
+    seconds"."""
+    posture = _one(_instance(new_stack(), multi_az=True), AZ)
+    assert (posture.rpo_seconds, posture.rto_seconds) == (0, RDS_MULTI_AZ_FAILOVER_SECONDS)
+
+
+def test_standalone_single_az_instance_is_restored_in_another_az() -> None:
+    posture = _one(_instance(new_stack(), backup_retention_period=7), AZ)
+    assert (posture.rpo_seconds, posture.rto_seconds) == (
+        CONTINUOUS_LAG_SECONDS,
+        RESTORE_BASELINE_SECONDS,
+    )
+    assert "restored in another AZ - RDS automated backups (BackupRetentionPeriod 7 days)" in (
+        posture.evidence
+    )
+    without_backups = _one(_instance(new_stack(), backup_retention_period=0), AZ)
+    assert without_backups.rpo_seconds is None and "MultiAZ: true" in without_backups.rto_remedy
+
+
+def test_multi_az_db_cluster_fails_over_within_35_seconds() -> None:
+    """RDS User Guide, failing over a Multi-AZ DB cluster: "Failover times are typically under
+    35 seconds"."""
+    stack = new_stack()
+    cluster = rds.CfnDBCluster(
+        stack, "Cluster", engine="postgres", db_cluster_instance_class="db.m6gd.large",
+        allocated_storage=100, storage_type="io1", iops=1000,
+    )  # fmt: skip
+    posture = _one(cluster, AZ)
+    assert (posture.rpo_seconds, posture.rto_seconds) == (0, MULTI_AZ_CLUSTER_FAILOVER_SECONDS)
+    assert posture.kind == "Multi-AZ DB cluster"

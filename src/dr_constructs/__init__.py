@@ -15,6 +15,8 @@ Assurance, built on the layers:
   configuration, reported beside the template (``objectives``)
 * :class:`DrRestoreTesting` - scheduled, validated restore tests (``restore_testing``)
 * :class:`DrDrills` - AWS FIS drills for the loss of an AZ (``drills``)
+* :class:`DrPostureCheck` - the same recovery-objectives check for any CDK app, as a policy
+  validation plugin (``posture_check``)
 """
 
 __version__ = "0.1.0"
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from .objectives import RecoveryObjectives, Target
     from .observability import DrObservability
     from .platform import DrPlatform
+    from .posture_check import DrPostureCheck
     from .restore_testing import DrRestoreTesting
     from .storage import DrBucket
 
@@ -47,6 +50,7 @@ _EXPORTS = {
     "DrNetwork": "network",
     "DrObservability": "observability",
     "DrPlatform": "platform",
+    "DrPostureCheck": "posture_check",
     "DrRestoreTesting": "restore_testing",
     "RecoveryObjectives": "objectives",
     "Target": "objectives",
@@ -76,6 +80,7 @@ __all__ = [
     "DrNetwork",
     "DrObservability",
     "DrPlatform",
+    "DrPostureCheck",
     "DrRestoreTesting",
     "RecoveryObjectives",
     "Target",

@@ -13,26 +13,24 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, CfnDeletionPolicy, CfnResource, Duration, Stack, Stage
-from aws_cdk import aws_backup as backup
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import Aws, CfnResource, Duration, Stack, Stage
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_rds as rds
 from aws_cdk import aws_resiliencehub as resiliencehub
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct, IValidation
 
 from .backup import schedule_interval_seconds
 from .compliance import AWS_SOLUTIONS, acknowledge
 from .errors import DrConfigurationError, check_choice, check_duration
+from .templates import STORE_TYPES, RefTo, Resource, StackTemplate, Unknown, selection
+from .templates import App as TemplateApp
 
 #: The spec's objectives: RPO 1 hour, RTO 4 hours.
 DEFAULT_RPO = Duration.hours(1)
@@ -46,6 +44,12 @@ AURORA_FAILOVER_SECONDS = 60
 AURORA_REBUILD_SECONDS = 600
 #: With RDS Proxy in front: client connections are kept and failover is "up to 66%" shorter.
 PROXY_FAILOVER_SECONDS = 20
+#: RDS Multi-AZ DB instance deployment (one standby): "Failover times are typically 60-120
+#: seconds".
+RDS_MULTI_AZ_FAILOVER_SECONDS = 120
+#: RDS Multi-AZ DB cluster (two readable standbys): "Failover times are typically under 35
+#: seconds".
+MULTI_AZ_CLUSTER_FAILOVER_SECONDS = 35
 #: Latest restorable time of Aurora automated backups, AWS Backup continuous backup and
 #: DynamoDB PITR: typically ~5 minutes behind.
 CONTINUOUS_LAG_SECONDS = 300
@@ -56,8 +60,8 @@ RESTORE_BASELINE_SECONDS = 3600
 DEFAULT_START_WINDOW_MINUTES = 8 * 60
 DEFAULT_COMPLETION_WINDOW_MINUTES = 7 * 24 * 60
 #: Resource types whose AWS Backup continuous backup is a point-in-time restore path.
-_CONTINUOUS_TYPES = frozenset({"AWS::RDS::DBCluster", "AWS::S3::Bucket"})
-_RETAINED = (CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE)
+_CONTINUOUS_TYPES = frozenset({"AWS::RDS::DBCluster", "AWS::RDS::DBInstance", "AWS::S3::Bucket"})
+_RETAINED = ("Retain", "RetainExceptOnCreate")
 
 
 class FailureMode(StrEnum):
@@ -172,13 +176,7 @@ class RecoveryObjectives:
 
     def describe(self) -> str:
         """One line, e.g. ``RPO 1 h, RTO 4 h (az-loss: RTO 1 min)``."""
-        overrides = [
-            f"{mode.value}: RPO {_human(rpo)}, RTO {_human(rto)}"
-            for mode, (rpo, rto) in self.targets.items()
-            if (rpo, rto) != (self.rpo_seconds, self.rto_seconds)
-        ]
-        text = f"RPO {_human(self.rpo_seconds)}, RTO {_human(self.rto_seconds)}"
-        return text + (f" ({'; '.join(overrides)})" if overrides else "")
+        return _describe(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,7 +194,9 @@ class RecoveryObjectives:
 class Posture:
     """What one data store achieves for one failure mode, against its target.
 
-    ``rpo_seconds``/``rto_seconds`` of None mean "not recoverable"."""
+    ``rpo_seconds``/``rto_seconds`` of None mean "not recoverable". ``not_counted`` lists the
+    ways back the templates show but the figures leave out, each with the reason (unknown at
+    synth, e.g. a plan outside the app, or known not to work)."""
 
     resource: str
     resource_type: str
@@ -208,6 +208,8 @@ class Posture:
     evidence: str
     rpo_remedy: str = ""
     rto_remedy: str = ""
+    not_counted: tuple[str, ...] = ()
+    kind: str = ""
 
     @property
     def meets(self) -> bool:
@@ -220,15 +222,32 @@ class Posture:
             ("rto", self.rto_seconds, self.target_rto_seconds, self.rto_remedy),
         ):
             if achieved is None or achieved > target:
+                kind = self.kind or _KINDS[self.resource_type]
+                accepted = (
+                    "none: it is not recoverable"
+                    if achieved is None
+                    else f"{_human(achieved)} or more"
+                )
+                unknown = (
+                    "; not counted: " + "; ".join(self.not_counted) if self.not_counted else ""
+                )
                 return DrConfigurationError(
                     "RecoveryObjectives",
-                    f"{name} for {self.failure.label} of {_KINDS[self.resource_type]} "
-                    f"{self.resource}",
+                    f"{name} for {self.failure.label} of {kind} {self.resource}",
                     _human(target),
-                    f"{_human(achieved)} or more, what the synthesized configuration achieves "
-                    f"({self.evidence}); to change it: {remedy}",
+                    f"{accepted}, what the synthesized configuration achieves "
+                    f"({self.evidence}); to change it: {remedy}{unknown}",
                 )
         return None
+
+    @property
+    def remedy(self) -> str:
+        """The setting to change for the first figure that misses its target, else ""."""
+        if self.rpo_seconds is None or self.rpo_seconds > self.target_rpo_seconds:
+            return self.rpo_remedy
+        if self.rto_seconds is None or self.rto_seconds > self.target_rto_seconds:
+            return self.rto_remedy
+        return ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -241,11 +260,13 @@ class Posture:
             "evidence": self.evidence,
             "resource_type": self.resource_type,
             "meets": self.meets,
+            "not_counted": list(self.not_counted),
         }
 
 
 _KINDS = {
     "AWS::RDS::DBCluster": "Aurora cluster",
+    "AWS::RDS::DBInstance": "RDS DB instance",
     "AWS::DynamoDB::Table": "DynamoDB table",
     "AWS::S3::Bucket": "S3 bucket",
 }
@@ -266,64 +287,111 @@ class _Path:
 
 
 def assess(objectives: RecoveryObjectives, stores: Iterable[Construct]) -> list[Posture]:
-    """Postures of each store (an Aurora cluster, DynamoDB table or S3 bucket, L2 or L1) for
-    each failure mode, computed from the resources' CloudFormation properties."""
-    postures: list[Posture] = []
+    """Postures of each store (an RDS DB cluster or standalone DB instance, DynamoDB table or S3
+    bucket; L2, L1 or a plain ``CfnResource``) for each failure mode, computed from its stack's
+    template as the constructs stand now (:meth:`StackTemplate.of`)."""
+    return [p for app, store in _in_templates(stores) for p in _postures(objectives, app, store)]
+
+
+def _in_templates(stores: Iterable[Construct]) -> list[tuple[TemplateApp, Resource]]:
+    """Each store as a resource of its stack's template (rendered once per stack)."""
+    templates: dict[str, StackTemplate] = {}
+    found = []
     for store in stores:
         cfn = _cfn_of(store)
-        paths = _paths(cfn, objectives)
-        for mode, path in paths.items():
-            target_rpo, target_rto = objectives.targets[mode]
-            postures.append(
-                Posture(
-                    resource=_path_of(cfn),
-                    resource_type=cfn.cfn_resource_type,
-                    failure=mode,
-                    rpo_seconds=path.rpo,
-                    rto_seconds=path.rto,
-                    target_rpo_seconds=target_rpo,
-                    target_rto_seconds=target_rto,
-                    evidence=path.evidence,
-                    rpo_remedy=path.rpo_remedy,
-                    rto_remedy=path.rto_remedy,
-                )
+        stack = Stack.of(cfn)
+        template = templates.get(stack.node.path) or StackTemplate.of(stack)
+        templates[stack.node.path] = template
+        found.append((TemplateApp([template]), Resource(template, stack.get_logical_id(cfn))))
+    return found
+
+
+def assess_templates(
+    objectives: RecoveryObjectives, stacks: Sequence[StackTemplate]
+) -> list[tuple[Resource, list[Posture]]]:
+    """Every data store of ``stacks`` (the templates of one app, e.g. synthesized) with its
+    postures; AWS Backup selections and cross-stack references are followed across them."""
+    app = TemplateApp(stacks)
+    return [(store, _postures(objectives, app, store)) for store in stores_of(app)]
+
+
+def stores_of(app: TemplateApp) -> list[Resource]:
+    """The data stores of the app's templates (:data:`~dr_constructs.templates.STORE_TYPES`)."""
+    return [
+        store
+        for store in app.resources(*STORE_TYPES)
+        if not (store.type == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in store.props)
+    ]
+
+
+def _postures(objectives: RecoveryObjectives, app: TemplateApp, store: Resource) -> list[Posture]:
+    notes: list[str] = []
+    paths = _paths(app, store, objectives, notes)
+    postures = []
+    for mode, path in paths.items():
+        target_rpo, target_rto = objectives.targets[mode]
+        postures.append(
+            Posture(
+                resource=store.path,
+                resource_type=store.type,
+                failure=mode,
+                rpo_seconds=path.rpo,
+                rto_seconds=path.rto,
+                target_rpo_seconds=target_rpo,
+                target_rto_seconds=target_rto,
+                evidence=path.evidence,
+                rpo_remedy=path.rpo_remedy,
+                rto_remedy=path.rto_remedy,
+                not_counted=tuple(dict.fromkeys(notes)),
+                kind=_kind(app, store),
             )
+        )
     return postures
 
 
 def _cfn_of(store: IConstruct) -> CfnResource:
     cfn = store if isinstance(store, CfnResource) else store.node.default_child
-    if not isinstance(cfn, rds.CfnDBCluster | dynamodb.CfnTable | s3.CfnBucket):
+    if not isinstance(cfn, CfnResource) or cfn.cfn_resource_type not in STORE_TYPES:
         raise DrConfigurationError(
             "RecoveryObjectives", "stores", type(store).__name__,
-            "Aurora clusters, DynamoDB tables and S3 buckets (L2 or L1)",
+            "RDS DB clusters (Aurora, Multi-AZ) and DB instances, DynamoDB tables and S3 "
+            "buckets (L2 or L1)",
         )  # fmt: skip
     return cfn
 
 
-def _paths(cfn: CfnResource, objectives: RecoveryObjectives) -> dict[FailureMode, _Path]:
+def _paths(
+    app: TemplateApp, store: Resource, objectives: RecoveryObjectives, notes: list[str]
+) -> dict[FailureMode, _Path]:
     restore = _restore(objectives)
-    if isinstance(cfn, rds.CfnDBCluster):
+    backups = _backups(app, store, restore, notes)
+    if store.type == "AWS::RDS::DBCluster":
         return {
-            FailureMode.AZ_LOSS: _aurora_az_loss(cfn),
-            FailureMode.CORRUPTION: _best(_aurora_pitr(cfn, restore), *_backups(cfn, restore)),
-            FailureMode.STACK_DELETION: _aurora_stack_deletion(cfn, restore),
+            FailureMode.AZ_LOSS: _cluster_az_loss(app, store),
+            FailureMode.CORRUPTION: _best(_rds_pitr(app, store, restore), *backups),
+            FailureMode.STACK_DELETION: _rds_stack_deletion(store, restore, backups),
         }
-    if isinstance(cfn, dynamodb.CfnTable):
+    if store.type == "AWS::RDS::DBInstance":
+        pitr = _rds_pitr(app, store, restore)
+        return {
+            FailureMode.AZ_LOSS: _instance_az_loss(store, _best(pitr, *backups)),
+            FailureMode.CORRUPTION: _best(pitr, *backups),
+            FailureMode.STACK_DELETION: _rds_stack_deletion(store, restore, backups),
+        }
+    if store.type == "AWS::DynamoDB::Table":
         return {
             FailureMode.AZ_LOSS: _Path(
                 0, 0, "DynamoDB is regional: every table is stored across 3 AZs"
             ),
-            FailureMode.CORRUPTION: _best(_table_pitr(cfn, restore), *_backups(cfn, restore)),
-            FailureMode.STACK_DELETION: _table_stack_deletion(cfn, restore),
+            FailureMode.CORRUPTION: _best(_table_pitr(store, restore), *backups),
+            FailureMode.STACK_DELETION: _table_stack_deletion(store, restore, backups),
         }
-    assert isinstance(cfn, s3.CfnBucket)
     return {
         FailureMode.AZ_LOSS: _Path(
             0, 0, "S3 is regional: objects are stored across at least 3 AZs"
         ),
-        FailureMode.CORRUPTION: _best(_bucket_versions(cfn, restore), *_backups(cfn, restore)),
-        FailureMode.STACK_DELETION: _bucket_stack_deletion(cfn, restore),
+        FailureMode.CORRUPTION: _best(_bucket_versions(store, restore), *backups),
+        FailureMode.STACK_DELETION: _bucket_stack_deletion(store, backups),
     }
 
 
@@ -369,26 +437,51 @@ def _best(*paths: _Path | None) -> _Path:
     return min(found, key=lambda p: (_inf(p.rpo), _inf(p.rto)))
 
 
-def _aurora_az_loss(cfn: rds.CfnDBCluster) -> _Path:
-    stack = Stack.of(cfn)
-    ref = json.dumps({"Ref": stack.get_logical_id(cfn)})
-    instances = [
-        i
-        for i in _l1s(stack, rds.CfnDBInstance).values()
-        if json.dumps(_props(i).get("dbClusterIdentifier")) == ref
-    ]
-    azs = {json.dumps(_props(i).get("availabilityZone"), sort_keys=True) for i in instances}
-    pinned = all(_props(i).get("availabilityZone") is not None for i in instances)
+def _kind(app: TemplateApp, store: Resource) -> str:
+    if store.type == "AWS::RDS::DBCluster" and not _aurora(app, store):
+        return "Multi-AZ DB cluster"
+    return _KINDS[store.type]
+
+
+def _aurora(app: TemplateApp, cluster: Resource) -> bool:
+    """Aurora (``Engine`` aurora-*), else a Multi-AZ DB cluster (``mysql``, ``postgres``)."""
+    engine = app.text(cluster.stack, cluster.props.get("Engine"))
+    return engine is None or engine.lower().startswith("aurora")
+
+
+def _cluster_az_loss(app: TemplateApp, cluster: Resource) -> _Path:
     storage = "RPO 0: the cluster volume keeps 6 copies across 3 AZs"
+    if not _aurora(app, cluster):
+        return _Path(
+            0,
+            MULTI_AZ_CLUSTER_FAILOVER_SECONDS,
+            "Multi-AZ DB cluster: a writer and two readable standbys in three AZs, a change "
+            "committed once a standby has it; failover typically under 35 s",
+            rto_remedy="nothing shorter in one region: failover of a Multi-AZ DB cluster is "
+            "typically under 35 s",
+        )
+    instances = _instances_of(app, cluster)
+    azs = {json.dumps(i.props.get("AvailabilityZone"), sort_keys=True) for i in instances}
+    pinned = all(i.props.get("AvailabilityZone") is not None for i in instances)
+    if len(instances) >= 2 and not pinned:
+        return _Path(
+            0,
+            AURORA_REBUILD_SECONDS,
+            f"{storage}; {len(instances)} instances, AvailabilityZone left to RDS on some: "
+            "whether a replica is in another AZ is only known at deploy, so not counted: Aurora "
+            "creates a new instance, up to ~10 min",
+            rto_remedy="pin the instances to different AvailabilityZone values (a reader in "
+            "another AZ fails over in typically under 60 s)",
+        )
     if len(instances) >= 2 and pinned and len(azs) >= 2:
-        proxy = _proxy_of(cfn)
+        proxy = _proxy_of(app, cluster)
         placement = f"{len(instances)} instances in {len(azs)} AZs (DBInstance AvailabilityZone)"
         if proxy is not None:
             return _Path(
                 0,
                 PROXY_FAILOVER_SECONDS,
                 f"{storage}; {placement}: failover to a replica in another AZ, behind RDS Proxy "
-                f"{proxy.node.path} (clients keep their connections; failover up to 66% "
+                f"{proxy.l1_path} (clients keep their connections; failover up to 66% "
                 "shorter than ~60 s)",
                 rto_remedy="nothing shorter in the library: ~20 s is failover behind RDS Proxy",
             )
@@ -408,41 +501,74 @@ def _aurora_az_loss(cfn: rds.CfnDBCluster) -> _Path:
     )
 
 
-def _proxy_of(cfn: rds.CfnDBCluster) -> rds.CfnDBProxy | None:
+def _instances_of(app: TemplateApp, cluster: Resource) -> list[Resource]:
+    """The DB instances of the cluster: ``DBClusterIdentifier`` names it (``Ref``, or its
+    literal identifier)."""
+    name = app.text(cluster.stack, cluster.props.get("DBClusterIdentifier"))
+    found = []
+    for instance in app.resources("AWS::RDS::DBInstance"):
+        value = app.value(instance.stack, instance.props.get("DBClusterIdentifier"))
+        by_ref = isinstance(value, RefTo) and value.resource.is_(cluster)
+        by_name = isinstance(value, str) and name is not None and value.lower() == name.lower()
+        if by_ref or by_name:
+            found.append(instance)
+    return found
+
+
+def _proxy_of(app: TemplateApp, cluster: Resource) -> Resource | None:
     """The TLS-only RDS Proxy whose target group holds this cluster, if any."""
-    stack = Stack.of(cfn)
-    ref = json.dumps({"Ref": stack.get_logical_id(cfn)})
-    proxies: dict[str, rds.CfnDBProxy] = _l1s(stack, rds.CfnDBProxy)
-    for group in _l1s(stack, rds.CfnDBProxyTargetGroup).values():
-        props = _props(group)
-        if ref not in [json.dumps(c) for c in props.get("dbClusterIdentifiers") or []]:
+    for group in app.resources("AWS::RDS::DBProxyTargetGroup"):
+        targets = [app.value(group.stack, c) for c in group.props.get("DBClusterIdentifiers") or []]
+        if not any(isinstance(t, RefTo) and t.resource.is_(cluster) for t in targets):
             continue
-        name = props.get("dbProxyName")
-        for logical_id, proxy in proxies.items():
-            if name == {"Ref": logical_id} and _props(proxy).get("requireTls") is True:
-                return proxy
+        proxy = app.resource(group.stack, group.props.get("DBProxyName"), "AWS::RDS::DBProxy")
+        if isinstance(proxy, Resource) and _true(proxy.props.get("RequireTLS")):
+            return proxy
     return None
 
 
-def _aurora_pitr(cfn: rds.CfnDBCluster, restore: _Restore) -> _Path | None:
-    days = _props(cfn).get("backupRetentionPeriod", 1)  # Aurora: 1 day when left out
-    if not isinstance(days, int) or days < 1:
+def _instance_az_loss(instance: Resource, restored: _Path) -> _Path:
+    if _true(instance.props.get("MultiAZ")):
+        return _Path(
+            0,
+            RDS_MULTI_AZ_FAILOVER_SECONDS,
+            "MultiAZ true: a synchronous standby in another AZ takes over, failover typically "
+            "60-120 s",
+            rto_remedy="a Multi-AZ DB cluster (two readable standbys, failover typically under "
+            "35 s) or Aurora with a reader in another AZ",
+        )
+    single = "MultiAZ false: one instance, its storage in one AZ, restored in another AZ"
+    multi_az = "MultiAZ: true (a synchronous standby in another AZ, failover typically 60-120 s)"
+    return _Path(
+        restored.rpo,
+        restored.rto,
+        f"{single} - {restored.evidence}",
+        multi_az if restored.rpo is None else restored.rpo_remedy or multi_az,
+        multi_az,
+    )
+
+
+def _rds_pitr(app: TemplateApp, store: Resource, restore: _Restore) -> _Path | None:
+    days = _int(store.props.get("BackupRetentionPeriod"), 1)  # CloudFormation's default: 1 day
+    if days is None or days < 1:
         return None
+    aurora = store.type == "AWS::RDS::DBCluster" and _aurora(app, store)
+    what = "Aurora automated backups" if aurora else "RDS automated backups"
     return _Path(
         CONTINUOUS_LAG_SECONDS,
         restore.seconds,
-        f"Aurora automated backups (BackupRetentionPeriod {days} days): restore to any second "
+        f"{what} (BackupRetentionPeriod {days} days): restore to any second "
         f"of the window, latest restorable time typically ~5 min behind; {restore.evidence}",
         _PITR_FLOOR,
         _RESTORE_REMEDY,
     )
 
 
-def _table_pitr(cfn: dynamodb.CfnTable, restore: _Restore) -> _Path | None:
-    spec = _props(cfn).get("pointInTimeRecoverySpecification") or {}
-    if spec.get("pointInTimeRecoveryEnabled") is not True:
+def _table_pitr(table: Resource, restore: _Restore) -> _Path | None:
+    spec = table.props.get("PointInTimeRecoverySpecification") or {}
+    if not _true(spec.get("PointInTimeRecoveryEnabled")):
         return None
-    days = spec.get("recoveryPeriodInDays", 35)
+    days = _int(spec.get("RecoveryPeriodInDays"), 35)
     return _Path(
         CONTINUOUS_LAG_SECONDS,
         restore.seconds,
@@ -453,16 +579,21 @@ def _table_pitr(cfn: dynamodb.CfnTable, restore: _Restore) -> _Path | None:
     )
 
 
-def _bucket_versions(cfn: s3.CfnBucket, restore: _Restore) -> _Path | None:
-    props = _props(cfn)
-    if (props.get("versioningConfiguration") or {}).get("status") != "Enabled":
+def _versioned(bucket: Resource) -> bool:
+    return (bucket.props.get("VersioningConfiguration") or {}).get("Status") == "Enabled"
+
+
+def _bucket_versions(bucket: Resource, restore: _Restore) -> _Path | None:
+    if not _versioned(bucket):
         return None
     kept = [
-        r["noncurrentVersionExpiration"]["noncurrentDays"]
-        for r in (props.get("lifecycleConfiguration") or {}).get("rules", [])
-        if r.get("status") == "Enabled" and "noncurrentVersionExpiration" in r
+        _int(rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays"), None)
+        or _int(rule.get("NoncurrentVersionExpirationInDays"), None)
+        for rule in (bucket.props.get("LifecycleConfiguration") or {}).get("Rules", [])
+        if rule.get("Status") == "Enabled"
     ]
-    window = f"kept {min(kept)} days (NoncurrentVersionExpiration)" if kept else "kept forever"
+    days = [k for k in kept if k is not None]
+    window = f"kept {min(days)} days (NoncurrentVersionExpiration)" if days else "kept forever"
     return _Path(
         0,
         restore.seconds,
@@ -478,10 +609,11 @@ class RecoveryPoints:
     """The recovery points one AWS Backup plan rule makes of a store.
 
     ``kind`` is ``CONTINUOUS`` or ``SNAPSHOT`` (AWS Backup's recovery point types). A rule with
-    ``EnableContinuousBackup`` makes one continuous point of Aurora and S3 and no snapshot of
-    them ("False (or not specified) causes AWS Backup to create snapshot backups"; a continuous
-    rule's schedule is "for maintenance and syncing purposes"); of a store AWS Backup cannot
-    back up continuously (DynamoDB) it makes snapshots ("Automatic fallback to snapshots")."""
+    ``EnableContinuousBackup`` makes one continuous point of Aurora, RDS and S3 and no snapshot
+    of them ("False (or not specified) causes AWS Backup to create snapshot backups"; a
+    continuous rule's schedule is "for maintenance and syncing purposes"); of a store AWS Backup
+    cannot back up continuously (DynamoDB, Multi-AZ DB clusters) it makes snapshots ("Automatic
+    fallback to snapshots")."""
 
     kind: str
     rule: str
@@ -519,18 +651,31 @@ class RecoveryPoints:
 
 def recovery_points(store: Construct) -> list[RecoveryPoints]:
     """The AWS Backup recovery points the plan rules selecting ``store`` make of it."""
-    cfn = _cfn_of(store)
+    return [p for app, resource in _in_templates([store]) for p in _points(app, resource, [])]
+
+
+def _points(app: TemplateApp, store: Resource, notes: list[str]) -> list[RecoveryPoints]:
+    """The recovery points of ``store``, one entry per plan rule selecting it; a bucket without
+    versioning gets none (AWS Backup's S3 backups need S3 Versioning), noted in ``notes``."""
+    rules = _backup_rules(app, store, notes)
+    if rules and store.type == "AWS::S3::Bucket" and not _versioned(store):
+        notes.append(
+            "AWS Backup selects it, but backing up S3 needs S3 Versioning (VersioningConfiguration "
+            "Enabled): without it the backup jobs fail, so no recovery point is counted"
+        )
+        return []
+    # AWS Backup's continuous backup covers Aurora, RDS instances and S3, not Multi-AZ DB clusters
+    continuous_types = _CONTINUOUS_TYPES - (set() if _aurora(app, store) else {store.type})
     found: list[RecoveryPoints] = []
-    for rule, vault in _backup_rules(cfn):
-        name, expression = str(rule.get("ruleName")), str(rule.get("scheduleExpression", ""))
-        if (
-            rule.get("enableContinuousBackup") is True
-            and cfn.cfn_resource_type in _CONTINUOUS_TYPES
-        ):
+    for rule, vault in rules:
+        name, expression = str(rule.get("RuleName")), str(rule.get("ScheduleExpression", ""))
+        if _true(rule.get("EnableContinuousBackup")) and store.type in continuous_types:
             found.append(RecoveryPoints("CONTINUOUS", name, vault, expression))
             continue
-        start = int(rule.get("startWindowMinutes", DEFAULT_START_WINDOW_MINUTES))
-        completion = int(rule.get("completionWindowMinutes", DEFAULT_COMPLETION_WINDOW_MINUTES))
+        start = _int(rule.get("StartWindowMinutes"), None) or DEFAULT_START_WINDOW_MINUTES
+        completion = (
+            _int(rule.get("CompletionWindowMinutes"), None) or DEFAULT_COMPLETION_WINDOW_MINUTES
+        )
         found.append(
             RecoveryPoints(
                 "SNAPSHOT", name, vault, expression, schedule_interval_seconds(expression),
@@ -540,19 +685,18 @@ def recovery_points(store: Construct) -> list[RecoveryPoints]:
     return found
 
 
-def _backups(cfn: CfnResource, restore: _Restore) -> list[_Path]:
-    """The AWS Backup paths for ``cfn``: its continuous point (Aurora, S3) and snapshots."""
+def _backups(app: TemplateApp, store: Resource, restore: _Restore, notes: list[str]) -> list[_Path]:
+    """The AWS Backup paths for ``store``: its continuous point (Aurora, RDS, S3) and snapshots."""
     paths: list[_Path] = []
-    for points in recovery_points(cfn):
+    for points in _points(app, store, notes):
         where = f"AWS Backup plan rule {points.rule} to vault {points.vault}"
         if points.kind == "CONTINUOUS":
             paths.append(
                 _Path(
                     CONTINUOUS_LAG_SECONDS,
                     restore.seconds,
-                    f"{where}: one continuous recovery point (EnableContinuousBackup), restore "
-                    "to any second of the window, typically ~5 min behind (the rule makes no "
-                    f"snapshot of it); {restore.evidence}",
+                    f"{where}: continuous backup (EnableContinuousBackup), restore to any "
+                    f"second of the window, typically ~5 min behind; {restore.evidence}",
                     _PITR_FLOOR,
                     _RESTORE_REMEDY,
                 )
@@ -573,75 +717,79 @@ def _backups(cfn: CfnResource, restore: _Restore) -> list[_Path]:
     return paths
 
 
-def _backup_rules(cfn: CfnResource) -> list[tuple[dict[str, Any], str]]:
-    """(rule, vault path) of every backup plan rule whose plan selects ``cfn``."""
-    stack = Stack.of(cfn)
-    logical_id = json.dumps(stack.get_logical_id(cfn))
-    plans = _l1s(stack, backup.CfnBackupPlan)
-    vaults = _l1s(stack, backup.CfnBackupVault)
-    found: list[tuple[dict[str, Any], str]] = []
-    for selection in _l1s(stack, backup.CfnBackupSelection).values():
-        props = _props(selection)
-        if logical_id not in json.dumps(props.get("backupSelection", {}).get("resources", [])):
+def _backup_rules(
+    app: TemplateApp, store: Resource, notes: list[str]
+) -> list[tuple[Mapping[str, Any], str]]:
+    """(rule, vault) of every backup plan rule whose plan selects ``store``; what cannot be
+    decided from the templates goes to ``notes`` and is not counted."""
+    found: list[tuple[Mapping[str, Any], str]] = []
+    for resource in app.resources("AWS::Backup::BackupSelection"):
+        chosen = selection(app, resource, store)
+        if chosen.note is not None:
+            notes.append(chosen.note)
+        if chosen.selects is not True:
             continue
-        plan_id = props.get("backupPlanId")
-        if not (isinstance(plan_id, dict) and "Fn::GetAtt" in plan_id):
+        plan_id = resource.props.get("BackupPlanId")
+        plan = app.resource(resource.stack, plan_id, "AWS::Backup::BackupPlan")
+        if not isinstance(plan, Resource):
+            reason = plan.reason if isinstance(plan, Unknown) else f"plan {plan!r}"
+            notes.append(
+                f"AWS Backup selection {resource.path} selects it, but its plan is not in this "
+                f"app ({reason}): its rules are unknown"
+            )
             continue
-        plan = plans.get(plan_id["Fn::GetAtt"][0])
-        if plan is None:
-            continue
-        for rule in _props(plan).get("backupPlan", {}).get("backupPlanRule", []):
-            target = rule.get("targetBackupVault")
-            vault_id = target.get("Fn::GetAtt", [None])[0] if isinstance(target, dict) else None
-            vault = vaults.get(vault_id) if vault_id else None
-            found.append((rule, vault.node.path if vault is not None else str(target)))
+        for rule in (plan.props.get("BackupPlan") or {}).get("BackupPlanRule", []):
+            target = rule.get("TargetBackupVault")
+            vault = app.resource(plan.stack, target, "AWS::Backup::BackupVault")
+            found.append((rule, vault.l1_path if isinstance(vault, Resource) else str(target)))
     return found
 
 
-def _aurora_stack_deletion(cfn: rds.CfnDBCluster, restore: _Restore) -> _Path:
-    props = _props(cfn)
-    policy = cfn.cfn_options.deletion_policy
-    if props.get("deletionProtection") is True:
+def _rds_stack_deletion(store: Resource, restore: _Restore, backups: list[_Path]) -> _Path:
+    kind = "cluster" if store.type == "AWS::RDS::DBCluster" else "instance"
+    policy = store.deletion_policy
+    named = f"DeletionPolicy {policy}"
+    if policy is None:  # CloudFormation's default for DB clusters and standalone DB instances
+        policy, named = "Snapshot", "DeletionPolicy Snapshot (CloudFormation's default here)"
+    if _true(store.props.get("DeletionProtection")):
         return _Path(
-            0, 0, "DeletionProtection true: CloudFormation cannot delete the cluster, the stack "
-            "deletion fails and the cluster keeps serving"
-            + (" (DeletionPolicy Snapshot if protection is turned off first)"
-               if policy == CfnDeletionPolicy.SNAPSHOT else ""),
+            0, 0, f"DeletionProtection true: CloudFormation cannot delete the {kind}, the stack "
+            f"deletion fails and the {kind} keeps serving"
+            + (f" ({named} if protection is turned off first)" if policy == "Snapshot" else ""),
         )  # fmt: skip
-    if policy == CfnDeletionPolicy.RETAIN:
-        return _Path(0, 0, "DeletionPolicy Retain: the cluster is kept with its data")
-    if policy == CfnDeletionPolicy.SNAPSHOT:
+    if policy in _RETAINED:
+        return _Path(0, 0, f"{named}: the {kind} is kept with its data")
+    if policy == "Snapshot":
         return _Path(
             0, restore.seconds,
-            f"DeletionPolicy Snapshot: a final snapshot on deletion; {restore.evidence}",
+            f"{named}: a final snapshot on deletion; {restore.evidence}",
             "", _RESTORE_REMEDY,
         )  # fmt: skip
-    return _deleted(_backups(cfn, restore), "DeletionPolicy Delete, no deletion protection")
+    return _deleted(backups, f"{named}, no deletion protection")
 
 
-def _table_stack_deletion(cfn: dynamodb.CfnTable, restore: _Restore) -> _Path:
-    props = _props(cfn)
-    if props.get("deletionProtectionEnabled") is True:
+def _table_stack_deletion(table: Resource, restore: _Restore, backups: list[_Path]) -> _Path:
+    if _true(table.props.get("DeletionProtectionEnabled")):
         return _Path(0, 0, "DeletionProtectionEnabled true: CloudFormation cannot delete the table")
-    if cfn.cfn_options.deletion_policy in _RETAINED:
+    if table.deletion_policy in _RETAINED:
         return _Path(0, 0, "DeletionPolicy Retain: the table is kept with its data")
-    pitr = (props.get("pointInTimeRecoverySpecification") or {}).get("pointInTimeRecoveryEnabled")
-    if pitr is True:
+    pitr = (table.props.get("PointInTimeRecoverySpecification") or {}).get(
+        "PointInTimeRecoveryEnabled"
+    )
+    if _true(pitr):
         return _Path(
             0, restore.seconds,
             "DeletionPolicy Delete, but PITR is on: DynamoDB keeps a system backup of a deleted "
             f"PITR table for 35 days; {restore.evidence}",
             "", _RESTORE_REMEDY,
         )  # fmt: skip
-    return _deleted(_backups(cfn, restore), "DeletionPolicy Delete, no deletion protection")
+    return _deleted(backups, "DeletionPolicy Delete, no deletion protection")
 
 
-def _bucket_stack_deletion(cfn: s3.CfnBucket, restore: _Restore) -> _Path:
-    if cfn.cfn_options.deletion_policy in _RETAINED:
+def _bucket_stack_deletion(bucket: Resource, backups: list[_Path]) -> _Path:
+    if bucket.deletion_policy in _RETAINED:
         return _Path(0, 0, "DeletionPolicy Retain: the bucket is kept with every object version")
-    return _deleted(
-        _backups(cfn, restore), "DeletionPolicy Delete: the bucket and its versions are deleted"
-    )
+    return _deleted(backups, "DeletionPolicy Delete: the bucket and its versions are deleted")
 
 
 def _deleted(backups: list[_Path], how: str) -> _Path:
@@ -684,11 +832,10 @@ def backup_alarm_windows(
     with continuous points only has no window (and no such alarm)."""
     target = objectives.targets[FailureMode.CORRUPTION][0]
     windows: dict[str, int] = {}
-    for store in stores:
-        cfn = _cfn_of(store)
-        gaps = [p.latest_seconds for p in recovery_points(cfn) if p.latest_seconds is not None]
-        if gaps:
-            resource_type = BACKUP_RESOURCE_TYPE[cfn.cfn_resource_type]
+    for app, store in _in_templates(stores):
+        gaps = [p.latest_seconds for p in _points(app, store, []) if p.latest_seconds is not None]
+        resource_type = BACKUP_RESOURCE_TYPE.get(store.type)
+        if gaps and resource_type is not None:
             window = max(300, target, min(gaps))
             windows[resource_type] = max(window, windows.get(resource_type, 0))
     return windows
@@ -758,9 +905,9 @@ class PostureReport(Construct):
     def recovery_points(self) -> dict[str, list[RecoveryPoints]]:
         """Per store (construct path), the AWS Backup recovery points its plan rules make."""
         found: dict[str, list[RecoveryPoints]] = {}
-        for _, stores, _ in self._entries:
-            for store in stores:
-                found.setdefault(_path_of(_cfn_of(store)), recovery_points(store))
+        stores = [store for _, entry, _ in self._entries for store in entry]
+        for app, store in _in_templates(stores):
+            found.setdefault(store.path, _points(app, store, []))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -775,31 +922,11 @@ class PostureReport(Construct):
         }
 
     def to_markdown(self) -> str:
-        objectives = "; ".join(o.describe() for o in _unique(o for o, _, _ in self._entries))
-        lines = [
-            f"# DR posture of {Stack.of(self).stack_name}",
-            "",
-            f"Declared objectives: {objectives}.",
-            "",
-            posture_table(self.postures),
-            "",
-            "## AWS Backup recovery points",
-            "",
-            *(
-                f"- {store}: "
-                + ("; ".join(p.describe() for p in points) or "none (no backup plan selects it)")
-                for store, points in self.recovery_points.items()
-            ),
-        ]
-        return "\n".join(lines) + "\n"
+        return posture_markdown(self.to_dict())
 
     def _validate(self) -> list[str]:
         out = Path(Stage.of(self).outdir)  # type: ignore[union-attr]
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{self.file_stem}.dr-posture.json").write_text(
-            json.dumps(self.to_dict(), indent=2) + "\n"
-        )
-        (out / f"{self.file_stem}.dr-posture.md").write_text(self.to_markdown())
+        write_posture_report(out, self.file_stem, self.to_dict())
         errors: list[str] = []
         for objectives, stores, check_at_synth in self._entries:
             if check_at_synth:
@@ -807,7 +934,43 @@ class PostureReport(Construct):
         return errors
 
 
-def posture_table(postures: Iterable[Posture | dict[str, Any]]) -> str:
+def posture_markdown(report: Mapping[str, Any]) -> str:
+    """The markdown of a posture report (``PostureReport.to_dict()``'s form)."""
+    objectives = "; ".join(_describe(o) for o in report["objectives"]) or "none"
+    lines = [
+        f"# DR posture of {report['stack']}",
+        "",
+        f"Declared objectives: {objectives}.",
+        "",
+        posture_table(report["postures"]) if report["postures"] else "No data store.",
+    ]
+    if "recovery_points" in report:
+        lines += ["", "## AWS Backup recovery points", ""]
+        lines += [
+            f"- {store}: "
+            + ("; ".join(_describe_points(p) for p in points) or "none (no backup plan selects it)")
+            for store, points in report["recovery_points"].items()
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _describe_points(points: Mapping[str, Any]) -> str:
+    """:meth:`RecoveryPoints.describe` of a ``to_dict()`` row."""
+    return RecoveryPoints(
+        points["type"], points["rule"], points["vault"], points["schedule"],
+        points["interval_seconds"],
+    ).describe()  # fmt: skip
+
+
+def write_posture_report(directory: Path, stem: str, report: Mapping[str, Any]) -> None:
+    """Write ``{stem}.dr-posture.json`` and ``.md`` (``report`` in ``to_dict()``'s form)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stem}.dr-posture.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    path.with_suffix(".md").write_text(posture_markdown(report))
+
+
+def posture_table(postures: Iterable[Posture | Mapping[str, Any]]) -> str:
     """A markdown table of postures (or their ``to_dict()`` rows)."""
     lines = [
         "| resource | failure | RPO | RTO | target RPO | target RTO | evidence |",
@@ -815,10 +978,13 @@ def posture_table(postures: Iterable[Posture | dict[str, Any]]) -> str:
     ]
     for posture in postures:
         row = posture.to_dict() if isinstance(posture, Posture) else posture
+        evidence = row["evidence"] + "".join(
+            f"; not counted: {note}" for note in row.get("not_counted") or []
+        )
         lines.append(
             f"| {row['resource']} | {row['failure']} | {_human(row['rpo_seconds'])} | "
             f"{_human(row['rto_seconds'])} | {_human(row['target_rpo_seconds'])} | "
-            f"{_human(row['target_rto_seconds'])} | {row['evidence']} |"
+            f"{_human(row['target_rto_seconds'])} | {evidence} |"
         )
     return "\n".join(lines)
 
@@ -963,23 +1129,18 @@ class ResilienceHubApp(Construct):
 # --- Helpers ---------------------------------------------------------------------------------
 
 
-def _props(cfn: CfnResource) -> dict[str, Any]:
-    """The L1's properties, resolved (camelCase keys, intrinsic functions as JSON)."""
-    resolved = Stack.of(cfn).resolve(cfn._cfn_properties)  # the L1's own property bag
-    return resolved if isinstance(resolved, dict) else {}
+def _true(value: Any) -> bool:
+    """A template boolean: ``true``, or the string CloudFormation accepts for it."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _l1s(stack: Stack, type_: type[CfnResource]) -> dict[str, Any]:
-    """Every L1 of ``type_`` in ``stack``, by logical id."""
-    return {stack.get_logical_id(c): c for c in stack.node.find_all() if isinstance(c, type_)}
-
-
-def _path_of(cfn: CfnResource) -> str:
-    """The store's construct path: its L2's (``Dr/Database/Table``) when it has one."""
-    scope = cfn.node.scope
-    if cfn.node.id == "Resource" and scope is not None:
-        return scope.node.path
-    return cfn.node.path
+def _int(value: Any, default: int | None) -> int | None:
+    """A template integer (or its string); ``default`` when absent, None when not a number."""
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def _inf(value: int | None) -> float:
@@ -1008,6 +1169,18 @@ def _human(seconds: int | None) -> str:
     return f"{hours // 24} days"
 
 
+def _describe(objectives: Mapping[str, Any]) -> str:
+    """:meth:`RecoveryObjectives.describe` of its ``to_dict()``."""
+    rpo, rto = objectives["rpo_seconds"], objectives["rto_seconds"]
+    overrides = [
+        f"{mode}: RPO {_human(t['rpo_seconds'])}, RTO {_human(t['rto_seconds'])}"
+        for mode, t in objectives["per_failure"].items()
+        if (t["rpo_seconds"], t["rto_seconds"]) != (rpo, rto)
+    ]
+    text = f"RPO {_human(rpo)}, RTO {_human(rto)}"
+    return text + (f" ({'; '.join(overrides)})" if overrides else "")
+
+
 def _target_text(target: Any) -> str:
     if isinstance(target, Target):
         parts = [
@@ -1030,9 +1203,13 @@ __all__ = [
     "ResilienceHubApp",
     "Target",
     "assess",
+    "assess_templates",
     "backup_alarm_windows",
+    "posture_markdown",
     "posture_table",
     "recovery_points",
     "schedule_interval_seconds",
+    "stores_of",
     "summary_markdown",
+    "write_posture_report",
 ]
