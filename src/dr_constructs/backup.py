@@ -24,6 +24,7 @@ from .errors import (
     claim_physical_name,
 )
 from .keys import customer_managed_key
+from .regions import require
 
 #: Every hour on the hour (UTC).
 HOURLY = events.Schedule.cron(minute="0")
@@ -171,6 +172,8 @@ class DrBackupVault(Construct):
             copy_days = self._check_immutable(
                 "air_gapped_retention", air_gapped_retention, 7, 3650, removal_policy
             )
+            require(self, "DrBackupVault", "air_gapped_retention", air_gapped_retention,
+                    "air_gapped_retention")  # fmt: skip
             self.air_gapped_vault = self._air_gapped_vault(suffix, copy_days)
             copy_actions.append(
                 backup.BackupPlanCopyActionProps(

@@ -28,6 +28,7 @@ from constructs import Construct
 from .compliance import AWS_SOLUTIONS, acknowledge
 from .errors import (
     DrConfigurationError,
+    check_bool,
     check_choice,
     check_duration,
     check_environment_suffix,
@@ -40,6 +41,7 @@ from .function import DrFunction
 from .keys import logs_encryption_key
 from .network import DrNetwork
 from .observability import DrObservability
+from .regions import require
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class DrDrills(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
+        require(self, "DrDrills", "drills", True, "drills")
         self.suffix = check_environment_suffix("DrDrills", environment_suffix)
         check_removal_policy("DrDrills", removal_policy)
         check_instance_of("DrDrills", "network", network, DrNetwork, "the stack's DrNetwork")
@@ -243,6 +246,7 @@ class DrDrills(Construct):
             DrConfigurationError: an unknown action, a target whose resource type does not fit
                 its action, a parameter the action does not take, or a bad name.
         """
+        check_bool("DrDrills", "add_experiment(skip_empty_targets)", skip_empty_targets)
         if not isinstance(name, str) or not _NAME.match(name) or name in self.experiments:
             raise DrConfigurationError(
                 "DrDrills", "add_experiment(name)", name,

@@ -31,6 +31,7 @@ from constructs import Construct, IConstruct, IValidation
 
 from .backup import schedule_interval_seconds
 from .errors import DrConfigurationError, check_choice, check_duration
+from .regions import require
 
 #: The spec's objectives: RPO 1 hour, RTO 4 hours.
 DEFAULT_RPO = Duration.hours(1)
@@ -638,6 +639,7 @@ class PostureReport(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         self._entries: list[tuple[RecoveryObjectives, tuple[Construct, ...], bool]] = []
+        self._assurance: list[dict[str, Any]] = []
         self.node.add_validation(_Validation(self))
 
     @classmethod
@@ -654,6 +656,13 @@ class PostureReport(Construct):
         check_at_synth: bool,
     ) -> None:
         self._entries.append((objectives, tuple(stores), check_at_synth))
+
+    def add_assurance(self, construct: str, feature: str, enabled: bool, reason: str) -> None:
+        """Record whether an assurance feature (restore tests, drills, ...) of ``construct``
+        (a construct path) is built, and why: the report says what proves the posture."""
+        self._assurance.append(
+            {"construct": construct, "feature": feature, "enabled": enabled, "reason": reason}
+        )
 
     @property
     def postures(self) -> list[Posture]:
@@ -677,6 +686,7 @@ class PostureReport(Construct):
             "stack": Stack.of(self).stack_name,
             "objectives": [o.to_dict() for o in _unique(o for o, _, _ in self._entries)],
             "postures": [p.to_dict() for p in self.postures],
+            "assurance": list(self._assurance),
         }
 
     def to_markdown(self) -> str:
@@ -688,6 +698,14 @@ class PostureReport(Construct):
             "",
             posture_table(self.postures),
         ]
+        if self._assurance:
+            lines += ["", "## Assurance features", "", "| construct | feature | built | why |",
+                      "| --- | --- | --- | --- |"]  # fmt: skip
+            lines += [
+                f"| {a['construct']} | {a['feature']} | {'yes' if a['enabled'] else 'no'} | "
+                f"{a['reason']} |"
+                for a in self._assurance
+            ]
         return "\n".join(lines) + "\n"
 
     def _validate(self) -> list[str]:
@@ -778,6 +796,7 @@ class ResilienceHubApp(Construct):
         tier: str = "Critical",
     ) -> None:
         super().__init__(scope, id)
+        require(self, "ResilienceHubApp", "resilience_hub", True, "resilience_hub")
         check_choice("ResilienceHubApp", "tier", tier, RESILIENCE_HUB_TIERS)
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{1,59}", name):
             raise DrConfigurationError(
