@@ -97,3 +97,31 @@ def render() -> str:
 if __name__ == "__main__":
     DATA_FILE.write_text(render())
     print(f"wrote {DATA_FILE}")
+
+
+#: Column order of the region table in docs/regions.md: DrPlatform props.
+TABLE_FEATURES = (
+    "restore_tests", "drills", "resilience_hub", "air_gapped_retention", "audit_reports", "proxy",
+)  # fmt: skip
+
+
+def region_table() -> str:
+    """docs/regions.md's table: per group of regions with the same facts, which assurance
+    features exist there and the default Aurora class (from the package's data)."""
+    from dr_constructs.regions import missing_types, region_data
+
+    data = region_data()
+    groups: dict[tuple[tuple[bool, ...], str], list[str]] = {}
+    for region in supported_regions():
+        if region not in data["missing_resource_types"]:
+            continue
+        has = tuple(not missing_types(region, f) for f in TABLE_FEATURES)
+        aurora = data["aurora_postgresql_class"].get(region, AURORA_CLASS_PREFERENCE[0])
+        groups.setdefault((has, aurora), []).append(region)
+    header = "| regions | " + " | ".join(f"`{f}`" for f in TABLE_FEATURES) + " | Aurora default |"
+    lines = [header, "|" + " --- |" * (len(TABLE_FEATURES) + 2)]
+    for (has, aurora), regions in sorted(groups.items(), key=lambda g: (-sum(g[0][0]), g[1])):
+        marks = ["**on**" if f == "restore_tests" and h else ("yes" if h else "no")
+                 for f, h in zip(TABLE_FEATURES, has, strict=True)]  # fmt: skip
+        lines.append(f"| {', '.join(regions)} | " + " | ".join(marks) + f" | `db.{aurora}` |")
+    return "\n".join(lines)

@@ -275,3 +275,8 @@ def test_the_one_liner_passes_the_rule_packs(region: str, tmp_path: Path) -> Non
     ]
     assert violations == []
     assert all(r["conclusion"] == "success" for r in report["pluginReports"])
+
+
+def test_the_docs_table_is_the_data() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "regions.md").read_text()
+    assert region_facts.region_table() in page, "docs/regions.md: paste region_facts.region_table()"
