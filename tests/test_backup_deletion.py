@@ -23,6 +23,7 @@ listed; the forms matter for the request path, which holds ``:`` and ``/``):
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -316,10 +317,7 @@ def delete_stack(synth: Synthesized, client: Any, endpoint: str) -> str | None:
     for logical_id in order:
         resource = synth.resources[logical_id]
         if resource["Type"] == "Custom::DrVaultDeletion":
-            run = run_delete(
-                synth.assembly, synth.template, logical_id, {"BackupVaultName": VAULT},
-                endpoint=endpoint, region=REGION,
-            )  # fmt: skip
+            run = empty_vault(synth, endpoint)
             if run.returncode != 0:
                 return f"{logical_id}: {run.stderr.strip()}"
         elif resource["Type"] == "AWS::Backup::BackupVault":
@@ -328,6 +326,17 @@ def delete_stack(synth: Synthesized, client: Any, endpoint: str) -> str | None:
             except ClientError as error:
                 return f"{logical_id}: {error.response['Error']['Code']}"
     return None
+
+
+def empty_vault(
+    synth: Synthesized, endpoint: str, *, remaining_ms: int = 900_000
+) -> subprocess.CompletedProcess[str]:
+    """Run the vault-emptying handler for CloudFormation's Delete request."""
+    (deletion,) = synth.of_type("Custom::DrVaultDeletion")
+    return run_delete(
+        synth.assembly, synth.template, deletion, {"BackupVaultName": VAULT},
+        endpoint=endpoint, region=REGION, remaining_ms=remaining_ms,
+    )  # fmt: skip
 
 
 def vaults(client: Any) -> list[str]:
@@ -433,11 +442,7 @@ def test_gives_up_before_the_lambda_times_out_while_points_remain(
     for point in STORE.points.values():
         point.listings_left = 10**6  # AWS never finishes
 
-    (deletion,) = destroy.of_type("Custom::DrVaultDeletion")
-    run = run_delete(
-        destroy.assembly, destroy.template, deletion, {"BackupVaultName": VAULT},
-        endpoint=endpoint, region=REGION, remaining_ms=60_000,
-    )  # fmt: skip
+    run = empty_vault(destroy, endpoint, remaining_ms=60_000)
 
     assert run.returncode == 1
     assert f"{VAULT} still holds 7 recovery points" in run.stderr
@@ -453,12 +458,7 @@ def test_a_vault_without_the_opt_in_tag_is_kept(
     fill(STORE)
     arn = client.describe_backup_vault(BackupVaultName=VAULT)["BackupVaultArn"]
     client.untag_resource(ResourceArn=arn, TagKeyList=[DELETE_WITH_STACK_TAG])
-    (deletion,) = destroy.of_type("Custom::DrVaultDeletion")
-
-    run = run_delete(
-        destroy.assembly, destroy.template, deletion, {"BackupVaultName": VAULT},
-        endpoint=endpoint, region=REGION,
-    )  # fmt: skip
+    run = empty_vault(destroy, endpoint)
 
     assert run.returncode == 0, run.stderr
     assert "not tagged" in run.stdout
@@ -469,12 +469,7 @@ def test_a_locked_vault_is_kept(destroy: Synthesized, client: Any, endpoint: str
     deploy_vault(destroy, client)
     fill(STORE)
     client.put_backup_vault_lock_configuration(BackupVaultName=VAULT, MinRetentionDays=1)
-    (deletion,) = destroy.of_type("Custom::DrVaultDeletion")
-
-    run = run_delete(
-        destroy.assembly, destroy.template, deletion, {"BackupVaultName": VAULT},
-        endpoint=endpoint, region=REGION,
-    )  # fmt: skip
+    run = empty_vault(destroy, endpoint)
 
     assert run.returncode == 0, run.stderr
     assert "is locked (Vault Lock)" in run.stdout
@@ -484,10 +479,6 @@ def test_a_locked_vault_is_kept(destroy: Synthesized, client: Any, endpoint: str
 def test_a_vault_already_gone_counts_as_deleted(
     destroy: Synthesized, client: Any, endpoint: str
 ) -> None:
-    (deletion,) = destroy.of_type("Custom::DrVaultDeletion")
-    run = run_delete(
-        destroy.assembly, destroy.template, deletion, {"BackupVaultName": VAULT},
-        endpoint=endpoint, region=REGION,
-    )  # fmt: skip
+    run = empty_vault(destroy, endpoint)
     assert run.returncode == 0, run.stderr
     assert "is already gone" in run.stdout

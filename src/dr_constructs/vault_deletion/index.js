@@ -89,34 +89,35 @@ async function emptyUntilQuiet(vault, context, pauseMs) {
 }
 
 async function recoveryPoints(vault) {
-  const points = [];
-  let token;
-  do {
-    const page = await backup.listRecoveryPointsByBackupVault({
-      BackupVaultName: vault,
-      NextToken: token,
-    });
-    points.push(...(page.RecoveryPoints ?? []));
-    token = page.NextToken;
-  } while (token);
-  return points;
+  return everyPage((token) =>
+    backup
+      .listRecoveryPointsByBackupVault({ BackupVaultName: vault, NextToken: token })
+      .then((page) => [page.RecoveryPoints, page.NextToken]),
+  );
 }
 
 async function activeJobs(vault) {
   const jobs = [];
   for (const state of ACTIVE_JOB_STATES) {
-    let token;
-    do {
-      const page = await backup.listBackupJobs({
-        ByBackupVaultName: vault,
-        ByState: state,
-        NextToken: token,
-      });
-      jobs.push(...(page.BackupJobs ?? []));
-      token = page.NextToken;
-    } while (token);
+    const page = (token) =>
+      backup
+        .listBackupJobs({ ByBackupVaultName: vault, ByState: state, NextToken: token })
+        .then((answer) => [answer.BackupJobs, answer.NextToken]);
+    jobs.push(...(await everyPage(page)));
   }
   return jobs;
+}
+
+// The items of every page: `page(token)` answers [items, next token].
+async function everyPage(page) {
+  const items = [];
+  let token;
+  do {
+    const [found, next] = await page(token);
+    items.push(...(found ?? []));
+    token = next;
+  } while (token);
+  return items;
 }
 
 function statuses(points) {
