@@ -12,6 +12,7 @@ NAME = "dr-constructs"
 MODULE = "dr_constructs"
 CDK_CLI_VERSION = "2.1148.1"  # the AWS CDK CLI from npm, pinned
 AWS_SDK_S3_VERSION = "3.1175.0"  # AWS SDK for JavaScript v3 S3 client, pinned
+AWS_SDK_BACKUP_VERSION = "3.1092.0"  # its Backup client (the newest release of that client)
 
 project = PythonProject(
     name=NAME,
@@ -179,6 +180,7 @@ package_json = JsonFile(
             "aws-cdk": CDK_CLI_VERSION,
             # runs the custom-resource handlers in tests, as the Lambda runtime provides it
             "@aws-sdk/client-s3": AWS_SDK_S3_VERSION,
+            "@aws-sdk/client-backup": AWS_SDK_BACKUP_VERSION,
         },
     },
 )

@@ -29,6 +29,7 @@ from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
 STACK = "DrStack-test"
 SUFFIX = "test"
 TABLE = f"dr-table-{SUFFIX}"
@@ -340,3 +341,85 @@ class BackupEndpoint:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _resolve(value: Any, zones: list[str]) -> Any:
+    """A synthesized template's value with the intrinsic functions CloudFormation would resolve
+    here: ``Fn::GetAZs`` (the account's AZs, ``zones``), ``Fn::Select``, ``Fn::Join`` and the
+    pseudo parameters; any other reference becomes a placeholder naming its logical id."""
+    if isinstance(value, list):
+        return [_resolve(v, zones) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "Fn::GetAZs" in value:
+        return zones
+    if "Fn::Select" in value:
+        index, items = value["Fn::Select"]
+        return _resolve(items, zones)[int(_resolve(index, zones))]
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(_resolve(p, zones)) for p in parts)
+    if "Ref" in value:
+        return {"AWS::Region": REGION, "AWS::Partition": "aws", "AWS::AccountId": ACCOUNT,
+                "AWS::URLSuffix": "amazonaws.com"}.get(value["Ref"], value["Ref"])  # fmt: skip
+    if "Fn::GetAtt" in value:
+        return ".".join(value["Fn::GetAtt"])
+    return {k: _resolve(v, zones) for k, v in value.items()}
+
+
+def deploy_experiment_templates(
+    world: World, template: dict[str, Any], zones: list[str] | None = None
+) -> dict[str, str]:
+    """Replace the world's hand-made FIS templates with the ones of a synthesized template,
+    created in moto's FIS as CloudFormation would create them (tags, description, actions,
+    targets with this world's cluster, stop conditions); returns drill tag -> template id."""
+    zones = zones or [f"{REGION}{letter}" for letter in "abc"]
+    fis = world.client("fis")
+    world.summaries = [
+        s for s in world.summaries if s["ResourceType"] != "AWS::FIS::ExperimentTemplate"
+    ]
+    created = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::FIS::ExperimentTemplate":
+            continue
+        props = _resolve(resource["Properties"], zones)
+        targets = {
+            name: {
+                "resourceType": t["ResourceType"],
+                "resourceArns": [world.cluster_arn]
+                if t["ResourceType"] == "aws:rds:cluster"
+                else [f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{a.split('/')[-1]}"
+                      for a in t["ResourceArns"]],
+                "selectionMode": t["SelectionMode"],
+                **({"parameters": t["Parameters"]} if "Parameters" in t else {}),
+            }
+            for name, t in props["Targets"].items()
+        }  # fmt: skip
+        actions = {
+            name: {
+                "actionId": a["ActionId"],
+                "targets": a["Targets"],
+                **({"parameters": a["Parameters"]} if "Parameters" in a else {}),
+            }
+            for name, a in props["Actions"].items()
+        }
+        template_id = fis.create_experiment_template(
+            clientToken=logical_id,
+            description=props["Description"],
+            roleArn=world.role_arn,
+            stopConditions=[
+                {"source": "aws:cloudwatch:alarm",
+                 "value": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:dr-{SUFFIX}-DrillGuard"}
+            ],
+            targets=targets,
+            actions=actions,
+            tags=props["Tags"],
+        )["experimentTemplate"]["id"]  # fmt: skip
+        created[props["Tags"]["dr-constructs:drill"]] = template_id
+        world.summaries.append(
+            {"LogicalResourceId": logical_id, "PhysicalResourceId": template_id,
+             "ResourceType": "AWS::FIS::ExperimentTemplate",
+             "LastUpdatedTimestamp": datetime.now(UTC), "ResourceStatus": "CREATE_COMPLETE"}
+        )  # fmt: skip
+    world.templates = created
+    return created

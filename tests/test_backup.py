@@ -167,3 +167,44 @@ def test_snapshot_rule_is_on_by_default_and_can_be_left_out() -> None:
         DrBackupVault(
             new_stack(), "Backup", snapshot_schedule=events.Schedule.rate(Duration.days(1))
         )
+
+
+def _deletions(**props: Any) -> dict[str, Any]:
+    stack = new_stack()
+    vault = DrBackupVault(stack, "Backup", environment_suffix="prod", **props)
+    vault.protect(dynamodb.Table(stack, "Table", partition_key=dynamodb.Attribute(
+        name="pk", type=dynamodb.AttributeType.STRING)))  # fmt: skip
+    return Template.from_stack(stack).find_resources("Custom::DrVaultDeletion")  # type: ignore[no-any-return]
+
+
+def test_only_a_vault_under_destroy_without_vault_lock_is_emptied_on_delete() -> None:
+    """Issue 18: under DESTROY the vault is emptied so CloudFormation can delete it; never
+    under RETAIN, and never a locked vault (its points are kept until they expire)."""
+    assert len(_deletions(removal_policy=RemovalPolicy.DESTROY)) == 1
+    assert _deletions() == {}
+    assert (
+        _deletions(removal_policy=RemovalPolicy.DESTROY, lock_min_retention=Duration.days(1)) == {}
+    )
+
+
+def test_the_vault_deletion_role_may_delete_recovery_points_and_nothing_else() -> None:
+    stack = new_stack()
+    vault = DrBackupVault(stack, "Backup", removal_policy=RemovalPolicy.DESTROY)
+    vault.protect(dynamodb.Table(stack, "Table", partition_key=dynamodb.Attribute(
+        name="pk", type=dynamodb.AttributeType.STRING)))  # fmt: skip
+    roles = Template.from_stack(stack).find_resources("AWS::IAM::Role")
+    (role,) = (r for k, r in roles.items() if k.startswith("CustomDrVaultDeletion"))
+    (policy,) = role["Properties"]["Policies"]
+    actions = sorted(a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"])
+    assert actions == [
+        "backup:DeleteRecoveryPoint", "backup:DescribeBackupVault", "backup:ListBackupJobs",
+        "backup:ListRecoveryPointsByBackupVault", "backup:ListTags",
+        "iam:CreateServiceLinkedRole",
+    ]  # fmt: skip
+    assert not any(a.startswith(("backup:DeleteBackupVault", "backup:*")) for a in actions)
+
+
+def test_the_air_gapped_vault_is_never_emptied(immutable: Template) -> None:
+    assert immutable.find_resources("Custom::DrVaultDeletion") == {}
+    (vault,) = immutable.find_resources("AWS::Backup::LogicallyAirGappedBackupVault").values()
+    assert vault["DeletionPolicy"] == "Retain"

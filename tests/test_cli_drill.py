@@ -24,16 +24,36 @@ from .cli_world import (
     DRILL_TAG,
     FUNCTION,
     READER,
+    REGION,
     STACK,
     WRITER,
     FakeTime,
     World,
     aws_env,  # noqa: F401  (fixture)
     build_world,
+    deploy_experiment_templates,
     moto_endpoint,  # noqa: F401  (fixture)
 )
 
 FIXED = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def synthesized() -> dict[str, dict[str, Any]]:
+    """DrPlatform with drills, as ``cdk synth`` writes it: in the world's region (AZs pinned
+    a, b, c) and environment-agnostic (AZs picked by Fn::GetAZs at deploy)."""
+    from aws_cdk.assertions import Template
+
+    from dr_constructs import DrPlatform
+
+    from .conftest import new_stack
+
+    templates = {}
+    for name, region in (("regional", REGION), ("agnostic", None)):
+        stack = new_stack(region=region)
+        DrPlatform(stack, "Dr", drills=True)
+        templates[name] = Template.from_stack(stack).to_json()
+    return templates
 
 
 @pytest.fixture
@@ -119,7 +139,8 @@ def test_drill_for_an_az_without_a_template_exit_2(world: World) -> None:
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         f"error: stack {STACK} has no drill 'az-us-east-1c'; its drills: aurora-failover, "
-        "az-us-east-1a"
+        "az-us-east-1a; DrDrills builds an AZ drill for every AZ the stack uses: a stack "
+        "deployed with an older dr-constructs, or with DrDrills(availability_zones=...), has fewer"
     )
     assert world.client("fis").list_experiments()["experiments"] == []
 
@@ -186,3 +207,49 @@ def test_a_drill_that_does_not_move_the_writer_exits_1(world: World) -> None:
     )  # fmt: skip
     assert result.exit_code == 1
     assert json.loads(result.stdout)["result"]["problems"] == ["the writer did not move"]
+
+
+@pytest.mark.parametrize("variant", ["regional", "agnostic"])
+def test_drill_az_after_a_failover_finds_the_template_of_the_writers_new_az(
+    world: World, synthesized: dict[str, dict[str, Any]], variant: str
+) -> None:
+    """Issue 18: after any failover the writer is in another AZ; ``drill az`` (the writer's AZ
+    now) must find that AZ's template, in a stack deployed from DrPlatform's template."""
+    created = deploy_experiment_templates(world, synthesized[variant])
+    assert {"az-us-east-1a", "az-us-east-1b", "az-us-east-1c"} <= set(created)
+    rds = world.client("rds")
+    rds.failover_db_cluster(DBClusterIdentifier=CLUSTER, TargetDBInstanceIdentifier=READER)
+    members = rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    (writer,) = [m["DBInstanceIdentifier"] for m in members["DBClusterMembers"]
+                 if m["IsClusterWriter"]]  # fmt: skip
+    assert writer == READER  # the reader in us-east-1b is the writer now
+
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["drill", "az", "--stack", STACK, "--json"], overrides={"cloudformation": cloudformation}
+    )
+
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["executed"] is False
+    assert plan["drill"] == "az-us-east-1b"
+    assert plan["experiment_template_id"] == created["az-us-east-1b"]
+    assert "lose AZ us-east-1b" in plan["description"]
+    assert world.client("fis").list_experiments()["experiments"] == []
+
+
+def test_a_stack_without_the_writers_az_drill_says_where_the_writer_is(world: World) -> None:
+    """A stack deployed before every AZ had a drill (only az-us-east-1a, as build_world has)."""
+    rds = world.client("rds")
+    rds.failover_db_cluster(DBClusterIdentifier=CLUSTER, TargetDBInstanceIdentifier=READER)
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["drill", "az", "--stack", STACK, "--yes"], overrides={"cloudformation": cloudformation}
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: stack {STACK} has no drill 'az-us-east-1b' (the writer is in us-east-1b now); "
+        "its drills: aurora-failover, az-us-east-1a; DrDrills builds an AZ drill for every AZ "
+        "the stack uses: a stack deployed with an older dr-constructs, or with "
+        "DrDrills(availability_zones=...), has fewer"
+    )

@@ -178,6 +178,7 @@ ACKNOWLEDGED_CONTROL_TOWER_WITH_DESTROY = {
     ("CT.RDS.PR.3", "Database/Cluster"),
     ("CT.LAMBDA.PR.3", "/Custom::S3AutoDeleteObjectsCustomResourceProvider"),
     ("CT.LAMBDA.PR.3", "/Custom::DrBucketDeletionCustomResourceProvider"),
+    ("CT.LAMBDA.PR.3", "/Custom::DrVaultDeletionCustomResourceProvider"),
 }
 
 #: checkov skips declared in template Metadata, by a part of the resource's logical id.
@@ -192,6 +193,9 @@ CHECKOV_SKIPS = {
         "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117",
     },
     "CustomDrBucketDeletionCustomResourceProviderHandler": {
+        "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117",
+    },
+    "CustomDrVaultDeletionCustomResourceProviderHandler": {
         "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117",
     },
 }  # fmt: skip
@@ -233,7 +237,17 @@ WILDCARD_RESOURCES = {
 #: access-log bucket deletes its objects, whose names exist only once S3 delivers them.
 WILDCARD_RESOURCES_WITH_DESTROY = {
     ("CustomDrBucketDeletionCustomResourceProviderRole", ("s3:DeleteObjectVersion",), "/*"),
-}
+    # ... and the one that empties the backup vault deletes its recovery points, whose ARNs
+    # exist only once AWS Backup creates them (AWS Backup's own, Aurora snapshots, DynamoDB
+    # backups), and lists backup jobs (no resource-level permission)
+    ("CustomDrVaultDeletionCustomResourceProviderRole", ("backup:DeleteRecoveryPoint",),
+     ":recovery-point:*"),
+    ("CustomDrVaultDeletionCustomResourceProviderRole", ("backup:DeleteRecoveryPoint",),
+     ":cluster-snapshot:awsbackup:*"),
+    ("CustomDrVaultDeletionCustomResourceProviderRole", ("backup:DeleteRecoveryPoint",),
+     ":table/*/backup/*"),
+    ("CustomDrVaultDeletionCustomResourceProviderRole", ("backup:ListBackupJobs",), "*"),
+}  # fmt: skip
 #: The same, for the FIS drills' role (example only): reads and log set-up on "*", changes
 #: only on ACLs FIS creates and tags (see drills.DESCRIBE_REASON).
 WILDCARD_RESOURCES_WITH_DRILLS = {
@@ -293,6 +307,7 @@ AWS_MANAGED_POLICIES = {
     },
     # Resilience Hub's invoker role (user_app): the policy AWS's guide names, acknowledged
     "ResilienceHubInvokerRole": {"AWSResilienceHubAsssessmentExecutionPolicy"},
+    "CustomDrVaultDeletionCustomResourceProviderRole": {"service-role/AWSLambdaBasicExecutionRole"},
 }
 
 

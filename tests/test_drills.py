@@ -18,7 +18,8 @@ from dr_constructs.drills import DRILL_TAG, MAX_GUARD_MINUTES
 
 from .conftest import new_stack, normalised, ref_of, resources_of
 
-WRITER_AZ = "us-east-1a"
+#: The AZs of the stack (us-east-1's pinned letters): one AZ drill each.
+ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +57,11 @@ def test_off_by_default() -> None:
     Template.from_stack(stack).resource_count_is("AWS::FIS::ExperimentTemplate", 0)
 
 
-def test_one_template_per_drill(template: Template) -> None:
+def test_one_template_per_drill_and_per_az(template: Template) -> None:
+    """An AZ drill for every AZ the stack uses, not only the writer's AZ at synth: after any
+    failover the writer is elsewhere, and its AZ's loss must still be rehearsable (issue 18)."""
     assert sorted(_experiments(template)) == [
-        "aurora-failover", f"az-{WRITER_AZ}", "dynamodb-unreachable", "s3-unreachable",
+        "aurora-failover", *(f"az-{z}" for z in ZONES), "dynamodb-unreachable", "s3-unreachable",
     ]  # fmt: skip
 
 
@@ -73,32 +76,30 @@ def test_aurora_failover_targets_the_stack_cluster(template: Template) -> None:
     assert ref_of(arn) == cluster_id and ":cluster:" in json.dumps(arn)
 
 
-def test_az_drill_cuts_the_writers_az_subnets_and_fails_over(template: Template) -> None:
-    drill = _experiments(template)[f"az-{WRITER_AZ}"]
+@pytest.mark.parametrize("zone", ZONES)
+def test_az_drill_cuts_its_az_subnets_and_fails_over_while_the_writer_is_there(
+    template: Template, zone: str
+) -> None:
+    drill = _experiments(template)[f"az-{zone}"]
     actions = {a["ActionId"]: a for a in drill["Actions"].values()}
     assert set(actions) == {"aws:network:disrupt-connectivity", "aws:rds:failover-db-cluster"}
     disrupt = actions["aws:network:disrupt-connectivity"]
     assert disrupt["Parameters"] == {"duration": "PT10M", "scope": "all"}
     failover = actions["aws:rds:failover-db-cluster"]
     cluster = drill["Targets"][failover["Targets"]["Clusters"]]
-    assert cluster["Parameters"] == {"writerAvailabilityZoneIdentifiers": WRITER_AZ}
+    assert cluster["Parameters"] == {"writerAvailabilityZoneIdentifiers": zone}
     # the failover is skipped, not the drill failed, when the writer has moved elsewhere
     assert drill["ExperimentOptions"]["EmptyTargetResolutionMode"] == "skip"
     target = drill["Targets"][disrupt["Targets"]["Subnets"]]
     assert target["ResourceType"] == "aws:ec2:subnet"
     subnets = resources_of(template, "AWS::EC2::Subnet")
     targeted = {ref_of(arn) for arn in target["ResourceArns"]}
-    # exactly the isolated (data and Lambda tier) subnets in the writer's AZ
+    # exactly the isolated (data and Lambda tier) subnets in the drilled AZ
     expected = {
         k for k, s in subnets.items()
-        if s["Properties"]["AvailabilityZone"] == WRITER_AZ and "Isolated" in json.dumps(s)
+        if s["Properties"]["AvailabilityZone"] == zone and "Isolated" in json.dumps(s)
     }  # fmt: skip
     assert targeted == expected and len(expected) == 1
-    writer = [
-        i["Properties"] for i in resources_of(template, "AWS::RDS::DBInstance").values()
-        if i["Properties"]["AvailabilityZone"] == WRITER_AZ
-    ]  # fmt: skip
-    assert writer, "the drilled AZ is the writer's"
 
 
 @pytest.mark.parametrize("service", ["dynamodb", "s3"])
@@ -120,7 +121,7 @@ def test_dependency_drills_scope_the_service_on_every_tier_subnet(
 def test_only_the_az_drill_skips_empty_targets(template: Template) -> None:
     modes = {n: d["ExperimentOptions"]["EmptyTargetResolutionMode"]
              for n, d in _experiments(template).items()}  # fmt: skip
-    assert modes == {"aurora-failover": "fail", f"az-{WRITER_AZ}": "skip",
+    assert modes == {"aurora-failover": "fail", **{f"az-{z}": "skip" for z in ZONES},
                      "dynamodb-unreachable": "fail", "s3-unreachable": "fail"}  # fmt: skip
 
 
@@ -401,3 +402,43 @@ def test_same_suffix_twice_in_one_environment_is_reported() -> None:
     _drills(first, "Drills", environment_suffix="twice")
     with pytest.raises(DrConfigurationError, match=r"environment_suffix='twice'.*/aws/fis/dr-"):
         _drills(second, "Drills", environment_suffix="twice")
+
+
+def test_an_environment_agnostic_stack_gets_an_az_drill_per_az_named_at_deploy() -> None:
+    """No AZ is known at synth (Fn::GetAZs picks): one template per AZ position, its tag
+    ``az-<zone>`` joined by CloudFormation from the same pick as its subnets' AZ."""
+    stack = new_stack(region=None)
+    DrPlatform(stack, "Dr", drills=True)
+    experiments = resources_of(Template.from_stack(stack), "AWS::FIS::ExperimentTemplate")
+    az_drills = {k: e["Properties"] for k, e in experiments.items() if "Az" in k}
+    assert sorted(az_drills) == [
+        k
+        for k in sorted(experiments)
+        if k.startswith(("DrDrillsAz1", "DrDrillsAz2", "DrDrillsAz3"))
+    ]
+    assert len(az_drills) == 3
+    picks = []
+    for drill in az_drills.values():
+        tag = drill["Tags"][DRILL_TAG]
+        assert tag["Fn::Join"][1][0] == "az-"
+        pick = tag["Fn::Join"][1][1]
+        assert pick["Fn::Select"][1] == {"Fn::GetAZs": ""}
+        cluster = next(
+            t for t in drill["Targets"].values() if t["ResourceType"] == "aws:rds:cluster"
+        )
+        assert cluster["Parameters"] == {"writerAvailabilityZoneIdentifiers": pick}
+        picks.append(pick["Fn::Select"][0])
+    assert sorted(picks) == [0, 1, 2]
+
+
+def test_skip_empty_targets_must_be_a_bool() -> None:
+    drills = DrPlatform(new_stack(), "Dr", drills=True).drills
+    assert drills is not None
+    with pytest.raises(DrConfigurationError, match=r"skip_empty_targets\)=1; accepted: True or"):
+        drills.add_experiment(
+            "custom",
+            description="x",
+            actions={},
+            targets={},
+            skip_empty_targets=1,  # type: ignore[arg-type]
+        )

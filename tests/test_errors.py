@@ -8,7 +8,7 @@ import pytest
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 
-from dr_constructs import DrConfigurationError, DrPlatform
+from dr_constructs import DrConfigurationError, DrDatabase, DrNetwork, DrPlatform
 
 from .conftest import new_stack
 
@@ -38,3 +38,41 @@ def test_error_carries_structured_fields() -> None:
         DrPlatform(new_stack(), "Dr", environment_suffix="Bad")
     assert (raised.value.prop, raised.value.value) == ("environment_suffix", "Bad")
     assert isinstance(raised.value, ValueError)
+
+
+#: Every boolean switch of every construct, with how to build it around the bad value.
+SWITCHES = {
+    "DrPlatform(proxy)": lambda v: DrPlatform(new_stack(), "Dr", proxy=v),
+    "DrPlatform(resilience_hub)": lambda v: DrPlatform(new_stack(), "Dr", resilience_hub=v),
+    "DrPlatform(restore_tests)": lambda v: DrPlatform(new_stack(), "Dr", restore_tests=v),
+    "DrPlatform(drills)": lambda v: DrPlatform(new_stack(), "Dr", drills=v),
+    "DrPlatform(audit_reports)": lambda v: DrPlatform(new_stack(), "Dr", audit_reports=v),
+    "DrDatabase(proxy)": lambda v: DrDatabase(
+        (stack := new_stack()), "Data", network=DrNetwork(stack, "Network"), proxy=v
+    ),
+}
+
+
+@pytest.mark.parametrize("switch", SWITCHES)
+@pytest.mark.parametrize("value", [1, 0, "yes", "False", 1.0])
+def test_every_boolean_switch_refuses_non_booleans(switch: str, value: Any) -> None:
+    """``DrPlatform(resilience_hub=1)`` was accepted (issue 18): a switch takes True or False."""
+    construct, prop = switch.rstrip(")").split("(")
+    with pytest.raises(DrConfigurationError) as raised:
+        SWITCHES[switch](value)
+    assert (raised.value.construct, raised.value.prop, raised.value.value) == (
+        construct, prop, value
+    )  # fmt: skip
+    assert raised.value.accepted.startswith("True or False")
+
+
+@pytest.mark.parametrize("switch", [s for s in SWITCHES if "restore_tests" not in s])
+def test_none_is_not_a_switch_value(switch: str) -> None:
+    with pytest.raises(
+        DrConfigurationError, match=r"invalid \w+='NoneType'; accepted: True or False$"
+    ):
+        SWITCHES[switch](None)
+
+
+def test_restore_tests_none_means_the_regions_default() -> None:
+    assert DrPlatform(new_stack(), "Dr", restore_tests=None).restore_testing is not None

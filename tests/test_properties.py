@@ -165,6 +165,12 @@ KEY_ATTRIBUTE = prop(
     ],
     ["pk", dynamodb.Attribute(name="", type=dynamodb.AttributeType.STRING)],
 )
+#: A boolean switch: True or False, never 1, "yes" or None (issue 18).
+SWITCH = prop([False, False, False, True], [1, 0, "yes", "False", None], bad_odds=20)
+#: restore_tests: None (on where the region has restore testing) is valid too.
+RESTORE_SWITCH = prop([None, None, False], [1, "no", 0.0], bad_odds=20)
+#: DrPlatform's boolean switches, drawn for each platform example.
+PLATFORM_SWITCHES = ("proxy", "resilience_hub", "drills", "audit_reports")
 CIDR = prop(
     ["10.0.0.0/16", "172.16.0.0/19", "10.1.0.0/20"],
     ["10.0.0.1/16", "10.0.0.0/8", "10.0.0.0/21", "bogus", None],
@@ -218,6 +224,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         p["reserved_concurrency"] = draw(RESERVED)
         # mostly inline code: bundling the packaged health check costs a second per synth
         p["custom_code"] = draw(prop([True, True, True, False], ["code without handler"]))
+        for switch in PLATFORM_SWITCHES:
+            p[switch] = draw(SWITCH)
+        p["restore_tests"] = draw(RESTORE_SWITCH)
         p["partition_key"] = draw(
             prop(
                 [None] + [dynamodb.Attribute(name="pk", type=t) for t in dynamodb.AttributeType],
@@ -239,6 +248,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             )
         )
         p["port"] = draw(prop([1150, 5432, 65535], [80, 65536, "5432"]))
+        p["proxy"] = draw(SWITCH)
         p["partition_key"] = draw(KEY_ATTRIBUTE)
         p["sort_key"] = draw(
             prop(
@@ -356,6 +366,8 @@ def build(stack: Stack, s: Scenario) -> None:
                 "backup_retention",
                 "reserved_concurrency",
                 "partition_key",
+                "restore_tests",
+                *PLATFORM_SWITCHES,
             ),
         )
     elif s.kind == "database":
@@ -374,6 +386,7 @@ def build(stack: Stack, s: Scenario) -> None:
                 "port",
                 "partition_key",
                 "sort_key",
+                "proxy",
             ),
         )
     elif s.kind == "network":
@@ -522,6 +535,7 @@ def test_any_props_give_a_clean_template_or_our_error(cfn_lint: dict[str, Runner
             build(stack, s)
         except DrConfigurationError as error:
             stats["rejected"] += 1
+            stats[f"rejected:{error.prop}"] += 1
             stats[f"ms:{s.kind}:rejected"] += int(1000 * (time.monotonic() - began))
             assert s.bad, f"valid props rejected: {error}"
             allowed = set().union(*(ERROR_PROPS.get(n, {n}) for n in s.bad))
@@ -544,3 +558,5 @@ def test_any_props_give_a_clean_template_or_our_error(cfn_lint: dict[str, Runner
     print(f"\nproperty test: {json.dumps(summary)}")
     assert stats["examples"] >= 200
     assert stats["rejected"] >= 50 and stats["synthesized"] >= 50
+    # non-booleans given to the switches were drawn, and refused by the library
+    assert sum(stats[f"rejected:{p}"] for p in (*PLATFORM_SWITCHES, "restore_tests")) >= 5

@@ -17,7 +17,6 @@ moto's CloudFormation cannot run custom resources without Docker, hence the repl
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator
@@ -37,27 +36,13 @@ from dr_constructs import DrBucket
 from dr_constructs.storage import BUCKET_DELETION_TAG
 
 from .conftest import ACCOUNT, REGION
+from .custom_resources import run_delete
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Deleted by CloudFormation with an S3 call, or by a Lambda: the resources the replay runs.
 _REPLAYED = ("AWS::S3::Bucket", "AWS::S3::BucketPolicy")
-#: The function each Lambda's Handler runs inside its CloudFormation-response wrapper:
-#: CDK's CustomResourceProvider entrypoint calls ``index.handler``; CDK's bundled auto-delete
-#: handler exports its inner function as ``autoDeleteHandler``.
-_INNER_HANDLER = {
-    "__entrypoint__.handler": "handler",
-    "index.handler": "autoDeleteHandler",
-}
-_RUN_HANDLER = """
-const [file, name, event, pauseMs] = process.argv.slice(1);
-const context = { getRemainingTimeInMillis: () => Number(process.env.REMAINING_MS) };
-require(file)[name](JSON.parse(event), context, Number(pauseMs)).then(
-  (result) => console.log(JSON.stringify(result ?? null)),
-  (error) => { console.error(`${error.name}: ${error.message}`); process.exit(1); },
-);
-"""
 
 
 class OldDrBucket(Stack):
@@ -264,30 +249,10 @@ def run_handler(
     synth: Synthesized, endpoint: str, logical_id: str, *, remaining_ms: int = 900_000
 ) -> subprocess.CompletedProcess[str]:
     """Run the Lambda code behind a custom resource for CloudFormation's Delete request."""
-    resource = synth.resources[logical_id]
-    function_id = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
-    function = synth.resources[function_id]["Properties"]
-    asset = synth.assembly / f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"
-    event = {
-        "RequestType": "Delete",
-        "ResourceType": resource["Type"],
-        "LogicalResourceId": logical_id,
-        "PhysicalResourceId": f"{logical_id}-physical",
-        "ResourceProperties": synth.resolve(resource["Properties"]),
-    }
-    env = dict(
-        os.environ,
-        NODE_PATH=str(ROOT / "node_modules"),
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_REGION=REGION,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        REMAINING_MS=str(remaining_ms),
-    )
-    return subprocess.run(
-        ["node", "-e", _RUN_HANDLER, str(asset / "index.js"),
-         _INNER_HANDLER[function["Handler"]], json.dumps(event), "50"],
-        capture_output=True, text=True, env=env, timeout=120,
+    properties = synth.resolve(synth.resources[logical_id]["Properties"])
+    return run_delete(
+        synth.assembly, synth.template, logical_id, properties,
+        endpoint=endpoint, region=REGION, remaining_ms=remaining_ms,
     )  # fmt: skip
 
 

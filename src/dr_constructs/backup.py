@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -15,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .compliance import AWS_SOLUTIONS, HIPAA_SECURITY, NIST_800_53_R5, acknowledge, in_packs
+from .deletion import delete_with_stack
 from .errors import (
     DrConfigurationError,
     check_days,
@@ -24,6 +26,7 @@ from .errors import (
     claim_physical_name,
 )
 from .keys import customer_managed_key
+from .regions import require
 
 #: Every hour on the hour (UTC).
 HOURLY = events.Schedule.cron(minute="0")
@@ -42,6 +45,10 @@ _S3_POLICIES = ("AWSBackupServiceRolePolicyForS3Backup", "AWSBackupServiceRolePo
 
 #: What the backup role may do with a protected resource's key: read to back up, write to restore.
 _KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+#: The handler that empties the vault under the DESTROY opt-in, and its custom resource type.
+_VAULT_DELETION_CODE = Path(__file__).parent / "vault_deletion"
+_VAULT_DELETION = "Custom::DrVaultDeletion"
 
 #: Why the backup role keeps AWS's service-role policies (AwsSolutions-IAM4).
 MANAGED_POLICY_REASON = (
@@ -138,8 +145,13 @@ class DrBackupVault(Construct):
             account's backup vault; the air-gapped vault can never be deleted while it holds
             copies. Needs ``RETAIN``. Default - no copies.
         removal_policy: ``RETAIN`` (default) keeps the vault and its key and denies deleting
-            recovery points; ``DESTROY`` deletes the vault with the stack (AWS refuses to
-            delete a vault that still holds recovery points).
+            recovery points; ``DESTROY`` deletes the vault with the stack: after the plan and
+            its selections are gone, a custom resource (``Custom::DrVaultDeletion``) deletes
+            every recovery point of the vault, continuous ones included, and waits until AWS
+            has deleted them, so that CloudFormation can delete the vault (AWS refuses to
+            delete one that holds recovery points). Not with Vault Lock
+            (``lock_min_retention``): a locked vault's points are kept, and so is the vault
+            while it holds them.
     """
 
     def __init__(
@@ -195,6 +207,8 @@ class DrBackupVault(Construct):
             copy_days = self._check_immutable(
                 "air_gapped_retention", air_gapped_retention, 7, 3650, removal_policy
             )
+            require(self, "DrBackupVault", "air_gapped_retention", air_gapped_retention,
+                    "air_gapped_retention")  # fmt: skip
             self.air_gapped_vault = self._air_gapped_vault(suffix, copy_days)
             copy_actions.append(
                 backup.BackupPlanCopyActionProps(
@@ -205,6 +219,11 @@ class DrBackupVault(Construct):
                 )
             )
         self.plan = self._plan(suffix, schedule, snapshot_schedule, copy_actions)
+        #: Under ``DESTROY`` without Vault Lock: the custom resource that empties the vault when
+        #: the stack is deleted (the plan depends on it, so it runs after the plan is gone).
+        self.vault_deletion: CustomResource | None = None
+        if removal_policy == RemovalPolicy.DESTROY and lock is None:
+            self.vault_deletion = self._empty_on_delete()
         self.role = iam.Role(
             self,
             "Role",
@@ -310,6 +329,65 @@ class DrBackupVault(Construct):
         )
         vault.apply_removal_policy(RemovalPolicy.RETAIN)
         return vault
+
+    def _empty_on_delete(self) -> CustomResource:
+        """Delete the vault's recovery points at stack deletion, after the plan and its
+        selections (they depend on this resource), so CloudFormation can delete the vault."""
+
+        def arn(service: str, resource: str) -> str:
+            return f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+        deletion = delete_with_stack(
+            self,
+            "VaultDeletion",
+            target=self.vault,
+            resource_type=_VAULT_DELETION,
+            code_directory=_VAULT_DELETION_CODE,
+            description="Empties dr-constructs backup vaults when their stack is deleted",
+            purpose="empties the backup vault at stack deletion, after the DESTROY opt-in",
+            statements=[
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "backup:DescribeBackupVault",
+                        "backup:ListRecoveryPointsByBackupVault",
+                        "backup:ListTags",
+                    ],
+                    "Resource": self.vault.backup_vault_arn,
+                },
+                {
+                    # A recovery point's ARN is AWS Backup's own (S3, continuous backups,
+                    # DynamoDB with advanced features) or the source service's snapshot:
+                    # Aurora's "awsbackup:job-..." cluster snapshots, DynamoDB's table backups.
+                    "Effect": "Allow",
+                    "Action": ["backup:DeleteRecoveryPoint"],
+                    "Resource": [
+                        arn("backup", "recovery-point:*"),
+                        arn("rds", "cluster-snapshot:awsbackup:*"),
+                        arn("dynamodb", "table/*/backup/*"),
+                    ],
+                },
+                {
+                    # Backup jobs still running into the vault add a point when they end;
+                    # listing jobs takes no resource-level permission.
+                    "Effect": "Allow",
+                    "Action": ["backup:ListBackupJobs"],
+                    "Resource": "*",
+                },
+                {
+                    # DeleteRecoveryPoint: AWS Backup deletes through its service-linked role;
+                    # without the right to create it, points go EXPIRED instead of deleted.
+                    "Effect": "Allow",
+                    "Action": ["iam:CreateServiceLinkedRole"],
+                    "Resource": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+                    "backup.amazonaws.com/AWSServiceRoleForBackup",
+                    "Condition": {"StringEquals": {"iam:AWSServiceName": "backup.amazonaws.com"}},
+                },
+            ],
+            properties={"BackupVaultName": self.vault.backup_vault_name},
+        )
+        self.plan.node.add_dependency(deletion)
+        return deletion
 
     def protect(self, *resources: Protectable) -> backup.BackupSelection:
         """Add Aurora clusters, DynamoDB tables and S3 buckets to the plan.

@@ -7,7 +7,17 @@ import re
 from collections.abc import Sequence
 from typing import cast
 
-from aws_cdk import Aws, Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import (
+    Aws,
+    CfnCondition,
+    Duration,
+    Fn,
+    ICfnConditionExpression,
+    Names,
+    RemovalPolicy,
+    Stack,
+    Token,
+)
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -29,6 +39,7 @@ from .compliance import (
 from .errors import (
     DrConfigurationError,
     check_binding,
+    check_bool,
     check_days,
     check_environment_suffix,
     check_instance_of,
@@ -40,11 +51,15 @@ from .errors import (
 from .hooks import ObjectivesBinding
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
+from .regions import AURORA_CLASS_PREFERENCE, aurora_postgresql_class, region_data, require
 
 #: Aurora PostgreSQL 17.9: current major, not deprecated for new clusters.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
-#: Graviton burstable class of the spec; any class below is accepted.
-DEFAULT_INSTANCE_TYPE = ec2.InstanceType("t4g.medium")
+#: Graviton burstable class of the spec, the default wherever RDS offers it for Aurora
+#: PostgreSQL; elsewhere the region's default is the next class of
+#: ``regions.AURORA_CLASS_PREFERENCE`` it offers (il-central-1: ``t3.medium``). Any class below
+#: is accepted.
+DEFAULT_INSTANCE_TYPE = ec2.InstanceType(AURORA_CLASS_PREFERENCE[0])
 _L = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
 #: Provisioned instance classes of Aurora PostgreSQL, by family (``db.`` prefix omitted): the
 #: current-generation part of the engine's class list in cfn-lint 1.58's RDS data. Whether a
@@ -101,7 +116,10 @@ class DrDatabase(Construct):
         network: the :class:`DrNetwork` to run in (its isolated subnets).
         environment_suffix: names the table ``dr-table-{suffix}`` and the cluster
             ``dr-aurora-{suffix}``. Default - ``dev``.
-        instance_type: Aurora instance class. Default - ``t4g.medium``.
+        instance_type: Aurora instance class. Default - ``t4g.medium`` (Graviton), or where
+            RDS does not offer it for Aurora PostgreSQL the next of ``t3.medium`` it does
+            (il-central-1: ``t3.medium``), from :mod:`dr_constructs.regions`' data; in an
+            environment-agnostic stack a CloudFormation condition picks the same per region.
         readers: number of reader instances, 1-15, each in another AZ than the writer where
             the network has one. Default - 1.
         backup_retention: automated-backup and PITR window, 1-35 days. Keep it equal to the
@@ -136,7 +154,7 @@ class DrDatabase(Construct):
         *,
         network: DrNetwork,
         environment_suffix: str = "dev",
-        instance_type: ec2.InstanceType = DEFAULT_INSTANCE_TYPE,
+        instance_type: ec2.InstanceType | None = None,
         readers: int = 1,
         backup_retention: Duration = DEFAULT_BACKUP_RETENTION,
         database_name: str = "dr",
@@ -152,13 +170,16 @@ class DrDatabase(Construct):
     ) -> None:
         super().__init__(scope, id)
         check_removal_policy("DrDatabase", removal_policy)
-        check_instance_of("DrDatabase", "proxy", proxy, bool, "True or False")
+        check_bool("DrDatabase", "proxy", proxy)
+        if proxy:
+            require(self, "DrDatabase", "proxy", proxy, "proxy")
         check_binding("DrDatabase", objectives)
         suffix = check_environment_suffix("DrDatabase", environment_suffix)
         check_int_range("DrDatabase", "readers", readers, 1, 15)
         check_int_range("DrDatabase", "port", port, 1150, 65535)
         retention_days = check_days("DrDatabase", "backup_retention", backup_retention, 1, 35)
-        self._check_instance_type(instance_type)
+        chosen = instance_type is not None
+        instance_type = self._check_instance_type(instance_type or self._default_class())
         self._check_database_name(database_name)
         self._check_keys(partition_key, sort_key)
         check_instance_of(
@@ -259,6 +280,8 @@ class DrDatabase(Construct):
         #: The cluster's DB subnet group (isolated subnets), e.g. for restores.
         self.subnet_group: rds.ISubnetGroup = self.cluster.node.find_child("Subnets")  # type: ignore[assignment]
         self._spread_instances_over_azs(network)
+        if not chosen:
+            self._default_class_per_region()
         #: The admin secret (host, port, username, password, dbname), rotated every 30 days.
         self.secret = self.cluster.secret
         assert self.secret is not None
@@ -533,8 +556,37 @@ class DrDatabase(Construct):
                 "a different attribute from the partition key",
             )  # fmt: skip
 
+    def _default_class(self) -> ec2.InstanceType:
+        """The region's default class (``t4g.medium`` where the data does not know it)."""
+        region = Stack.of(self).region
+        known = None if Token.is_unresolved(region) else aurora_postgresql_class(region)
+        return ec2.InstanceType(known or AURORA_CLASS_PREFERENCE[0])
+
+    def _default_class_per_region(self) -> None:
+        """In an environment-agnostic stack, the default class by CloudFormation condition:
+        ``t4g.medium``, or in a region the data gives another default, that one."""
+        if not Token.is_unresolved(Stack.of(self).region):
+            return
+        by_class: dict[str, list[str]] = {}
+        for region, name in sorted(region_data()["aurora_postgresql_class"].items()):
+            if name != AURORA_CLASS_PREFERENCE[0]:
+                by_class.setdefault(name, []).append(region)
+        value: str = f"db.{AURORA_CLASS_PREFERENCE[0]}"
+        stack = Stack.of(self)
+        for name, regions in sorted(by_class.items()):
+            id = f"DrAuroraClass{name.replace('.', '').title()}Regions"
+            condition = stack.node.try_find_child(id) or CfnCondition(
+                stack, id, expression=_region_in(regions)
+            )
+            assert isinstance(condition, CfnCondition)
+            value = Fn.condition_if(condition.logical_id, f"db.{name}", value).to_string()
+        for name in self._instance_ids:
+            cfn = self.cluster.node.find_child(name).node.default_child
+            assert isinstance(cfn, rds.CfnDBInstance)
+            cfn.db_instance_class = value
+
     @staticmethod
-    def _check_instance_type(instance_type: ec2.InstanceType) -> None:
+    def _check_instance_type(instance_type: ec2.InstanceType) -> ec2.InstanceType:
         is_type = isinstance(instance_type, ec2.InstanceType)
         name = instance_type.to_string() if is_type else repr(instance_type)
         family, _, size = name.partition(".")
@@ -549,3 +601,15 @@ class DrDatabase(Construct):
                     for family, sizes in AURORA_POSTGRESQL_CLASSES.items()
                 ),
             )
+        return instance_type
+
+
+def _region_in(regions: Sequence[str]) -> ICfnConditionExpression:
+    """A condition: the stack's region is one of ``regions`` (``Fn::Or`` takes 2 to 10)."""
+    equals = [Fn.condition_equals(Aws.REGION, r) for r in regions]
+    while len(equals) > 1:
+        equals = [
+            Fn.condition_or(*chunk) if len(chunk) > 1 else chunk[0]
+            for chunk in (equals[i : i + 10] for i in range(0, len(equals), 10))
+        ]
+    return equals[0]

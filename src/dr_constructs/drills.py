@@ -27,6 +27,7 @@ from constructs import Construct
 from .compliance import AWS_SOLUTIONS, acknowledge
 from .errors import (
     DrConfigurationError,
+    check_bool,
     check_choice,
     check_duration,
     check_environment_suffix,
@@ -39,6 +40,7 @@ from .function import DrFunction
 from .keys import logs_encryption_key
 from .network import DrNetwork
 from .observability import DrObservability
+from .regions import require
 
 
 @dataclass(frozen=True)
@@ -94,13 +96,18 @@ class DrDrills(Construct):
 
     * ``aurora-failover``: ``aws:rds:failover-db-cluster`` on the cluster; a reader in another
       AZ becomes the writer.
-    * ``az-<zone>`` for each AZ in ``availability_zones``: the loss of one AZ.
-      ``aws:network:disrupt-connectivity`` (scope ``all``) cuts that AZ's subnets of the data
-      and Lambda tiers off for ``disruption_duration`` and, when the writer is in that AZ,
-      fails the cluster over at the same time (RDS keeps seeing an instance cut off by a
-      network ACL as healthy, so the failover stands in for the writer's loss). These are the
-      parts of AWS's "AZ Availability: Power Interruption" scenario that apply to this stack
-      (it has no EC2 instances, EBS volumes or Auto Scaling groups).
+    * ``az-<zone>`` for each AZ the data and Lambda tiers use (``availability_zones``): the
+      loss of one AZ. ``aws:network:disrupt-connectivity`` (scope ``all``) cuts that AZ's
+      subnets of the two tiers off for ``disruption_duration`` and, when the writer is in that
+      AZ when the drill starts, fails the cluster over at the same time (RDS keeps seeing an
+      instance cut off by a network ACL as healthy, so the failover stands in for the
+      writer's loss). One template per AZ, so the loss of whichever AZ the writer is in *now*
+      can be rehearsed, after any failover (``dr-constructs drill az`` picks the writer's
+      current AZ). These are the parts of AWS's "AZ Availability: Power Interruption" scenario
+      that apply to this stack (it has no EC2 instances, EBS volumes or Auto Scaling groups).
+      In an environment-agnostic stack the AZs are ``Fn::GetAZs`` picks, resolved at deploy:
+      the templates are then built per AZ position, and CloudFormation writes the real name
+      into each template's tag (``az-us-east-1a``), which is what the operator command reads.
     * ``dynamodb-unreachable`` and ``s3-unreachable``: the same action, scoped to DynamoDB or
       S3, on every subnet of the tier: the health check's failure handling is exercised.
 
@@ -126,7 +133,7 @@ class DrDrills(Construct):
             stops a drill when the health check has failed for that long (at most 100
             minutes). Default - 4 hours.
         availability_zones: AZs to build an ``az-<zone>`` drill for, each one of the
-            network's AZs. Default - the writer's AZ.
+            network's AZs. Default - every AZ of the data and Lambda tiers' subnets.
         disruption_duration: how long a network disruption lasts, 1 minute to 12 hours.
             Default - 10 minutes.
         stop_alarms: more alarms that stop every drill. Default - none beyond the guard.
@@ -156,6 +163,7 @@ class DrDrills(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
+        require(self, "DrDrills", "drills", True, "drills")
         self.suffix = check_environment_suffix("DrDrills", environment_suffix)
         check_removal_policy("DrDrills", removal_policy)
         check_instance_of("DrDrills", "network", network, DrNetwork, "the stack's DrNetwork")
@@ -242,11 +250,28 @@ class DrDrills(Construct):
             DrConfigurationError: an unknown action, a target whose resource type does not fit
                 its action, a parameter the action does not take, or a bad name.
         """
+        check_bool("DrDrills", "add_experiment(skip_empty_targets)", skip_empty_targets)
         if not isinstance(name, str) or not _NAME.match(name) or name in self.experiments:
             raise DrConfigurationError(
                 "DrDrills", "add_experiment(name)", name,
                 "lower-case letters, digits and hyphens, starting with a letter, not used yet",
             )  # fmt: skip
+        return self._template(
+            name,
+            "".join(part.title() for part in name.split("-")) + "Experiment",
+            description=description,
+            actions=self._actions(actions, targets),
+            targets=targets,
+            target_parameters=target_parameters,
+            skip_empty_targets=skip_empty_targets,
+        )
+
+    def _actions(
+        self,
+        actions: Mapping[str, tuple[str, str, Mapping[str, str]]],
+        targets: Mapping[str, tuple[str, Sequence[str]]],
+    ) -> dict[str, fis.CfnExperimentTemplate.ExperimentTemplateActionProperty]:
+        """``add_experiment``'s actions, checked against :data:`FIS_ACTIONS`."""
         cfn_actions: dict[str, fis.CfnExperimentTemplate.ExperimentTemplateActionProperty] = {}
         for action_name, (action_id, target, parameters) in actions.items():
             spec = FIS_ACTIONS.get(action_id)
@@ -279,9 +304,24 @@ class DrDrills(Construct):
                 parameters=dict(parameters) or None,
                 targets={spec.target_key: target},
             )
+        return cfn_actions
+
+    def _template(
+        self,
+        name: str,
+        construct_id: str,
+        *,
+        description: str,
+        actions: Mapping[str, fis.CfnExperimentTemplate.ExperimentTemplateActionProperty],
+        targets: Mapping[str, tuple[str, Sequence[str]]],
+        target_parameters: Mapping[str, Mapping[str, str]] | None,
+        skip_empty_targets: bool,
+    ) -> fis.CfnExperimentTemplate:
+        """The experiment template ``name`` (which may hold a token, e.g. an AZ resolved at
+        deploy: CloudFormation then writes the resolved name into the tag)."""
         template = fis.CfnExperimentTemplate(
             self,
-            "".join(part.title() for part in name.split("-")) + "Experiment",
+            construct_id,
             description=description,
             role_arn=self.role.role_arn,
             stop_conditions=[
@@ -299,7 +339,7 @@ class DrDrills(Construct):
                 )
                 for target, (resource_type, arns) in targets.items()
             },
-            actions=cfn_actions,
+            actions=dict(actions),
             log_configuration=fis.CfnExperimentTemplate.ExperimentTemplateLogConfigurationProperty(
                 log_schema_version=2,
                 cloud_watch_logs_configuration={"LogGroupArn": self.log_group.log_group_arn},
@@ -329,12 +369,11 @@ class DrDrills(Construct):
         return zone if isinstance(zone, str) and not Token.is_unresolved(zone) else None
 
     def _check_zones(self, availability_zones: Sequence[str] | None) -> list[str]:
-        used = sorted({s.availability_zone for s in self._subnets})
-        accepted = "AZs the stack's subnets are in: " + ", ".join(used)
+        used = list(dict.fromkeys(s.availability_zone for s in self._subnets))
+        shown = [z if not Token.is_unresolved(z) else "(an Fn::GetAZs pick)" for z in used]
+        accepted = "AZs the stack's subnets are in: " + ", ".join(shown)
         if availability_zones is None:
-            if self.writer_availability_zone is None:
-                return []  # no pinned writer (e.g. Fn::GetAZs): pass availability_zones
-            availability_zones = [self.writer_availability_zone]
+            return used  # every AZ: the writer may be in any of them after a failover
         if isinstance(availability_zones, str) or not availability_zones:
             raise DrConfigurationError(
                 "DrDrills", "availability_zones", availability_zones, accepted
@@ -521,23 +560,32 @@ class DrDrills(Construct):
             actions={"Failover": failover},
             targets={"Cluster": cluster_target},
         )
-        for zone in self._zones:
+        for index, zone in enumerate(self._zones):
             arns = [self._subnet_arn(s) for s in self._subnets if s.availability_zone == zone]
-            self.add_experiment(
-                f"az-{zone}",
+            targets = {"Subnets": ("aws:ec2:subnet", arns), "Cluster": cluster_target}
+            name = f"az-{zone}"
+            self._template(
+                name,
+                # an AZ known at synth names its template; a Fn::GetAZs pick, its position
+                f"Az{index + 1}Experiment"
+                if Token.is_unresolved(zone)
+                else "".join(part.title() for part in name.split("-")) + "Experiment",
                 description=(
                     f"DR drill: lose AZ {zone} - cut its data and Lambda subnets off for "
-                    f"{self._disruption_text} and fail Aurora over"
+                    f"{self._disruption_text} and fail Aurora over if the writer is there"
                 ),
-                actions={
-                    "DisruptNetwork": (
-                        "aws:network:disrupt-connectivity",
-                        "Subnets",
-                        {"duration": self._disruption, "scope": "all"},
-                    ),
-                    "Failover": failover,
-                },
-                targets={"Subnets": ("aws:ec2:subnet", arns), "Cluster": cluster_target},
+                actions=self._actions(
+                    {
+                        "DisruptNetwork": (
+                            "aws:network:disrupt-connectivity",
+                            "Subnets",
+                            {"duration": self._disruption, "scope": "all"},
+                        ),
+                        "Failover": failover,
+                    },
+                    targets,
+                ),
+                targets=targets,
                 # Fail over only while the writer is in this AZ, as AWS's AZ Power
                 # Interruption scenario does; otherwise the network part runs alone.
                 target_parameters={"Cluster": {"writerAvailabilityZoneIdentifiers": zone}},

@@ -65,6 +65,16 @@ def check_instance_of(construct: str, prop: str, value: Any, type_: type, accept
     return value
 
 
+def check_bool(construct: str, prop: str, value: Any, *, none: str | None = None) -> Any:
+    """Return ``value`` if it is ``True`` or ``False`` (or ``None`` when ``none`` says what
+    None means), else raise: a switch given ``1``, ``"yes"`` or ``"false"`` is a mistake."""
+    if isinstance(value, bool) or (value is None and none is not None):
+        return value
+    accepted = "True or False" + (f", or None for {none}" if none is not None else "")
+    shown = value if isinstance(value, str | int | float) else type(value).__name__
+    raise DrConfigurationError(construct, prop, shown, accepted)
+
+
 def check_key(construct: str, prop: str, value: Any) -> Any:
     """``None`` or a KMS key (``kms.IKey``: recognised by its ARN and grant methods)."""
     if value is not None and not (hasattr(value, "key_arn") and hasattr(value, "grant")):

@@ -29,6 +29,7 @@ from constructs import Construct, IConstruct, IValidation
 from .backup import schedule_interval_seconds
 from .compliance import AWS_SOLUTIONS, acknowledge
 from .errors import DrConfigurationError, check_choice, check_duration
+from .regions import require
 from .templates import STORE_TYPES, RefTo, Resource, StackTemplate, Unknown, selection
 from .templates import App as TemplateApp
 
@@ -867,6 +868,7 @@ class PostureReport(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         self._entries: list[tuple[RecoveryObjectives, tuple[Construct, ...], bool]] = []
+        self._assurance: list[dict[str, Any]] = []
         self.node.add_validation(_Validation(self))
 
     @classmethod
@@ -883,6 +885,13 @@ class PostureReport(Construct):
         check_at_synth: bool,
     ) -> None:
         self._entries.append((objectives, tuple(stores), check_at_synth))
+
+    def add_assurance(self, construct: str, feature: str, enabled: bool, reason: str) -> None:
+        """Record whether an assurance feature (restore tests, drills, ...) of ``construct``
+        (a construct path) is built, and why: the report says what proves the posture."""
+        self._assurance.append(
+            {"construct": construct, "feature": feature, "enabled": enabled, "reason": reason}
+        )
 
     @property
     def postures(self) -> list[Posture]:
@@ -919,6 +928,7 @@ class PostureReport(Construct):
                 store: [p.to_dict() for p in points]
                 for store, points in self.recovery_points.items()
             },
+            "assurance": list(self._assurance),
         }
 
     def to_markdown(self) -> str:
@@ -950,6 +960,14 @@ def posture_markdown(report: Mapping[str, Any]) -> str:
             f"- {store}: "
             + ("; ".join(_describe_points(p) for p in points) or "none (no backup plan selects it)")
             for store, points in report["recovery_points"].items()
+        ]
+    if report.get("assurance"):
+        lines += ["", "## Assurance features", "", "| construct | feature | built | why |",
+                  "| --- | --- | --- | --- |"]  # fmt: skip
+        lines += [
+            f"| {a['construct']} | {a['feature']} | {'yes' if a['enabled'] else 'no'} | "
+            f"{a['reason']} |"
+            for a in report["assurance"]
         ]
     return "\n".join(lines) + "\n"
 
@@ -1054,6 +1072,7 @@ class ResilienceHubApp(Construct):
         tier: str = "Critical",
     ) -> None:
         super().__init__(scope, id)
+        require(self, "ResilienceHubApp", "resilience_hub", True, "resilience_hub")
         check_choice("ResilienceHubApp", "tier", tier, RESILIENCE_HUB_TIERS)
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{1,59}", name):
             raise DrConfigurationError(

@@ -16,13 +16,13 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .backup import DEFAULT_RETENTION, DrBackupVault
-from .database import DEFAULT_INSTANCE_TYPE, DrDatabase
+from .database import DrDatabase
 from .drills import DrDrills
 from .errors import (
     DrConfigurationError,
+    check_bool,
     check_days,
     check_environment_suffix,
-    check_instance_of,
     check_key,
     check_removal_policy,
 )
@@ -39,6 +39,7 @@ from .objectives import (
     summary_markdown,
 )
 from .observability import DrObservability
+from .regions import available, require
 from .restore_testing import DrRestoreTesting
 from .restore_testing.audit import DrBackupAudit
 from .storage import DrBucket
@@ -70,7 +71,8 @@ class DrPlatform(Construct):
         availability_zones: AZ names (at least 2). Default - up to three of the stack's
             region, never one it lacks (see :class:`DrNetwork`).
         vpc: bring your own VPC. Default - a new one.
-        instance_type: Aurora instance class. Default - ``t4g.medium``.
+        instance_type: Aurora instance class. Default - the region's default of
+            :class:`DrDatabase` (``t4g.medium``; ``t3.medium`` where RDS does not offer it).
         backup_retention: AWS Backup retention and Aurora PITR window, 1-35 days.
             Default - 7 days.
         partition_key: the table's partition key. A string attribute while the Lambda runs
@@ -103,8 +105,11 @@ class DrPlatform(Construct):
         restore_tests: weekly AWS Backup restore tests of the cluster, table and bucket,
             validated at the data level, their restore time and data age alarmed against the
             corruption objectives (:class:`~dr_constructs.restore_testing.DrRestoreTesting`);
-            they need a STRING partition key (the canary item's). Default - on; ``False``
-            opts out.
+            they need a STRING partition key (the canary item's). Default - on where
+            CloudFormation has AWS Backup restore testing in the stack's region, off where it
+            does not (GovCloud, China and some newer regions; the posture report says which,
+            see :mod:`dr_constructs.regions`); ``False`` opts out. ``True`` in a region without
+            it raises :class:`DrConfigurationError`.
         drills: add AWS FIS drill templates (:class:`~dr_constructs.drills.DrDrills`: Aurora
             failover, loss of the writer's AZ, DynamoDB/S3 unreachable), stopped by the
             stack's alarms, with the AZ-loss RTO objective as their bar; templates only,
@@ -129,7 +134,7 @@ class DrPlatform(Construct):
         environment_suffix: str = "dev",
         availability_zones: Sequence[str] | None = None,
         vpc: ec2.IVpc | None = None,
-        instance_type: ec2.InstanceType = DEFAULT_INSTANCE_TYPE,
+        instance_type: ec2.InstanceType | None = None,
         backup_retention: Duration = DEFAULT_RETENTION,
         partition_key: dynamodb.Attribute | None = None,
         data_key: kms.IKey | None = None,
@@ -141,7 +146,7 @@ class DrPlatform(Construct):
         proxy: bool = False,
         resilience_hub: bool = False,
         objectives: RecoveryObjectives | None = None,
-        restore_tests: bool = True,
+        restore_tests: bool | None = None,
         drills: bool = False,
         air_gapped_retention: Duration | None = None,
         audit_reports: bool = False,
@@ -159,12 +164,14 @@ class DrPlatform(Construct):
         check_removal_policy("DrPlatform", removal_policy)
         check_days("DrPlatform", "backup_retention", backup_retention, 1, 35)
         check_key("DrPlatform", "data_key", data_key)
-        for prop, value in (
-            ("restore_tests", restore_tests),
-            ("drills", drills),
-            ("audit_reports", audit_reports),
-        ):
-            check_instance_of("DrPlatform", prop, value, bool, "True or False")
+        check_bool("DrPlatform", "restore_tests", restore_tests, none="on where available")
+        switches = {"proxy": proxy, "resilience_hub": resilience_hub, "drills": drills,
+                    "audit_reports": audit_reports}  # fmt: skip
+        for prop, value in switches.items():
+            check_bool("DrPlatform", prop, value)
+        restore_tests = self._check_region(
+            restore_tests, {**switches, "air_gapped_retention": air_gapped_retention}
+        )
         if (
             function_code is None
             and isinstance(partition_key, dynamodb.Attribute)
@@ -261,6 +268,28 @@ class DrPlatform(Construct):
         self.drills = self._drills(stop_alarms=[cpu_alarm]) if drills else None
         #: The AWS Backup Audit Manager framework and reports (``audit_reports=True``), else None.
         self.audit = self._audit() if audit_reports else None
+
+    def _check_region(self, restore_tests: bool | None, asked: dict[str, object]) -> bool:
+        """Refuse an assurance feature asked for where CloudFormation lacks its resource types;
+        restore tests (``None``, the default) on where they exist. What is on, and why, goes
+        into the posture report. Returns whether restore tests are built."""
+        for prop, value in {"restore_tests": restore_tests, **asked}.items():
+            if value not in (None, False):
+                require(self, "DrPlatform", prop, value, prop)
+        restore = available(self, "restore_tests")[0] if restore_tests is None else restore_tests
+        report = PostureReport.of(self)
+        for prop, value in {"restore_tests": restore, **asked}.items():
+            enabled = value not in (None, False)
+            where = available(self, prop)[1]
+            if prop == "restore_tests" and restore_tests is None:
+                why = f"on by default where available: {where}"
+            elif prop == "restore_tests":
+                why = f"restore_tests={restore_tests} ({where})"
+            else:
+                why = "opted in" if enabled else "opt-in"
+                why = f"{why} ({where})"
+            report.add_assurance(self.node.path, prop, enabled, why)
+        return restore
 
     def _audit(self) -> DrBackupAudit:
         """Audit evidence with the corruption RTO objective as the restore-time target."""

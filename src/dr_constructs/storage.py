@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import (
-    CfnResource,
-    CustomResource,
-    CustomResourceProvider,
-    CustomResourceProviderRuntime,
-    Duration,
-    RemovalPolicy,
-    Stack,
-    Tags,
-)
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .compliance import acknowledge, in_packs, skip_checkov, tidy_cdk_provider
+from .deletion import DELETE_WITH_STACK_TAG, delete_with_stack
 from .errors import check_binding, check_days, check_key, check_removal_policy
 from .hooks import ObjectivesBinding
 from .keys import customer_managed_key
@@ -30,7 +22,7 @@ _NONCURRENT_TO_IA = Duration.days(30)
 _BUCKET_DELETION_CODE = Path(__file__).parent / "bucket_deletion"
 _BUCKET_DELETION = "Custom::DrBucketDeletion"
 #: Only buckets carrying this tag are deleted by the handler.
-BUCKET_DELETION_TAG = "dr-constructs:delete-with-stack"
+BUCKET_DELETION_TAG = DELETE_WITH_STACK_TAG
 
 
 class DrBucket(Construct):
@@ -158,34 +150,26 @@ class DrBucket(Construct):
         then CloudFormation's delete of the log bucket, which finds it gone.
         """
         logs = self.access_logs_bucket
-        provider = CustomResourceProvider.get_or_create_provider(
-            Stack.of(self),
-            _BUCKET_DELETION,
-            code_directory=str(_BUCKET_DELETION_CODE),
-            runtime=CustomResourceProviderRuntime.NODEJS_24_X,
-            timeout=Duration.minutes(15),
-            description="Deletes dr-constructs access-log buckets when their stack is deleted",
-        )
-        provider.add_to_role_policy(
-            {
-                "Effect": "Allow",
-                "Action": ["s3:GetBucketTagging", "s3:ListBucketVersions", "s3:DeleteBucket"],
-                "Resource": logs.bucket_arn,
-            }
-        )
-        provider.add_to_role_policy(
-            {
-                "Effect": "Allow",
-                "Action": ["s3:DeleteObjectVersion"],
-                "Resource": logs.arn_for_objects("*"),
-            }
-        )
-        Tags.of(logs).add(BUCKET_DELETION_TAG, "true")
-        deletion = CustomResource(
+        deletion = delete_with_stack(
             self,
             "AccessLogsDeletion",
-            service_token=provider.service_token,
+            target=logs,
             resource_type=_BUCKET_DELETION,
+            code_directory=_BUCKET_DELETION_CODE,
+            description="Deletes dr-constructs access-log buckets when their stack is deleted",
+            purpose="deletes the access-log bucket at stack deletion, after the DESTROY opt-in",
+            statements=[
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetBucketTagging", "s3:ListBucketVersions", "s3:DeleteBucket"],
+                    "Resource": logs.bucket_arn,
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:DeleteObjectVersion"],
+                    "Resource": logs.arn_for_objects("*"),
+                },
+            ],
             properties={"BucketName": logs.bucket_name},
         )
         # The data bucket waits for this resource at creation, so CloudFormation deletes it (once
@@ -239,9 +223,4 @@ class DrBucket(Construct):
                 Stack.of(self),
                 "Custom::S3AutoDeleteObjectsCustomResourceProvider",
                 "empties the data bucket when the stack is deleted, after the DESTROY opt-in",
-            )
-            tidy_cdk_provider(
-                Stack.of(self),
-                f"{_BUCKET_DELETION}CustomResourceProvider",
-                "deletes the access-log bucket at stack deletion, after the DESTROY opt-in",
             )

@@ -63,16 +63,26 @@ def plan_drill(aws: Aws, stack: DrStack, drill: str, az: str | None) -> DrillPla
     Raises:
         OperatorError: no such drill in the stack (the ones it has are named).
     """
+    writers_az = drill == "az" and az is None
     try:
         templates = _templates(aws, stack)
-        if drill == "az" and az is None:
+        if writers_az:
             az = _writer(aws, stack)[1]
     except AWS_ERRORS as exc:
         raise OperatorError(aws_error_message(exc)) from None
     name = f"az-{az}" if drill == "az" else drill
     if name not in templates:
         have = ", ".join(sorted(templates)) or "none (DrPlatform(..., drills=True) adds them)"
-        raise OperatorError(f"stack {stack.name} has no drill {name!r}; its drills: {have}")
+        why = f" (the writer is in {az} now)" if writers_az else ""
+        hint = (
+            "; DrDrills builds an AZ drill for every AZ the stack uses: a stack deployed with "
+            "an older dr-constructs, or with DrDrills(availability_zones=...), has fewer"
+            if drill == "az" and any(t.startswith("az-") for t in templates)
+            else ""
+        )
+        raise OperatorError(
+            f"stack {stack.name} has no drill {name!r}{why}; its drills: {have}{hint}"
+        )
     template = templates[name]
     plan = DrillPlan(
         drill=name,

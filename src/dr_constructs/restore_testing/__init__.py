@@ -50,6 +50,7 @@ from ..function import DrFunction, dead_letter_queue
 from ..health_check import RUNTIME
 from ..keys import logs_encryption_key
 from ..observability import DrObservability
+from ..regions import require
 from ..storage import DrBucket
 from .runtime.handler import RESTORED_NAME_PREFIXES
 
@@ -168,6 +169,7 @@ class DrRestoreTesting(Construct):
     ) -> None:
         super().__init__(scope, id)
         name = "DrRestoreTesting"
+        require(self, name, "restore_tests", True, "restore_tests")
         self.suffix = check_environment_suffix(name, environment_suffix)
         check_removal_policy(name, removal_policy)
         check_instance_of(name, "vault", vault, DrBackupVault, "the stack's DrBackupVault")

@@ -23,6 +23,7 @@ from ..errors import (
     check_removal_policy,
     claim_physical_name,
 )
+from ..regions import require
 from ..storage import DrBucket
 
 #: The tag that scopes the controls to the stack's resources and backup plan.
@@ -84,6 +85,7 @@ class DrBackupAudit(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
+        require(self, "DrBackupAudit", "audit_reports", True, "audit_reports")
         name = "DrBackupAudit"
         suffix = check_environment_suffix(name, environment_suffix)
         check_removal_policy(name, removal_policy)
