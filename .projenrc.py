@@ -228,6 +228,12 @@ project.add_task(
     exec=f"pytest {PARALLEL} -m 'not slow'",
     receive_args=True,
 )
+project.add_task(
+    "bench:synth",
+    description="synthesis cost per resource: the example app against the hand-written stack",
+    exec="python scripts/synth_cost.py",
+    receive_args=True,
+)
 synth = project.add_task(
     "synth",
     description="synthesize the example app with the AWS CDK CLI into examples/cdk.out",
