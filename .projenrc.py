@@ -218,11 +218,20 @@ project.add_task(
 test = tasks.try_find("test")
 test.reset()
 test.spawn(tasks.try_find("lint"))
-test.exec("pytest", receive_args=True)
+# Both tiers run on every core (pytest-xdist): whole modules go to a worker (loadfile), so a
+# module's fixtures are built once; tests/conftest.py hands out the longest modules first.
+PARALLEL = "-n auto --dist loadfile --no-loadscope-reorder"
+test.exec(f"pytest {PARALLEL}", receive_args=True)
 project.add_task(
     "test:fast",
     description="unit and snapshot tests only (the inner loop)",
-    exec="pytest -m 'not slow'",
+    exec=f"pytest {PARALLEL} -m 'not slow'",
+    receive_args=True,
+)
+project.add_task(
+    "bench:synth",
+    description="synthesis cost per resource: the example app against the hand-written stack",
+    exec="python scripts/synth_cost.py",
     receive_args=True,
 )
 synth = project.add_task(
