@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -65,14 +66,27 @@ DUMMY_CLIENTS = {name: object() for name in ("secretsmanager", "dynamodb", "s3")
 
 
 class FakeConnection:
-    def __init__(self, rows: list[list[Any]]) -> None:
+    """Answers the session query with ``rows`` and the heartbeat statements as PostgreSQL does
+    (the real server runs the same statements in the ``real_postgres`` tests below)."""
+
+    def __init__(self, rows: list[list[Any]], heartbeats: dict[str, Any]) -> None:
         self.rows = rows
+        self.heartbeats = heartbeats  # the table's rows (writer -> nonce); shared per server
         self.queries: list[str] = []
         self.closed = False
 
-    def run(self, sql: str) -> list[list[Any]]:
+    def run(self, sql: str, **parameters: Any) -> list[list[Any]]:
         self.queries.append(sql)
-        return self.rows
+        if sql == hc.DATABASE_QUERY:
+            return self.rows
+        if sql == hc.HEARTBEAT_GUARD:
+            return [["table" not in self.heartbeats]]
+        if sql.startswith("CREATE TABLE"):
+            self.heartbeats.setdefault("table", {})
+        if sql == hc.HEARTBEAT_WRITE:
+            self.heartbeats["table"][parameters["writer"]] = parameters["nonce"]
+            return [[datetime.now(UTC), parameters["nonce"]]]
+        return []
 
     def close(self) -> None:
         self.closed = True
@@ -86,12 +100,13 @@ class FakeConnect:
         self.error = error
         self.calls: list[dict[str, Any]] = []
         self.connections: list[FakeConnection] = []
+        self.heartbeats: dict[str, Any] = {}
 
     def __call__(self, **kwargs: Any) -> FakeConnection:
         self.calls.append(kwargs)
         if self.error is not None:
             raise self.error
-        connection = FakeConnection(self.rows)
+        connection = FakeConnection(self.rows, self.heartbeats)
         self.connections.append(connection)
         return connection
 
@@ -517,6 +532,38 @@ def test_the_report_is_logged_without_secrets(aws: Aws, caplog: pytest.LogCaptur
     assert '"status": "degraded"' in record.getMessage()
 
 
+def test_the_heartbeat_is_written_once_the_session_is_proved_encrypted(aws: Aws) -> None:
+    connect = FakeConnect()
+    report = aws.run(connect)
+    assert report["status"] == "ok", report
+    queries = connect.connections[0].queries
+    assert queries[0] == hc.DATABASE_QUERY  # TLS proved before anything is written
+    assert queries[1:3] == ["BEGIN", hc.HEARTBEAT_GUARD]
+    assert queries[-2:] == [hc.HEARTBEAT_WRITE, "COMMIT"]
+    assert list(connect.heartbeats["table"]) == [FUNCTION]
+
+
+def test_no_heartbeat_over_an_unencrypted_session(aws: Aws) -> None:
+    connect = FakeConnect(rows=[[*PG_ROW[:3], False, None, None, None]])
+    report = aws.run(connect)
+    assert report["checks"]["database"]["error"] == (
+        "HealthCheckError: the server reports this connection is not encrypted"
+    )
+    assert connect.connections[0].queries == [hc.DATABASE_QUERY]
+
+
+def test_a_reader_fails_the_check_and_gets_no_heartbeat(aws: Aws) -> None:
+    """pg_is_in_recovery() true: the cluster endpoint led to a reader (e.g. a stale DNS
+    answer during a failover); a reader refuses writes, so none is tried."""
+    connect = FakeConnect(rows=[[PG_ROW[0], PG_ROW[1], True, *PG_ROW[3:]]])
+    report = aws.run(connect)
+    database = report["checks"]["database"]
+    assert not database["ok"]
+    assert "the server is in recovery (a reader): no heartbeat written" in database["error"]
+    assert database["in_recovery"] is True
+    assert connect.connections[0].queries == [hc.DATABASE_QUERY]
+
+
 # --- a real PostgreSQL on 127.0.0.1 ------------------------------------------------------
 
 
@@ -654,3 +701,78 @@ def test_through_the_proxy_with_an_iam_token(aws: Aws) -> None:
     # botocore's real signer: a presigned connect URL for this host, port and user
     assert call["password"].startswith(f"{call['host']}:5432/?Action=connect&DBUser={DB_USER}")
     assert "X-Amz-Signature=" in call["password"] and call["password"] != DB_PASSWORD
+    # the heartbeat goes through the proxy too: the same connection writes it
+    assert hc.HEARTBEAT_WRITE in connect.connections[0].queries
+    assert report["checks"]["database"]["heartbeat"]["table"] == "dr_constructs.heartbeat"
+
+
+def _fresh_database(server: postgres_server.PostgresServer) -> str:
+    """A new, empty database owned by the health check's user (no heartbeat table yet)."""
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    admin = server.admin_connection()
+    try:
+        admin.run(f"CREATE DATABASE {name} OWNER {DB_USER}")
+    finally:
+        admin.close()
+    return name
+
+
+def _heartbeats(server: postgres_server.PostgresServer, database: str) -> list[list[Any]]:
+    connection = pg8000.native.Connection(
+        user=DB_USER, password=DB_PASSWORD, host=server.host, port=server.port,
+        database=database, ssl_context=ssl.create_default_context(cafile=str(server.ca_file)),
+    )  # fmt: skip
+    try:
+        return connection.run(
+            "SELECT writer, checked_at, clock_timestamp() FROM dr_constructs.heartbeat "
+            "ORDER BY writer"
+        )
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_real_postgres_keeps_one_heartbeat_row_per_writer_at_the_servers_time(
+    aws: Aws, pg_tls: postgres_server.PostgresServer
+) -> None:
+    database = _fresh_database(pg_tls)
+    arn = aws.put_secret("heartbeat", real_secret(pg_tls, dbname=database))
+    first = aws.run(None, DB_SECRET_ARN=arn)
+    assert first["status"] == "ok", first
+    ((writer, written, now),) = _heartbeats(pg_tls, database)
+    assert writer == FUNCTION
+    assert timedelta(0) <= now - written < timedelta(seconds=30)
+    assert first["checks"]["database"]["heartbeat"] == {
+        "table": "dr_constructs.heartbeat",
+        "written_at": written.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    second = aws.run(None, DB_SECRET_ARN=arn)
+    assert second["status"] == "ok", second
+    ((_, rewritten, _),) = _heartbeats(pg_tls, database)  # still one row, moved forward
+    assert rewritten > written
+
+
+@pytest.mark.slow
+def test_real_postgres_concurrent_first_runs_all_write_their_heartbeat(
+    aws: Aws, pg_tls: postgres_server.PostgresServer
+) -> None:
+    """Several functions (or invocations) starting at once on a database without the table:
+    the schema and table are created once, and every run writes its row."""
+    database = _fresh_database(pg_tls)
+    arn = aws.put_secret("heartbeat-race", real_secret(pg_tls, dbname=database))
+    writers = [f"dr-function-{i}" for i in range(8)]
+    start = threading.Barrier(len(writers))
+    reports: dict[str, dict[str, Any]] = {}
+
+    def run(writer: str) -> None:
+        start.wait()
+        reports[writer] = aws.run(None, DB_SECRET_ARN=arn, AWS_LAMBDA_FUNCTION_NAME=writer)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    errors = {w: r["checks"]["database"]["error"] for w, r in reports.items()}
+    assert errors == dict.fromkeys(writers), errors
+    assert [row[0] for row in _heartbeats(pg_tls, database)] == sorted(writers)

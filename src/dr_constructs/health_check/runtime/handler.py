@@ -5,8 +5,11 @@ dependency of the data tier is reachable and working:
 
 * ``secret``: the Aurora secret is readable through the Secrets Manager interface endpoint
   and holds what a PostgreSQL client needs (only the field *names* are reported);
-* ``database``: a TLS connection to Aurora PostgreSQL (pg8000) answers a query, and the
-  server's own ``pg_stat_ssl`` row for this session says the connection is encrypted;
+* ``database``: a TLS connection to Aurora PostgreSQL (pg8000) answers a query, the
+  server's own ``pg_stat_ssl`` row for this session says the connection is encrypted, and
+  a heartbeat row is written to the table ``dr_constructs.heartbeat`` (created on the first
+  run: see :data:`HEARTBEAT_SQL`), then read back; the restored copy of the database carries
+  the newest of these rows, which is how old its data is;
 * ``dynamodb``: a heartbeat item is written, then read back with a consistent read
   (gateway endpoint);
 * ``s3``: a heartbeat object under ``health-check/`` is written, then read back (gateway
@@ -97,11 +100,34 @@ DATABASE_QUERY: Final = (
     "FROM pg_stat_ssl AS s WHERE s.pid = pg_backend_pid()"
 )
 
+#: The heartbeat table: one row per health-check function (``writer``: its name), holding the
+#: server's time of the last check (``checked_at``) and the nonce it wrote.
+HEARTBEAT_TABLE: Final = "dr_constructs.heartbeat"
+#: True when the schema or table must still be created (first run, or after a manual drop):
+#: the steady state touches no catalog row.
+HEARTBEAT_GUARD: Final = f"SELECT to_regclass('{HEARTBEAT_TABLE}') IS NULL"
+#: Creates the schema and table once. The transaction lock serialises concurrent first runs
+#: (two functions, or two invocations): without it PostgreSQL's ``IF NOT EXISTS`` races and
+#: one fails with a unique violation on ``pg_namespace``/``pg_type``.
+HEARTBEAT_SQL: Final = (
+    "SELECT pg_advisory_xact_lock(hashtext('dr_constructs.heartbeat'))",
+    "CREATE SCHEMA IF NOT EXISTS dr_constructs",
+    f"CREATE TABLE IF NOT EXISTS {HEARTBEAT_TABLE} ("
+    "writer text PRIMARY KEY, checked_at timestamptz NOT NULL, nonce text NOT NULL)",
+)
+#: Writes this function's row with the server's clock and returns what was stored.
+HEARTBEAT_WRITE: Final = (
+    f"INSERT INTO {HEARTBEAT_TABLE} AS h (writer, checked_at, nonce) "
+    "VALUES (:writer, clock_timestamp(), :nonce) "
+    "ON CONFLICT (writer) DO UPDATE SET checked_at = EXCLUDED.checked_at, nonce = EXCLUDED.nonce "
+    "RETURNING checked_at, nonce"
+)
+
 Status = Literal["ok", "degraded", "failed"]
 ConnectFn = Callable[..., Any]
 """Opens a PostgreSQL connection; called with pg8000.native.Connection's keyword arguments
 (user, password, host, port, database, ssl_context, timeout, application_name). The result
-needs ``run(sql) -> list of rows`` and ``close()``."""
+needs ``run(sql, **parameters) -> list of rows`` and ``close()``."""
 
 
 class HealthCheckError(Exception):
@@ -289,7 +315,7 @@ def run_health_check(
     checks = {name: results[name].to_dict() for name in CHECK_NAMES}
     return {
         "status": _overall_status(results.values()),
-        "checked_at": checked_at.isoformat().replace("+00:00", "Z"),
+        "checked_at": _iso(checked_at),
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         "function": settings.function_name,
         "checks": checks,
@@ -399,8 +425,15 @@ def _check_database(
     )
     try:
         rows = connection.run(DATABASE_QUERY)
+        details = _connection_details(rows)
+        details["heartbeat"] = _write_heartbeat(connection, settings.function_name, details)
     finally:
         _close_quietly(connection)
+    return details
+
+
+def _connection_details(rows: list[list[Any]]) -> dict[str, Any]:
+    """What the server says of this session; raises unless it answered over TLS."""
     if not rows:
         raise HealthCheckError("pg_stat_ssl has no row for this session")
     probe, version, in_recovery, ssl_on, tls_version, cipher, bits = rows[0]
@@ -419,6 +452,32 @@ def _check_database(
             "the server reports this connection is not encrypted", details=details
         )
     return details
+
+
+def _write_heartbeat(connection: Any, writer: str, details: dict[str, Any]) -> dict[str, Any]:
+    """Write this function's heartbeat row in one transaction (creating the table on the first
+    run) and return the server time it stored; raises on a reader or a mismatched read-back."""
+    if details["in_recovery"]:
+        raise HealthCheckError(
+            "the server is in recovery (a reader): no heartbeat written; the cluster endpoint "
+            "should lead to the writer",
+            details=details,
+        )
+    nonce = uuid.uuid4().hex
+    connection.run("BEGIN")
+    if connection.run(HEARTBEAT_GUARD)[0][0]:
+        for statement in HEARTBEAT_SQL:
+            connection.run(statement)
+    rows = connection.run(HEARTBEAT_WRITE, writer=writer, nonce=nonce)
+    connection.run("COMMIT")
+    checked_at, read_back = rows[0]
+    if read_back != nonce:
+        raise HealthCheckError(f"{HEARTBEAT_TABLE} returned another nonce", details=details)
+    return {"table": HEARTBEAT_TABLE, "written_at": _iso(checked_at)}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _check_dynamodb(settings: Settings, aws: _AwsClients, now: datetime) -> dict[str, Any]:
@@ -577,7 +636,7 @@ def _failed_report(error: str) -> dict[str, Any]:
     check = CheckResult(error=error).to_dict()
     return {
         "status": "failed",
-        "checked_at": _utc_now().isoformat().replace("+00:00", "Z"),
+        "checked_at": _iso(_utc_now()),
         "duration_ms": 0.0,
         "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local"),
         "checks": {name: dict(check) for name in CHECK_NAMES},
