@@ -26,10 +26,10 @@ from aws_cdk import aws_resiliencehub as resiliencehub
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct, IValidation
 
-from .backup import schedule_interval_seconds
 from .compliance import AWS_SOLUTIONS, acknowledge
 from .errors import DrConfigurationError, check_choice, check_duration
 from .regions import require
+from .schedules import schedule_interval_seconds
 from .templates import STORE_TYPES, RefTo, Resource, StackTemplate, Unknown, selection
 from .templates import App as TemplateApp
 
