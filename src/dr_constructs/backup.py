@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .compliance import AWS_SOLUTIONS, HIPAA_SECURITY, NIST_800_53_R5, acknowledge, in_packs
+from .contract import BACKUP_ROLE_ID, plan_name, vault_name
 from .deletion import delete_with_stack
 from .errors import (
     DrConfigurationError,
@@ -157,8 +158,8 @@ class DrBackupVault(Construct):
         self.schedule_interval_seconds = schedule_interval_seconds(schedule.expression_string)
         lock = self._lock(lock_min_retention, lock_changeable_for, removal_policy)
         for kind, name in (
-            ("backup vault", f"dr-vault-{suffix}"),
-            ("backup plan", f"dr-plan-{suffix}"),
+            ("backup vault", vault_name(suffix)),
+            ("backup plan", plan_name(suffix)),
             *([("backup vault", f"dr-lag-vault-{suffix}")] if air_gapped_retention else []),
         ):
             claim_physical_name(self, "DrBackupVault", "environment_suffix", suffix, kind, name)
@@ -169,7 +170,7 @@ class DrBackupVault(Construct):
         self.vault = backup.BackupVault(
             self,
             "Vault",
-            backup_vault_name=f"dr-vault-{suffix}",  # claimed above
+            backup_vault_name=vault_name(suffix),  # claimed above
             encryption_key=self.encryption_key,
             lock_configuration=lock,
             block_recovery_point_deletion=removal_policy == RemovalPolicy.RETAIN,
@@ -201,7 +202,7 @@ class DrBackupVault(Construct):
             self.vault_deletion = self._empty_on_delete()
         self.role = iam.Role(
             self,
-            "Role",
+            BACKUP_ROLE_ID,
             assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
             description="AWS Backup: back up and restore the DR stack's resources",
             managed_policies=[
@@ -246,7 +247,7 @@ class DrBackupVault(Construct):
         return backup.BackupPlan(
             self,
             "Plan",
-            backup_plan_name=f"dr-plan-{suffix}",
+            backup_plan_name=plan_name(suffix),
             backup_vault=self.vault,
             backup_plan_rules=rules,
         )

@@ -36,6 +36,7 @@ from .compliance import (
     ignore_cfn_lint,
     in_packs,
 )
+from .contract import cluster_identifier, table_name
 from .errors import (
     DrConfigurationError,
     check_binding,
@@ -199,9 +200,9 @@ class DrDatabase(Construct):
         #: The PostgreSQL port clients connect to.
         self.port = port
         self._network_stack = Stack.of(network.vpc)
-        self.cluster_identifier = f"dr-aurora-{suffix}"
-        table_name = f"dr-table-{suffix}"
-        for kind, name in (("Aurora cluster", self.cluster_identifier), ("table", table_name)):
+        self.cluster_identifier = cluster_identifier(suffix)
+        table = table_name(suffix)
+        for kind, name in (("Aurora cluster", self.cluster_identifier), ("table", table)):
             claim_physical_name(self, "DrDatabase", "environment_suffix", suffix, kind, name)
 
         self.encryption_key = encryption_key or customer_managed_key(
@@ -311,7 +312,7 @@ class DrDatabase(Construct):
         self.table = dynamodb.Table(
             self,
             "Table",
-            table_name=table_name,
+            table_name=table,
             partition_key=key,
             sort_key=sort_key,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -25,6 +25,13 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from .compliance import AWS_SOLUTIONS, acknowledge
+from .contract import (
+    AURORA_FAILOVER_DRILL,
+    DRILL_TAG,
+    HEALTH_CHECK_FAILURES,
+    HEALTH_CHECK_NAMESPACE,
+    az_drill,
+)
 from .errors import (
     DrConfigurationError,
     check_bool,
@@ -68,9 +75,7 @@ DEFAULT_DISRUPTION = Duration.minutes(10)
 #: The health check runs this often, so a drill has a minute-by-minute view of the service.
 DEFAULT_HEARTBEAT = Duration.minutes(1)
 #: Namespace of the health-check failure metric (a metric filter on its log group).
-METRIC_NAMESPACE = "DrConstructs/HealthCheck"
-#: Tag on every experiment template naming the drill, for the console and the operator command.
-DRILL_TAG = "dr-constructs:drill"
+METRIC_NAMESPACE = HEALTH_CHECK_NAMESPACE
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _MINUTE = 60
 #: The guard alarm looks back at most this many minutes (the alarm factory's period limit),
@@ -395,7 +400,7 @@ class DrDrills(Construct):
             # The handler logs every report; one that is not "ok" at WARNING level.
             filter_pattern=logs.FilterPattern.all_terms("WARNING", "health check report"),
             metric_namespace=METRIC_NAMESPACE,
-            metric_name="Failures",
+            metric_name=HEALTH_CHECK_FAILURES,
             metric_value="1",
         )
         period = Duration.minutes(1)
@@ -404,7 +409,7 @@ class DrDrills(Construct):
             expression="FILL(reports, 0) + FILL(errors, 0)",
             using_metrics={
                 "reports": cloudwatch.Metric(
-                    namespace=METRIC_NAMESPACE, metric_name="Failures", statistic="Sum",
+                    namespace=METRIC_NAMESPACE, metric_name=HEALTH_CHECK_FAILURES, statistic="Sum",
                     period=period,
                 ),
                 "errors": function.function.metric_errors(period=period, statistic="Sum"),
@@ -555,7 +560,7 @@ class DrDrills(Construct):
             {},
         )
         self.add_experiment(
-            "aurora-failover",
+            AURORA_FAILOVER_DRILL,
             description="DR drill: fail the Aurora cluster over to a reader in another AZ",
             actions={"Failover": failover},
             targets={"Cluster": cluster_target},
@@ -563,7 +568,7 @@ class DrDrills(Construct):
         for index, zone in enumerate(self._zones):
             arns = [self._subnet_arn(s) for s in self._subnets if s.availability_zone == zone]
             targets = {"Subnets": ("aws:ec2:subnet", arns), "Cluster": cluster_target}
-            name = f"az-{zone}"
+            name = az_drill(zone)
             self._template(
                 name,
                 # an AZ known at synth names its template; a Fn::GetAZs pick, its position

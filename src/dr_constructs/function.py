@@ -21,6 +21,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .compliance import AWS_SOLUTIONS, acknowledge, drop_redundant_dependency
+from .contract import HEALTH_CHECK
+from .contract import function_name as contract_function_name
 from .errors import (
     DrConfigurationError,
     check_duration,
@@ -153,7 +155,7 @@ class DrFunction(Construct):
         bucket: s3.IBucket,
         encryption_key: kms.IKey | None = None,
         environment_suffix: str = "dev",
-        name: str = "function",
+        name: str = HEALTH_CHECK,
         code: lambda_.Code | None = None,
         handler: str | None = None,
         memory_size: int = DEFAULT_MEMORY_MB,
@@ -222,7 +224,7 @@ class DrFunction(Construct):
         extra_environment = self._check_environment(environment)
         function_name = claim_physical_name(
             self, "DrFunction", "environment_suffix", suffix,
-            "Lambda function", f"dr-{name}-{suffix}",
+            "Lambda function", contract_function_name(name, suffix),
         )  # fmt: skip
 
         if encryption_key is None:

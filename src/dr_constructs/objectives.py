@@ -27,6 +27,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct, IValidation
 
 from .compliance import AWS_SOLUTIONS, acknowledge
+from .contract import AZ_LOSS, CORRUPTION, SPEC_RPO_SECONDS, SPEC_RTO_SECONDS, STACK_DELETION
 from .errors import DrConfigurationError, check_choice, check_duration
 from .regions import require
 from .schedules import schedule_interval_seconds
@@ -34,8 +35,8 @@ from .templates import STORE_TYPES, RefTo, Resource, StackTemplate, Unknown, sel
 from .templates import App as TemplateApp
 
 #: The spec's objectives: RPO 1 hour, RTO 4 hours.
-DEFAULT_RPO = Duration.hours(1)
-DEFAULT_RTO = Duration.hours(4)
+DEFAULT_RPO = Duration.hours(SPEC_RPO_SECONDS // 3600)
+DEFAULT_RTO = Duration.hours(SPEC_RTO_SECONDS // 3600)
 _MAX_TARGET = 35 * 24 * 3600  # the longest recovery window AWS offers (35 days)
 
 # --- Documented figures (sources in docs/objectives.md) ------------------------------------
@@ -71,6 +72,14 @@ class FailureMode(StrEnum):
     AZ_LOSS = "az-loss"
     CORRUPTION = "corruption"
     STACK_DELETION = "stack-deletion"
+
+    @property
+    def key(self) -> str:
+        """The mode as the template's metadata and the operator command name it
+        (:data:`~dr_constructs.contract.FAILURE_MODES`)."""
+        return {"az-loss": AZ_LOSS, "corruption": CORRUPTION, "stack-deletion": STACK_DELETION}[
+            self.value
+        ]
 
     @property
     def label(self) -> str:

@@ -22,6 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
+from .contract import alarm_name
 from .errors import (
     DrConfigurationError,
     check_duration,
@@ -234,7 +235,7 @@ class DrObservability(Construct):
         alarm = cloudwatch.Alarm(
             self,
             f"{id}Alarm",
-            alarm_name=f"dr-{self.suffix}-{id}",
+            alarm_name=alarm_name(self.suffix, id),
             alarm_description=description,
             metric=metric,
             threshold=threshold,

@@ -16,6 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .backup import DEFAULT_RETENTION, DrBackupVault
+from .contract import BACKUP_ID, METADATA_KEY, STORAGE_ID, stated_objectives
 from .database import DrDatabase
 from .drills import DrDrills
 from .errors import (
@@ -45,7 +46,7 @@ from .restore_testing.audit import DrBackupAudit
 from .storage import DrBucket
 
 #: The template-level Metadata key under which DrPlatform states its recovery objectives.
-TEMPLATE_METADATA_KEY = "dr-constructs"
+TEMPLATE_METADATA_KEY = METADATA_KEY
 
 
 class DrPlatform(Construct):
@@ -219,13 +220,13 @@ class DrPlatform(Construct):
             proxy=proxy,
         )
         self.storage = DrBucket(
-            self, "Storage", encryption_key=self.data_key, removal_policy=removal_policy
+            self, STORAGE_ID, encryption_key=self.data_key, removal_policy=removal_policy
         )
         self.function = self._lambda("Function", code=function_code, handler=function_handler)
 
         self.backup = DrBackupVault(
             self,
-            "Backup",
+            BACKUP_ID,
             environment_suffix=suffix,
             retention=backup_retention,
             air_gapped_retention=air_gapped_retention,
@@ -392,14 +393,9 @@ class DrPlatform(Construct):
         postures = self.objectives.check(self._stores)
         # The template states its objectives, for tools that read the deployed stack (the
         # dr-constructs operator command): Metadata "dr-constructs".
+        targets = self.objectives.targets
         Stack.of(self).add_metadata(
-            TEMPLATE_METADATA_KEY,
-            {
-                "objectives": {
-                    mode.name.lower(): {"rpo_seconds": rpo, "rto_seconds": rto}
-                    for mode, (rpo, rto) in self.objectives.targets.items()
-                }
-            },
+            METADATA_KEY, stated_objectives({mode.key: targets[mode] for mode in FailureMode})
         )
         return postures
 

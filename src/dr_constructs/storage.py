@@ -10,6 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .compliance import acknowledge, in_packs, skip_checkov, tidy_cdk_provider
+from .contract import ACCESS_LOGS_ID, DATA_BUCKET_ID
 from .deletion import DELETE_WITH_STACK_TAG, delete_with_stack
 from .errors import check_binding, check_days, check_key, check_removal_policy
 from .hooks import ObjectivesBinding
@@ -72,7 +73,7 @@ class DrBucket(Construct):
         # S3 server access logs can only be delivered to an SSE-S3 bucket.
         self.access_logs_bucket = s3.Bucket(
             self,
-            "AccessLogs",
+            ACCESS_LOGS_ID,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -91,7 +92,7 @@ class DrBucket(Construct):
         )
         self.bucket = s3.Bucket(
             self,
-            "Bucket",
+            DATA_BUCKET_ID,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.encryption_key,
             bucket_key_enabled=True,

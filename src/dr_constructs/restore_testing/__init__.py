@@ -35,6 +35,13 @@ from ..compliance import (
     in_packs,
     skip_checkov,
 )
+from ..contract import (
+    DATA_AGE,
+    RESTORE_TESTING_NAMESPACE,
+    RESTORE_TIME,
+    RESTORED_NAME_PREFIXES,
+    VALIDATION_FAILED,
+)
 from ..database import DrDatabase
 from ..errors import (
     DrConfigurationError,
@@ -52,7 +59,6 @@ from ..keys import logs_encryption_key
 from ..observability import DrObservability
 from ..regions import require
 from ..storage import DrBucket
-from .runtime.handler import RESTORED_NAME_PREFIXES
 
 #: Every Sunday at 05:00 UTC.
 WEEKLY = events.Schedule.cron(minute="0", hour="5", week_day="SUN")
@@ -63,7 +69,7 @@ DEFAULT_VALIDATION_WINDOW = Duration.hours(2)
 #: The restore jobs may start up to 8 hours after the scheduled time.
 DEFAULT_START_WINDOW = Duration.hours(8)
 #: Namespace of the measured restore time, data age and validation failures.
-METRIC_NAMESPACE = "DrConstructs/RestoreTesting"
+METRIC_NAMESPACE = RESTORE_TESTING_NAMESPACE
 #: AWS Backup's names for the protected resource types, and what each restores.
 RESOURCE_TYPES = ("Aurora", "DynamoDB", "S3")
 _RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -496,11 +502,11 @@ class DrRestoreTesting(Construct):
             )  # fmt: skip
 
         #: Restore time per resource type (seconds), the highest of the day.
-        self.restore_time = measured("RestoreTime", "Maximum", "Restore time (s)")
+        self.restore_time = measured(RESTORE_TIME, "Maximum", "Restore time (s)")
         #: Data age at the recovery point per resource type (seconds), the highest of the day.
-        self.data_age = measured("DataAge", "Maximum", "Data age (s)")
+        self.data_age = measured(DATA_AGE, "Maximum", "Data age (s)")
         #: Failed restore tests or validations per day.
-        self.validation_failures = measured("ValidationFailed", "Sum", "Failed restore tests")
+        self.validation_failures = measured(VALIDATION_FAILED, "Sum", "Failed restore tests")
         self.alarms = [
             observability.add_alarm(
                 "RestoreTestFailed", self.validation_failures, threshold=0, evaluation_periods=1,
