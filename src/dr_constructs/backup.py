@@ -26,6 +26,7 @@ from .errors import (
     claim_physical_name,
 )
 from .keys import customer_managed_key
+from .parts import arn_in_account
 from .regions import require
 from .schedules import schedule_interval_seconds
 
@@ -310,9 +311,6 @@ class DrBackupVault(Construct):
         """Delete the vault's recovery points at stack deletion, after the plan and its
         selections (they depend on this resource), so CloudFormation can delete the vault."""
 
-        def arn(service: str, resource: str) -> str:
-            return f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
-
         deletion = delete_with_stack(
             self,
             "VaultDeletion",
@@ -338,9 +336,9 @@ class DrBackupVault(Construct):
                     "Effect": "Allow",
                     "Action": ["backup:DeleteRecoveryPoint"],
                     "Resource": [
-                        arn("backup", "recovery-point:*"),
-                        arn("rds", "cluster-snapshot:awsbackup:*"),
-                        arn("dynamodb", "table/*/backup/*"),
+                        arn_in_account("backup", "recovery-point:*"),
+                        arn_in_account("rds", "cluster-snapshot:awsbackup:*"),
+                        arn_in_account("dynamodb", "table/*/backup/*"),
                     ],
                 },
                 {

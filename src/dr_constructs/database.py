@@ -22,7 +22,6 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -52,6 +51,7 @@ from .errors import (
 from .hooks import ObjectivesBinding
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
+from .parts import arn_in_account, encrypted_log_group, service_role
 from .regions import AURORA_CLASS_PREFERENCE, aurora_postgresql_class, region_data, require
 
 #: Aurora PostgreSQL 17.9: current major, not deprecated for new clusters.
@@ -221,14 +221,10 @@ class DrDatabase(Construct):
             allow_all_outbound=False,
         )
         # Created before the cluster so its retention and key are ours, not RDS's defaults.
-        self.log_group = logs.LogGroup(
-            self,
-            "PostgresqlLogs",
-            log_group_name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
-            encryption_key=self.logs_key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=removal_policy,
-        )
+        self.log_group = encrypted_log_group(
+            self, "PostgresqlLogs", key=self.logs_key, removal_policy=removal_policy,
+            name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
+        )  # fmt: skip
         #: Cluster parameter group (``rds.force_ssl=1``).
         self.parameter_group = rds.ParameterGroup(
             self,
@@ -381,13 +377,10 @@ class DrDatabase(Construct):
             ec2.Peer.ipv4(network.cidr), ec2.Port.tcp(443),
             "HTTPS to the Secrets Manager endpoint inside the VPC",
         )  # fmt: skip
-        role = iam.Role(
-            self, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
+        role, _ = service_role(
+            self, "Proxy", service="rds.amazonaws.com",
             description=f"RDS Proxy dr-proxy-{suffix}: read the admin secret",
-        )  # fmt: skip
-        iam.ManagedPolicy(
-            self, "ProxyPolicy", roles=[role],
-            description=f"RDS Proxy dr-proxy-{suffix}: read the admin secret, nothing more",
+            policy_description=f"RDS Proxy dr-proxy-{suffix}: read the admin secret, nothing more",
             statements=[
                 iam.PolicyStatement(
                     actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
@@ -437,18 +430,11 @@ class DrDatabase(Construct):
     def _monitoring_role(self) -> iam.Role:
         """The Enhanced Monitoring role: AWS's AmazonRDSEnhancedMonitoringRole statements as a
         customer-managed policy, narrowed to this account, region and RDS's log group."""
-        role = iam.Role(
-            self,
-            "MonitoringRole",
-            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
+        group = arn_in_account("logs", "log-group:RDSOSMetrics")
+        role, policy = service_role(
+            self, "Monitoring", service="monitoring.rds.amazonaws.com",
             description="RDS Enhanced Monitoring: publish OS metrics of the DR cluster",
-        )
-        group = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:RDSOSMetrics"
-        policy = iam.ManagedPolicy(
-            self,
-            "MonitoringPolicy",
-            description="RDS Enhanced Monitoring: write OS metrics to RDSOSMetrics only",
-            roles=[role],
+            policy_description="RDS Enhanced Monitoring: write OS metrics to RDSOSMetrics only",
             statements=[
                 iam.PolicyStatement(
                     sid="RdsOsMetricsLogGroup",
@@ -457,16 +443,12 @@ class DrDatabase(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="RdsOsMetricsLogStreams",
-                    actions=[
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                        "logs:GetLogEvents",
-                    ],
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents",
+                             "logs:DescribeLogStreams", "logs:GetLogEvents"],
                     resources=[f"{group}:log-stream:*"],
                 ),
             ],
-        )
+        )  # fmt: skip
         acknowledge(
             policy,
             "Enhanced Monitoring writes to the log group RDS owns, RDSOSMetrics, one stream per "

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -47,6 +47,7 @@ from .function import DrFunction
 from .keys import logs_encryption_key
 from .network import DrNetwork
 from .observability import DrObservability
+from .parts import arn_in_account, encrypted_log_group, service_role
 from .regions import require
 
 
@@ -458,91 +459,20 @@ class DrDrills(Construct):
             self, "LogsKey", description=f"DR drills logs ({self.suffix})",
             removal_policy=removal_policy,
         )  # fmt: skip
-        return logs.LogGroup(
-            self,
-            "ExperimentLogs",
-            log_group_name=f"/aws/fis/dr-{self.suffix}",
-            encryption_key=key,
-            retention=logs.RetentionDays.ONE_YEAR,
+        return encrypted_log_group(
+            self, "ExperimentLogs", name=f"/aws/fis/dr-{self.suffix}", key=key,
             removal_policy=removal_policy,
-        )
+        )  # fmt: skip
 
     def _role(self) -> iam.Role:
         """The experiments' role: fail over this cluster, swap this VPC's subnet ACLs, log."""
-        stack = Stack.of(self)
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal(
-                "fis.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
+        role, policy = service_role(
+            self, "", service="fis.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             description="AWS FIS: run the DR drills on this stack's cluster and subnets only",
-        )
-        ec2_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        acls = f"{ec2_arn}:network-acl/*"
-        vpc = f"{ec2_arn}:vpc/{self._network.vpc.vpc_id}"
-        subnets = [f"{ec2_arn}:subnet/{s.subnet_id}" for s in self._subnets]
-        fis_tag = {"aws:RequestTag/managedByFIS": "true"}
-        policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description="AWS FIS: what the DR drills need, on this stack's resources only",
-            roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="FailOverCluster",
-                    actions=["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
-                    resources=[self._cluster.cluster_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="CreateFisNetworkAcl",
-                    actions=["ec2:CreateNetworkAcl"],
-                    resources=[acls],
-                    conditions={"StringEquals": fis_tag},
-                ),
-                iam.PolicyStatement(
-                    sid="CreateFisNetworkAclInVpc",
-                    actions=["ec2:CreateNetworkAcl"],
-                    resources=[vpc],
-                ),
-                iam.PolicyStatement(
-                    sid="TagFisNetworkAcl",
-                    actions=["ec2:CreateTags"],
-                    resources=[acls],
-                    conditions={
-                        "StringEquals": {"ec2:CreateAction": "CreateNetworkAcl", **fis_tag}
-                    },
-                ),
-                iam.PolicyStatement(
-                    sid="ChangeFisNetworkAcl",
-                    actions=["ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"],
-                    resources=[acls, vpc],
-                    conditions={"StringEquals": {"ec2:ResourceTag/managedByFIS": "true"}},
-                ),
-                iam.PolicyStatement(
-                    sid="SwapSubnetNetworkAcl",
-                    actions=["ec2:ReplaceNetworkAclAssociation"],
-                    resources=[acls, *subnets],
-                ),
-                iam.PolicyStatement(
-                    sid="DescribeTargetsAndLog",
-                    actions=[
-                        "ec2:DescribeNetworkAcls",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeManagedPrefixLists",
-                        "ec2:GetManagedPrefixListEntries",
-                        "tag:GetResources",
-                        "logs:CreateLogDelivery",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeResourcePolicies",
-                        "logs:PutResourcePolicy",
-                    ],
-                    resources=["*"],
-                ),
-            ],
-        )
+            policy_description="AWS FIS: what the DR drills need, on this stack's resources only",
+            statements=self._statements(),
+        )  # fmt: skip
         acknowledge(
             policy,
             DESCRIBE_REASON,
@@ -551,6 +481,63 @@ class DrDrills(Construct):
             "<AWS::AccountId>:network-acl/*]",
         )
         return role
+
+    def _statements(self) -> list[iam.PolicyStatement]:
+        acls = arn_in_account("ec2", "network-acl/*")
+        vpc = arn_in_account("ec2", f"vpc/{self._network.vpc.vpc_id}")
+        subnets = [arn_in_account("ec2", f"subnet/{s.subnet_id}") for s in self._subnets]
+        fis_tag = {"aws:RequestTag/managedByFIS": "true"}
+        return [
+            iam.PolicyStatement(
+                sid="FailOverCluster",
+                actions=["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
+                resources=[self._cluster.cluster_arn],
+            ),
+            iam.PolicyStatement(
+                sid="CreateFisNetworkAcl",
+                actions=["ec2:CreateNetworkAcl"],
+                resources=[acls],
+                conditions={"StringEquals": fis_tag},
+            ),
+            iam.PolicyStatement(
+                sid="CreateFisNetworkAclInVpc",
+                actions=["ec2:CreateNetworkAcl"],
+                resources=[vpc],
+            ),
+            iam.PolicyStatement(
+                sid="TagFisNetworkAcl",
+                actions=["ec2:CreateTags"],
+                resources=[acls],
+                conditions={"StringEquals": {"ec2:CreateAction": "CreateNetworkAcl", **fis_tag}},
+            ),
+            iam.PolicyStatement(
+                sid="ChangeFisNetworkAcl",
+                actions=["ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"],
+                resources=[acls, vpc],
+                conditions={"StringEquals": {"ec2:ResourceTag/managedByFIS": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="SwapSubnetNetworkAcl",
+                actions=["ec2:ReplaceNetworkAclAssociation"],
+                resources=[acls, *subnets],
+            ),
+            iam.PolicyStatement(
+                sid="DescribeTargetsAndLog",
+                actions=[
+                    "ec2:DescribeNetworkAcls",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeManagedPrefixLists",
+                    "ec2:GetManagedPrefixListEntries",
+                    "tag:GetResources",
+                    "logs:CreateLogDelivery",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeResourcePolicies",
+                    "logs:PutResourcePolicy",
+                ],
+                resources=["*"],
+            ),
+        ]
 
     def _add_experiments(self) -> None:
         cluster_target = ("aws:rds:cluster", [self._cluster.cluster_arn])

@@ -16,6 +16,7 @@ from jsii.errors import JSIIError
 from .compliance import acknowledge, ignore_cfn_lint, in_packs, tidy_cdk_provider
 from .errors import DrConfigurationError, check_instance_of, check_key, check_removal_policy
 from .keys import logs_encryption_key
+from .parts import encrypted_log_group, service_role
 
 #: Regions where dr-constructs pins AZ names without a lookup: letters that exist in every
 #: account there (AZ names map to physical AZs per account, and in some regions the letters an
@@ -234,39 +235,24 @@ class DrNetwork(Construct):
         self.flow_logs_key = flow_logs_key or logs_encryption_key(
             self, "FlowLogsKey", description="DR VPC flow logs", removal_policy=removal_policy
         )
-        self.flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogs",
-            encryption_key=self.flow_logs_key,
-            retention=FLOW_LOG_RETENTION,
+        self.flow_log_group = encrypted_log_group(
+            self, "FlowLogs", key=self.flow_logs_key, retention=FLOW_LOG_RETENTION,
             removal_policy=removal_policy,
-        )
+        )  # fmt: skip
         #: The role VPC Flow Logs assumes; its one policy is customer-managed, not inline.
-        self.flow_log_role = iam.Role(
-            self,
-            "FlowLogRole",
-            assumed_by=iam.ServicePrincipal(
-                "vpc-flow-logs.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
+        self.flow_log_role, _ = service_role(
+            self, "FlowLog", service="vpc-flow-logs.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             description="VPC Flow Logs: deliver the DR VPC's flow logs to its log group",
-        )
-        iam.ManagedPolicy(
-            self,
-            "FlowLogPolicy",
-            description="VPC Flow Logs: write to the DR VPC's flow-log group only",
-            roles=[self.flow_log_role],
+            policy_description="VPC Flow Logs: write to the DR VPC's flow-log group only",
             statements=[
                 iam.PolicyStatement(
-                    actions=[
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents",
+                             "logs:DescribeLogStreams"],
                     resources=[self.flow_log_group.log_group_arn],
                 )
             ],
-        )
+        )  # fmt: skip
         self.flow_log = ec2.FlowLog(
             self,
             "FlowLog",

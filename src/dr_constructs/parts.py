@@ -168,14 +168,16 @@ def private_lambda(
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     placement: VpcPlacement | None = None,
     outside_vpc_reason: str | None = None,
+    statements: list[iam.PolicyStatement] | None = None,
 ) -> PrivateLambda:
     """A Lambda function ``function_name`` (Arm) in ``scope``: ``Function``, its log group
     ``Logs`` (``/aws/lambda/{function_name}``) and dead-letter queue ``DeadLetterQueue`` under
     ``key`` (also its environment's key), and the role ``Role`` with its policy ``Policy``:
     write its own logs, send to its queue, and, with a ``placement``, the ENI actions of a VPC
     Lambda on the narrowest resources there are. Without a placement it runs outside the VPC,
-    which ``outside_vpc_reason`` explains to the rule packs. The function is created after its
-    policy, so it can create its network interfaces from the start."""
+    which ``outside_vpc_reason`` explains to the rule packs. ``statements`` open the policy, before
+    those. The function is created after its policy, so it can create its network interfaces
+    from the start."""
     log_group = encrypted_log_group(
         scope, "Logs", name=f"/aws/lambda/{function_name}", key=key, retention=log_retention,
         removal_policy=removal_policy,
@@ -185,7 +187,7 @@ def private_lambda(
     )
     role, policy = service_role(
         scope, "", service="lambda.amazonaws.com", description=role_description,
-        policy_description=policy_description,
+        policy_description=policy_description, statements=statements,
     )  # fmt: skip
     if placement is not None:
         policy.add_statements(*_network_interface_statements(placement))

@@ -23,6 +23,7 @@ from ..errors import (
     check_removal_policy,
     claim_physical_name,
 )
+from ..parts import via_service
 from ..regions import require
 from ..storage import DrBucket
 
@@ -187,9 +188,7 @@ class DrBackupAudit(Construct):
                 actions=list(REPORTS_KEY_ACTIONS),
                 resources=["*"],  # in a key policy, "*" means this key
                 # only as S3 encrypts a report (AWS KMS developer guide, kms:ViaService)
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}
-                },
+                conditions={"StringEquals": {"kms:ViaService": via_service(self, "s3")}},
             )
         )
         for policy_holder in (key, bucket.policy):
