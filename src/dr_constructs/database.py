@@ -197,11 +197,7 @@ class DrDatabase(Construct):
         if not chosen:
             self._default_class_per_region()
         #: The admin secret (host, port, username, password, dbname), rotated every 30 days.
-        self.secret = self.cluster.secret
-        assert self.secret is not None
-        # cluster.secret is the attachment; the Secret resource itself is this child:
-        self.cluster.node.find_child("Secret").apply_removal_policy(removal_policy)  # type: ignore[attr-defined]
-        self.secret_rotation = self._rotate_secret(network)
+        self.secret = self._secret(network, removal_policy)
         self.backup_retention_days = retention_days
         #: The admin user of the secret (the user IAM authentication to the proxy names).
         self.admin_username = ADMIN_USERNAME
@@ -351,6 +347,16 @@ class DrDatabase(Construct):
         cluster.node.add_dependency(self.log_group)
         return cluster
 
+    def _secret(self, network: DrNetwork, removal_policy: RemovalPolicy) -> secretsmanager.ISecret:
+        """The cluster's admin secret, kept or deleted with the data, rotated every 30 days."""
+        secret = self.cluster.secret
+        assert secret is not None
+        # cluster.secret is the attachment; the Secret resource itself is this child:
+        self.cluster.node.find_child("Secret").apply_removal_policy(removal_policy)  # type: ignore[attr-defined]
+        self.secret = secret
+        self.secret_rotation = self._rotate_secret(network)
+        return secret
+
     def _table(
         self,
         name: str,
@@ -434,6 +440,9 @@ class DrDatabase(Construct):
     def _spread_instances_over_azs(self, network: DrNetwork) -> None:
         """Pin the writer and each reader to different AZs, round-robin."""
         azs = network.vpc.availability_zones
+        #: The AZ the writer instance is pinned to at deployment, e.g. for AZ drills (None
+        #: where the AZs are ``Fn::GetAZs`` picks, resolved at deployment).
+        self.writer_availability_zone = None if Token.is_unresolved(azs[0]) else azs[0]
         for index, name in enumerate(self._instance_ids):
             cfn = self.cluster.node.find_child(name).node.default_child
             assert isinstance(cfn, rds.CfnDBInstance)

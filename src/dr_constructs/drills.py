@@ -24,6 +24,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from .checks import Checks
 from .compliance import AWS_SOLUTIONS, acknowledge
 from .contract import (
     AURORA_FAILOVER_DRILL,
@@ -32,23 +33,17 @@ from .contract import (
     HEALTH_CHECK_NAMESPACE,
     az_drill,
 )
+from .database import DrDatabase
 from .errors import (
     DrConfigurationError,
     check_bool,
     check_choice,
-    check_duration,
-    check_environment_suffix,
-    check_instance_of,
-    check_key,
-    check_removal_policy,
-    claim_physical_name,
 )
 from .function import DrFunction
 from .keys import logs_encryption_key
 from .network import DrNetwork
 from .observability import DrObservability
 from .parts import arn_in_account, encrypted_log_group, service_role
-from .regions import require
 
 
 @dataclass(frozen=True)
@@ -148,6 +143,10 @@ class DrDrills(Construct):
             Default - a new key with rotation.
         environment_suffix: names the alarms and tags. Default - ``dev``.
         removal_policy: for the log group and a new key. Default - ``RETAIN``.
+        writer_availability_zone: the AZ the writer is pinned to at deployment
+            (:attr:`DrDatabase.writer_availability_zone`), published as
+            :attr:`writer_availability_zone`. Default - the one the cluster's
+            :class:`DrDatabase` publishes, else None.
     """
 
     def __init__(
@@ -167,58 +166,50 @@ class DrDrills(Construct):
         logs_key: kms.IKey | None = None,
         environment_suffix: str = "dev",
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        writer_availability_zone: str | None = None,
     ) -> None:
         super().__init__(scope, id)
-        require(self, "DrDrills", "drills", True, "drills")
-        self.suffix = check_environment_suffix("DrDrills", environment_suffix)
-        check_removal_policy("DrDrills", removal_policy)
-        check_instance_of("DrDrills", "network", network, DrNetwork, "the stack's DrNetwork")
-        check_instance_of("DrDrills", "function", function, DrFunction, "the stack's DrFunction")
-        check_instance_of(
-            "DrDrills", "observability", observability, DrObservability,
-            "the stack's DrObservability",
-        )  # fmt: skip
-        if not hasattr(cluster, "cluster_identifier") or not hasattr(cluster, "cluster_arn"):
-            raise DrConfigurationError(
-                "DrDrills", "cluster", type(cluster).__name__, "an rds.DatabaseCluster"
-            )
-        check_key("DrDrills", "logs_key", logs_key)
-        rto_seconds = check_duration("DrDrills", "az_loss_rto", az_loss_rto, 1, 366 * 86400)
-        #: The AZ-loss RTO objective in seconds: what a drill must clear.
-        self.az_loss_rto_seconds = rto_seconds
-        self._rto_text = az_loss_rto.to_human_string()
-        disruption = check_duration(
-            "DrDrills", "disruption_duration", disruption_duration, 60, 12 * 3600
+        check = Checks(self, "DrDrills")
+        check.require("drills")
+        self.suffix = check.environment_suffix(environment_suffix)
+        check.removal_policy(removal_policy)
+        check.instance_of("network", network, DrNetwork, "the stack's DrNetwork")
+        check.instance_of("function", function, DrFunction, "the stack's DrFunction")
+        check.instance_of(
+            "observability", observability, DrObservability, "the stack's DrObservability"
         )
-        if disruption % _MINUTE:
-            raise DrConfigurationError(
-                "DrDrills", "disruption_duration", disruption_duration.to_human_string(),
-                "whole minutes from 1 minute to 12 hours",
-            )  # fmt: skip
+        check.has("cluster", cluster, "cluster_identifier", "cluster_arn",
+                  accepted="an rds.DatabaseCluster")  # fmt: skip
+        check.key("logs_key", logs_key)
+        #: The AZ-loss RTO objective in seconds: what a drill must clear.
+        self.az_loss_rto_seconds = check.duration("az_loss_rto", az_loss_rto, 1, 366 * 86400)
+        self._rto_text = az_loss_rto.to_human_string()
+        disruption = check.whole_duration(
+            "disruption_duration", disruption_duration, 60, 12 * 3600, step=_MINUTE,
+            accepted="whole minutes from 1 minute to 12 hours",
+        )  # fmt: skip
         self._disruption = f"PT{disruption // _MINUTE}M"
         self._disruption_text = disruption_duration.to_human_string()
-        heartbeat = check_duration("DrDrills", "heartbeat_interval", heartbeat_interval, 60, 3600)
-        if heartbeat % _MINUTE:
-            raise DrConfigurationError(
-                "DrDrills", "heartbeat_interval", heartbeat_interval.to_human_string(),
-                "whole minutes from 1 to 60",
-            )  # fmt: skip
+        heartbeat = check.whole_duration(
+            "heartbeat_interval", heartbeat_interval, 60, 3600, step=_MINUTE,
+            accepted="whole minutes from 1 to 60",
+        )  # fmt: skip
         for alarm in stop_alarms:
-            if not hasattr(alarm, "alarm_arn"):
-                raise DrConfigurationError(
-                    "DrDrills", "stop_alarms", type(alarm).__name__,
-                    "a sequence of cloudwatch.IAlarm (e.g. an alarm of DrObservability.alarms)",
-                )  # fmt: skip
+            check.has("stop_alarms", alarm, "alarm_arn",
+                      accepted="a sequence of cloudwatch.IAlarm (e.g. an alarm of "
+                      "DrObservability.alarms)")  # fmt: skip
 
         self._network = network
         self._cluster = cluster
         self._subnets = self._tier_subnets(network)
-        self.writer_availability_zone = self._writer_availability_zone(cluster)
-        self._zones = self._check_zones(availability_zones)
-        claim_physical_name(
-            self, "DrDrills", "environment_suffix", self.suffix, "log group",
-            f"/aws/fis/dr-{self.suffix}",
-        )  # fmt: skip
+        #: The AZ the writer is pinned to at deployment (None where the AZs are resolved then).
+        self.writer_availability_zone = (
+            writer_availability_zone
+            if writer_availability_zone is not None
+            else _published_writer_zone(cluster)
+        )
+        self._zones = _check_zones(check, self._subnets, availability_zones)
+        check.claim("log group", f"/aws/fis/dr-{self.suffix}")
 
         self._watch_health_check(function, observability, heartbeat)
         self.stop_alarms: list[cloudwatch.IAlarm] = [self.guard_alarm, *stop_alarms]
@@ -365,29 +356,6 @@ class DrDrills(Construct):
         """The subnets of the data and Lambda tiers (where the cluster and the function run)."""
         selection = network.vpc.select_subnets(subnet_type=network.private_subnets.subnet_type)
         return list(selection.subnets)
-
-    @staticmethod
-    def _writer_availability_zone(cluster: rds.DatabaseCluster) -> str | None:
-        """The AZ the writer instance is pinned to, as synthesized (None if not pinned)."""
-        writer = cluster.node.try_find_child("Writer")
-        cfn = writer.node.default_child if writer is not None else None
-        zone = getattr(cfn, "availability_zone", None)
-        return zone if isinstance(zone, str) and not Token.is_unresolved(zone) else None
-
-    def _check_zones(self, availability_zones: Sequence[str] | None) -> list[str]:
-        used = list(dict.fromkeys(s.availability_zone for s in self._subnets))
-        shown = [z if not Token.is_unresolved(z) else "(an Fn::GetAZs pick)" for z in used]
-        accepted = "AZs the stack's subnets are in: " + ", ".join(shown)
-        if availability_zones is None:
-            return used  # every AZ: the writer may be in any of them after a failover
-        if isinstance(availability_zones, str) or not availability_zones:
-            raise DrConfigurationError(
-                "DrDrills", "availability_zones", availability_zones, accepted
-            )
-        for zone in availability_zones:
-            if zone not in used:
-                raise DrConfigurationError("DrDrills", "availability_zones", zone, accepted)
-        return list(dict.fromkeys(availability_zones))
 
     def _watch_health_check(
         self, function: DrFunction, observability: DrObservability, heartbeat: int
@@ -628,3 +596,28 @@ class DrDrills(Construct):
         return Stack.of(self).format_arn(
             service="ec2", resource="subnet", resource_name=subnet.subnet_id
         )
+
+
+def _published_writer_zone(cluster: rds.DatabaseCluster) -> str | None:
+    """The writer's AZ that the cluster's :class:`DrDatabase` publishes, if it is one's."""
+    database = cluster.node.scope
+    return database.writer_availability_zone if isinstance(database, DrDatabase) else None
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _check_zones(
+    check: Checks, subnets: Sequence[ec2.ISubnet], availability_zones: Sequence[str] | None
+) -> list[str]:
+    used = list(dict.fromkeys(s.availability_zone for s in subnets))
+    shown = [z if not Token.is_unresolved(z) else "(an Fn::GetAZs pick)" for z in used]
+    accepted = "AZs the stack's subnets are in: " + ", ".join(shown)
+    if availability_zones is None:
+        return used  # every AZ: the writer may be in any of them after a failover
+    if isinstance(availability_zones, str) or not availability_zones:
+        check.fail("availability_zones", availability_zones, accepted)
+    for zone in availability_zones:
+        if zone not in used:
+            check.fail("availability_zones", zone, accepted)
+    return list(dict.fromkeys(availability_zones))

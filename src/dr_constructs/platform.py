@@ -384,6 +384,7 @@ class DrPlatform(Construct):
             logs_key=self.logs_key,
             environment_suffix=self.environment_suffix,
             removal_policy=self.removal_policy,
+            writer_availability_zone=self.database.writer_availability_zone,
         )
 
     def _check_objectives(self) -> list[Posture]:
