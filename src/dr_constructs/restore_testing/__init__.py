@@ -26,6 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ..backup import DrBackupVault
+from ..checks import Checks
 from ..compliance import AWS_SOLUTIONS, acknowledge
 from ..contract import (
     DATA_AGE,
@@ -35,22 +36,11 @@ from ..contract import (
     VALIDATION_FAILED,
 )
 from ..database import DrDatabase
-from ..errors import (
-    DrConfigurationError,
-    check_days,
-    check_duration,
-    check_environment_suffix,
-    check_instance_of,
-    check_key,
-    check_removal_policy,
-    claim_physical_name,
-)
 from ..function import DrFunction
 from ..health_check import RUNTIME
 from ..keys import logs_encryption_key
 from ..observability import DrObservability
 from ..parts import arn_in_account, private_lambda, via_service
-from ..regions import require
 from ..storage import DrBucket
 
 #: Every Sunday at 05:00 UTC.
@@ -167,45 +157,32 @@ class DrRestoreTesting(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
-        name = "DrRestoreTesting"
-        require(self, name, "restore_tests", True, "restore_tests")
-        self.suffix = check_environment_suffix(name, environment_suffix)
-        check_removal_policy(name, removal_policy)
-        check_instance_of(name, "vault", vault, DrBackupVault, "the stack's DrBackupVault")
-        check_instance_of(name, "database", database, DrDatabase, "the stack's DrDatabase")
-        check_instance_of(name, "function", function, DrFunction, "the health-check DrFunction")
-        if not function.runs_health_check:
-            raise DrConfigurationError(
-                name, "function", f"{function.node.path} (code of your own)",
-                "a DrFunction running the packaged health check, which writes the canary item "
-                "and object the restore tests look for; next to a function of your own, add "
-                "one as the canary writer: DrFunction(..., name='canary') without code",
-            )  # fmt: skip
-        check_instance_of(
-            name, "observability", observability, DrObservability, "the stack's DrObservability"
+        check = Checks(self, "DrRestoreTesting")
+        check.require("restore_tests")
+        self.suffix = check.environment_suffix(environment_suffix)
+        check.removal_policy(removal_policy)
+        check.instance_of("vault", vault, DrBackupVault, "the stack's DrBackupVault")
+        check.instance_of("database", database, DrDatabase, "the stack's DrDatabase")
+        _check_canary_writer(check, function)
+        check.instance_of(
+            "observability", observability, DrObservability, "the stack's DrObservability"
         )
         if bucket is not None:
-            check_instance_of(name, "bucket", bucket, DrBucket, "a DrBucket, or None")
-        check_key(name, "logs_key", logs_key)
+            check.instance_of("bucket", bucket, DrBucket, "a DrBucket, or None")
+        check.key("logs_key", logs_key)
         #: The objectives the measured figures are held to, in seconds.
-        self.rto_seconds = check_duration(name, "rto", rto, 60, 366 * 86400)
-        self.rpo_seconds = check_duration(name, "rpo", rpo, 1, 366 * 86400)
-        if not isinstance(schedule, events.Schedule) or not schedule.expression_string.startswith(
-            "cron("
-        ):
-            raise DrConfigurationError(
-                name, "schedule", getattr(schedule, "expression_string", schedule),
-                "events.Schedule.cron(...) (restore testing takes cron expressions only)",
-            )  # fmt: skip
-        start_hours = _whole_hours(name, "start_window", start_window)
-        validation_hours = _whole_hours(name, "validation_window", validation_window)
-        selection_days = check_days(name, "selection_window", selection_window, 1, 365)
+        self.rto_seconds = check.duration("rto", rto, 60, 366 * 86400)
+        self.rpo_seconds = check.duration("rpo", rpo, 1, 366 * 86400)
+        check.cron(
+            "schedule", schedule,
+            "events.Schedule.cron(...) (restore testing takes cron expressions only)",
+        )  # fmt: skip
+        start_hours = _whole_hours(check, "start_window", start_window)
+        validation_hours = _whole_hours(check, "validation_window", validation_window)
+        selection_days = check.days("selection_window", selection_window, 1, 365)
+        check.claim("restore testing plan", f"dr_restore_tests_{self.suffix.replace('-', '_')}")
+        check.claim("Lambda function", f"dr-restore-validation-{self.suffix}")
 
-        for kind, physical in (
-            ("restore testing plan", f"dr_restore_tests_{self.suffix.replace('-', '_')}"),
-            ("Lambda function", f"dr-restore-validation-{self.suffix}"),
-        ):
-            claim_physical_name(self, name, "environment_suffix", self.suffix, kind, physical)
         function.run_every(canary_interval)
         self._stack = Stack.of(self)
         self.plan = self._plan(vault, schedule, start_hours, selection_days)
@@ -512,13 +489,26 @@ def _acknowledge_restored_copies(policy: iam.ManagedPolicy, health_check: DrFunc
     )
 
 
-def _whole_hours(construct: str, prop: str, value: Duration) -> int:
-    seconds = check_duration(construct, prop, value, 3600, 168 * 3600)
-    if seconds % 3600:
-        raise DrConfigurationError(
-            construct, prop, value.to_human_string(), "whole hours from 1 to 168"
-        )
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _whole_hours(check: Checks, prop: str, value: Duration) -> int:
+    seconds = check.whole_duration(
+        prop, value, 3600, 168 * 3600, step=3600, accepted="whole hours from 1 to 168"
+    )
     return seconds // 3600
+
+
+def _check_canary_writer(check: Checks, function: DrFunction) -> None:
+    """The packaged health check, which writes the canary the restore tests look for."""
+    check.instance_of("function", function, DrFunction, "the health-check DrFunction")
+    if not function.runs_health_check:
+        check.fail(
+            "function", f"{function.node.path} (code of your own)",
+            "a DrFunction running the packaged health check, which writes the canary item "
+            "and object the restore tests look for; next to a function of your own, add "
+            "one as the canary writer: DrFunction(..., name='canary') without code",
+        )  # fmt: skip
 
 
 __all__ = ["METRIC_NAMESPACE", "RESOURCE_TYPES", "DrRestoreTesting"]
