@@ -191,13 +191,7 @@ def private_lambda(
     )  # fmt: skip
     if placement is not None:
         policy.add_statements(*_network_interface_statements(placement))
-        acknowledge(
-            policy,
-            ENI_REASON,
-            f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
-            f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
-            "<AWS::AccountId>:network-interface/*]",
-        )
+        _acknowledge_network_interfaces(policy)
     policy.add_statements(
         iam.PolicyStatement(
             sid="WriteOwnLogs",
@@ -219,11 +213,25 @@ def private_lambda(
     _order_and_dead_letters(function, role, policy, queue)
     if placement is None:
         assert outside_vpc_reason, "a Lambda outside the VPC needs the reason"
-        acknowledge(function, outside_vpc_reason, *in_packs("LambdaInsideVPC"), "CT.LAMBDA.PR.3")
-        cfn_function = function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        skip_checkov(cfn_function, [("CKV_AWS_117", outside_vpc_reason)])
+        _acknowledge_outside_vpc(function, outside_vpc_reason)
     return PrivateLambda(function, role, policy, log_group, queue)
+
+
+def _acknowledge_network_interfaces(policy: iam.ManagedPolicy) -> None:
+    acknowledge(
+        policy,
+        ENI_REASON,
+        f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
+        f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+        "<AWS::AccountId>:network-interface/*]",
+    )
+
+
+def _acknowledge_outside_vpc(function: lambda_.Function, reason: str) -> None:
+    acknowledge(function, reason, *in_packs("LambdaInsideVPC"), "CT.LAMBDA.PR.3")
+    cfn_function = function.node.default_child
+    assert isinstance(cfn_function, lambda_.CfnFunction)
+    skip_checkov(cfn_function, [("CKV_AWS_117", reason)])
 
 
 def _vpc_properties(placement: VpcPlacement | None) -> dict[str, Any]:
