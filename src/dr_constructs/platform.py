@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from .audit import DrBackupAudit
 from .backup import DEFAULT_RETENTION, DrBackupVault
 from .checks import Checks
 from .contract import BACKUP_ID, METADATA_KEY, STORAGE_ID, stated_objectives
@@ -28,14 +29,13 @@ from .objectives import (
     Posture,
     PostureReport,
     RecoveryObjectives,
-    ResilienceHubApp,
     backup_alarm_windows,
     summary_markdown,
 )
 from .observability import DrObservability
 from .regions import available
+from .resilience_hub import ResilienceHubApp
 from .restore_testing import DrRestoreTesting
-from .restore_testing.audit import DrBackupAudit
 from .storage import DrBucket
 
 #: The template-level Metadata key under which DrPlatform states its recovery objectives.
@@ -116,7 +116,7 @@ class DrPlatform(Construct):
             protected, recovery points encrypted, backup frequency and retention, restore time
             within the corruption RTO objective) and daily restore-job and control-compliance
             reports to an encrypted bucket
-            (:class:`~dr_constructs.restore_testing.audit.DrBackupAudit`). Needs AWS Config
+            (:class:`~dr_constructs.audit.DrBackupAudit`). Needs AWS Config
             recording in the account and region. Default - off.
     """
 
