@@ -170,9 +170,12 @@ class RecoveryObjectives:
         given ``objectives=``; :class:`DrPlatform` checks at once instead (:meth:`check`)."""
         PostureReport.of(layer).add(self, stores, check_at_synth=True)
 
-    def check(self, stores: Iterable[Construct]) -> list[Posture]:
-        """The postures of ``stores``; raises :class:`DrConfigurationError` on the first breach."""
-        postures = assess(self, stores)
+    def check(
+        self, stores: Iterable[Construct], *, templates: Templates | None = None
+    ) -> list[Posture]:
+        """The postures of ``stores``; raises :class:`DrConfigurationError` on the first breach.
+        ``templates`` keeps the stacks' templates rendered for later calls (see :func:`assess`)."""
+        postures = assess(self, stores, templates=templates)
         for posture in postures:
             breach = posture.breach()
             if breach is not None:
@@ -291,16 +294,34 @@ class _Path:
     rto_remedy: str = ""
 
 
-def assess(objectives: RecoveryObjectives, stores: Iterable[Construct]) -> list[Posture]:
+#: Stack templates already rendered, by stack path: pass the same one to several calls that
+#: read the tree as it stands at one moment, and each stack is rendered once for all of them.
+Templates = dict[str, StackTemplate]
+
+
+def assess(
+    objectives: RecoveryObjectives,
+    stores: Iterable[Construct],
+    *,
+    templates: Templates | None = None,
+) -> list[Posture]:
     """Postures of each store (an RDS DB cluster or standalone DB instance, DynamoDB table or S3
     bucket; L2, L1 or a plain ``CfnResource``) for each failure mode, computed from its stack's
-    template as the constructs stand now (:meth:`StackTemplate.of`)."""
-    return [p for app, store in _in_templates(stores) for p in _postures(objectives, app, store)]
+    template as the constructs stand now (:meth:`StackTemplate.of`), or as rendered into
+    ``templates`` already."""
+    return [
+        p
+        for app, store in _in_templates(stores, templates)
+        for p in _postures(objectives, app, store)
+    ]
 
 
-def _in_templates(stores: Iterable[Construct]) -> list[tuple[TemplateApp, Resource]]:
-    """Each store as a resource of its stack's template (rendered once per stack)."""
-    templates: dict[str, StackTemplate] = {}
+def _in_templates(
+    stores: Iterable[Construct], templates: Templates | None = None
+) -> list[tuple[TemplateApp, Resource]]:
+    """Each store as a resource of its stack's template (rendered once per stack, and kept in
+    ``templates`` when given)."""
+    templates = {} if templates is None else templates
     found = []
     for store in stores:
         cfn = _cfn_of(store)
@@ -824,7 +845,10 @@ BACKUP_RESOURCE_TYPE = {
 
 
 def backup_alarm_windows(
-    objectives: RecoveryObjectives, stores: Iterable[Construct]
+    objectives: RecoveryObjectives,
+    stores: Iterable[Construct],
+    *,
+    templates: Templates | None = None,
 ) -> dict[str, int]:
     """Per AWS Backup resource type, how long "no backup job completed" may last before it
     means backups stopped: the longest a snapshot may legitimately take to follow the previous
@@ -837,7 +861,7 @@ def backup_alarm_windows(
     with continuous points only has no window (and no such alarm)."""
     target = objectives.targets[FailureMode.CORRUPTION][0]
     windows: dict[str, int] = {}
-    for app, store in _in_templates(stores):
+    for app, store in _in_templates(stores, templates):
         gaps = [p.latest_seconds for p in _points(app, store, []) if p.latest_seconds is not None]
         resource_type = BACKUP_RESOURCE_TYPE.get(store.type)
         if gaps and resource_type is not None:
@@ -899,10 +923,13 @@ class PostureReport(Construct):
 
     @property
     def postures(self) -> list[Posture]:
+        return self._postures({})
+
+    def _postures(self, templates: Templates) -> list[Posture]:
         seen: set[str] = set()
         postures: list[Posture] = []
         for objectives, stores, _ in self._entries:
-            for posture in assess(objectives, stores):
+            for posture in assess(objectives, stores, templates=templates):
                 key = f"{posture.resource}|{posture.failure}"
                 if key not in seen:
                     seen.add(key)
@@ -917,20 +944,26 @@ class PostureReport(Construct):
     @property
     def recovery_points(self) -> dict[str, list[RecoveryPoints]]:
         """Per store (construct path), the AWS Backup recovery points its plan rules make."""
+        return self._recovery_points({})
+
+    def _recovery_points(self, templates: Templates) -> dict[str, list[RecoveryPoints]]:
         found: dict[str, list[RecoveryPoints]] = {}
         stores = [store for _, entry, _ in self._entries for store in entry]
-        for app, store in _in_templates(stores):
+        for app, store in _in_templates(stores, templates):
             found.setdefault(store.path, _points(app, store, []))
         return found
 
     def to_dict(self) -> dict[str, Any]:
+        return self._to_dict({})
+
+    def _to_dict(self, templates: Templates) -> dict[str, Any]:
         return {
             "stack": Stack.of(self).stack_name,
             "objectives": [o.to_dict() for o in _unique(o for o, _, _ in self._entries)],
-            "postures": [p.to_dict() for p in self.postures],
+            "postures": [p.to_dict() for p in self._postures(templates)],
             "recovery_points": {
                 store: [p.to_dict() for p in points]
-                for store, points in self.recovery_points.items()
+                for store, points in self._recovery_points(templates).items()
             },
             "assurance": list(self._assurance),
         }
@@ -939,12 +972,16 @@ class PostureReport(Construct):
         return posture_markdown(self.to_dict())
 
     def _validate(self) -> list[str]:
+        """Write the report and check the stores bound ``check_at_synth``, from one rendering of
+        each stack's template."""
+        templates: Templates = {}
         out = Path(Stage.of(self).outdir)  # type: ignore[union-attr]
-        write_posture_report(out, self.file_stem, self.to_dict())
+        write_posture_report(out, self.file_stem, self._to_dict(templates))
         errors: list[str] = []
         for objectives, stores, check_at_synth in self._entries:
             if check_at_synth:
-                errors += [str(b) for p in assess(objectives, stores) if (b := p.breach())]
+                postures = assess(objectives, stores, templates=templates)
+                errors += [str(b) for p in postures if (b := p.breach())]
         return errors
 
 

@@ -29,6 +29,7 @@ from .objectives import (
     Posture,
     PostureReport,
     RecoveryObjectives,
+    Templates,
     backup_alarm_windows,
     summary_markdown,
 )
@@ -251,7 +252,7 @@ class DrPlatform(Construct):
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
         # Alarms that catch the objectives slipping in operation.
-        windows = backup_alarm_windows(self.objectives, self._stores)
+        windows = backup_alarm_windows(self.objectives, self._stores, templates=self._templates)
         self.observability.watch_backups(
             self.backup.vault,
             windows={kind: Duration.seconds(seconds) for kind, seconds in windows.items()},
@@ -391,7 +392,9 @@ class DrPlatform(Construct):
         """Every data store against :attr:`objectives` (raises on a breach), and the stack's
         posture report."""
         PostureReport.of(self).add(self.objectives, self._stores, check_at_synth=False)
-        postures = self.objectives.check(self._stores)
+        # The stores' templates, rendered once for the check and the backup alarm windows.
+        self._templates: Templates = {}
+        postures = self.objectives.check(self._stores, templates=self._templates)
         # The template states its objectives, for tools that read the deployed stack (the
         # dr-constructs operator command): Metadata "dr-constructs".
         targets = self.objectives.targets
