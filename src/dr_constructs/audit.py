@@ -15,16 +15,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from .backup import DrBackupVault
-from .errors import (
-    DrConfigurationError,
-    check_duration,
-    check_environment_suffix,
-    check_instance_of,
-    check_removal_policy,
-    claim_physical_name,
-)
+from .checks import Checks
 from .parts import via_service
-from .regions import require
 from .storage import DrBucket
 
 #: The tag that scopes the controls to the stack's resources and backup plan.
@@ -86,25 +78,20 @@ class DrBackupAudit(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
-        require(self, "DrBackupAudit", "audit_reports", True, "audit_reports")
-        name = "DrBackupAudit"
-        suffix = check_environment_suffix(name, environment_suffix)
-        check_removal_policy(name, removal_policy)
-        check_instance_of(name, "vault", vault, DrBackupVault, "the stack's DrBackupVault")
+        check = Checks(self, "DrBackupAudit")
+        check.require("audit_reports")
+        suffix = check.environment_suffix(environment_suffix)
+        check.removal_policy(removal_policy)
+        check.instance_of("vault", vault, DrBackupVault, "the stack's DrBackupVault")
         if not resources or not all(hasattr(r, "node") for r in resources):
-            raise DrConfigurationError(
-                name, "resources", resources, "a non-empty list of constructs to audit"
-            )
-        seconds = check_duration(name, "max_restore_time", max_restore_time, 60, 366 * 86400)
+            check.fail("resources", resources, "a non-empty list of constructs to audit")
+        seconds = check.duration("max_restore_time", max_restore_time, 60, 366 * 86400)
         #: The restore-time target of the framework, in minutes.
         self.max_restore_minutes = math.ceil(seconds / 60)
         underscored = suffix.replace("-", "_")
-        for kind, physical in (
-            ("backup audit framework", f"dr_audit_{underscored}"),
-            ("backup report plan", f"dr_restore_jobs_{underscored}"),
-            ("backup report plan", f"dr_control_compliance_{underscored}"),
-        ):
-            claim_physical_name(self, name, "environment_suffix", suffix, kind, physical)
+        check.claim("backup audit framework", f"dr_audit_{underscored}")
+        check.claim("backup report plan", f"dr_restore_jobs_{underscored}")
+        check.claim("backup report plan", f"dr_control_compliance_{underscored}")
         tag = CfnTag(key=AUDIT_TAG, value=suffix)
         for resource in (*resources, vault.plan):
             Tags.of(resource).add(AUDIT_TAG, suffix)

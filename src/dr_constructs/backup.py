@@ -18,9 +18,6 @@ from .checks import Checks
 from .compliance import AWS_SOLUTIONS, HIPAA_SECURITY, NIST_800_53_R5, acknowledge, in_packs
 from .contract import BACKUP_ROLE_ID, plan_name, vault_name
 from .deletion import delete_with_stack
-from .errors import (
-    DrConfigurationError,
-)
 from .keys import customer_managed_key
 from .parts import arn_in_account
 from .schedules import schedule_interval_seconds
@@ -318,10 +315,9 @@ class DrBackupVault(Construct):
         S3 buckets need ``event_bridge_enabled=True`` for continuous backup; the backup role
         gets the S3 backup/restore policies and may use the resources' KMS keys.
         """
+        check = Checks(self, "DrBackupVault")
         if not resources:
-            raise DrConfigurationError(
-                "DrBackupVault", "protect(*resources)", (), "at least one resource"
-            )
+            check.fail("protect(*resources)", (), "at least one resource")
         selected: list[backup.BackupResource] = []
         for resource in resources:
             # jsii interfaces are not runtime-checkable: recognise resources by their attributes
@@ -342,8 +338,7 @@ class DrBackupVault(Construct):
                 selected.append(backup.BackupResource.from_arn(resource.bucket_arn))
                 self._enable_s3()
             else:
-                raise DrConfigurationError(
-                    "DrBackupVault",
+                check.fail(
                     "protect(*resources)",
                     type(resource).__name__,
                     "rds.IDatabaseCluster, dynamodb.ITable or s3.IBucket",

@@ -34,11 +34,6 @@ from .contract import (
     az_drill,
 )
 from .database import DrDatabase
-from .errors import (
-    DrConfigurationError,
-    check_bool,
-    check_choice,
-)
 from .function import DrFunction
 from .keys import logs_encryption_key
 from .network import DrNetwork
@@ -247,17 +242,18 @@ class DrDrills(Construct):
             DrConfigurationError: an unknown action, a target whose resource type does not fit
                 its action, a parameter the action does not take, or a bad name.
         """
-        check_bool("DrDrills", "add_experiment(skip_empty_targets)", skip_empty_targets)
+        check = Checks(self, "DrDrills")
+        check.switch("add_experiment(skip_empty_targets)", skip_empty_targets)
         if not isinstance(name, str) or not _NAME.match(name) or name in self.experiments:
-            raise DrConfigurationError(
-                "DrDrills", "add_experiment(name)", name,
+            check.fail(
+                "add_experiment(name)", name,
                 "lower-case letters, digits and hyphens, starting with a letter, not used yet",
             )  # fmt: skip
         return self._template(
             name,
             "".join(part.title() for part in name.split("-")) + "Experiment",
             description=description,
-            actions=self._actions(actions, targets),
+            actions=self._actions(check, actions, targets),
             targets=targets,
             target_parameters=target_parameters,
             skip_empty_targets=skip_empty_targets,
@@ -265,6 +261,7 @@ class DrDrills(Construct):
 
     def _actions(
         self,
+        check: Checks,
         actions: Mapping[str, tuple[str, str, Mapping[str, str]]],
         targets: Mapping[str, tuple[str, Sequence[str]]],
     ) -> dict[str, fis.CfnExperimentTemplate.ExperimentTemplateActionProperty]:
@@ -273,27 +270,27 @@ class DrDrills(Construct):
         for action_name, (action_id, target, parameters) in actions.items():
             spec = FIS_ACTIONS.get(action_id)
             if spec is None:
-                raise DrConfigurationError(
-                    "DrDrills", f"add_experiment(actions[{action_name!r}])", action_id,
+                check.fail(
+                    f"add_experiment(actions[{action_name!r}])", action_id,
                     "one of " + ", ".join(FIS_ACTIONS),
                 )  # fmt: skip
             resource_type = targets.get(target, ("(no such target)", ()))[0]
             if resource_type != spec.resource_type:
-                raise DrConfigurationError(
-                    "DrDrills", f"add_experiment(targets[{target!r}])", resource_type,
+                check.fail(
+                    f"add_experiment(targets[{target!r}])", resource_type,
                     f"a target of resource type {spec.resource_type!r}, the one {action_id} "
                     "acts on",
                 )  # fmt: skip
             unknown = set(parameters) - spec.parameters
             if unknown:
-                raise DrConfigurationError(
-                    "DrDrills", f"add_experiment(actions[{action_name!r}]) parameters",
+                check.fail(
+                    f"add_experiment(actions[{action_name!r}]) parameters",
                     sorted(unknown),
                     f"parameters of {action_id}: {sorted(spec.parameters) or 'none'}",
                 )  # fmt: skip
             if "scope" in parameters:
-                check_choice(
-                    "DrDrills", f"add_experiment(actions[{action_name!r}]) scope",
+                check.choice(
+                    f"add_experiment(actions[{action_name!r}]) scope",
                     parameters["scope"], DISRUPTION_SCOPES,
                 )  # fmt: skip
             cfn_actions[action_name] = fis.CfnExperimentTemplate.ExperimentTemplateActionProperty(
@@ -535,6 +532,7 @@ class DrDrills(Construct):
                     f"{self._disruption_text} and fail Aurora over if the writer is there"
                 ),
                 actions=self._actions(
+                    Checks(self, "DrDrills"),
                     {
                         "DisruptNetwork": (
                             "aws:network:disrupt-connectivity",
