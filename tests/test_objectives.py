@@ -993,3 +993,13 @@ def test_the_posture_reads_each_template_once_in_the_constructor_and_once_at_syn
     assert rendered == ["Test"]
     Template.from_stack(stack)
     assert rendered == ["Test", "Test"]
+
+
+def test_objectives_hand_out_durations_per_failure_mode() -> None:
+    objectives = RecoveryObjectives(
+        rpo=Duration.minutes(30), rto=Duration.hours(2), az_loss=Target(rto=Duration.minutes(1))
+    )
+    assert objectives.rto(FailureMode.AZ_LOSS).to_seconds() == 60
+    assert objectives.rpo(FailureMode.AZ_LOSS).to_seconds() == 1800
+    assert objectives.rto(FailureMode.CORRUPTION).to_seconds() == 7200
+    assert objectives.targets[FailureMode.AZ_LOSS] == (1800, 60)  # kept: the same in seconds

@@ -135,7 +135,8 @@ class RecoveryObjectives:
             )
         self.rpo_seconds = check_duration("RecoveryObjectives", "rpo", rpo, 0, _MAX_TARGET)
         self.rto_seconds = check_duration("RecoveryObjectives", "rto", rto, 0, _MAX_TARGET)
-        #: Target (rpo_seconds, rto_seconds) per failure mode.
+        #: Target (rpo_seconds, rto_seconds) per failure mode (as Durations: :meth:`rpo`,
+        #: :meth:`rto`).
         self.targets: dict[FailureMode, tuple[int, int]] = {}
         for mode, override in (
             (FailureMode.AZ_LOSS, az_loss),
@@ -163,6 +164,14 @@ class RecoveryObjectives:
             if restore_time is None
             else check_duration("RecoveryObjectives", "restore_time", restore_time, 1, _MAX_TARGET)
         )
+
+    def rpo(self, mode: FailureMode) -> Duration:
+        """The RPO target of the failure ``mode`` (its override, else the overall ``rpo``)."""
+        return Duration.seconds(self.targets[mode][0])
+
+    def rto(self, mode: FailureMode) -> Duration:
+        """The RTO target of the failure ``mode`` (its override, else the overall ``rto``)."""
+        return Duration.seconds(self.targets[mode][1])
 
     def bind(self, layer: Construct, *stores: Construct) -> None:
         """Hold ``stores`` to these objectives: checked when the app is synthesized (a breach

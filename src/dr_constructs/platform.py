@@ -295,20 +295,19 @@ class DrPlatform(Construct):
 
     def _audit(self) -> DrBackupAudit:
         """Audit evidence with the corruption RTO objective as the restore-time target."""
-        _, rto = self.objectives.targets[FailureMode.CORRUPTION]
         return DrBackupAudit(
             self,
             "Audit",
             vault=self.backup,
             resources=list(self._stores),
-            max_restore_time=Duration.seconds(max(rto, 60)),
+            max_restore_time=_at_least(self.objectives.rto(FailureMode.CORRUPTION), _MINUTE),
             environment_suffix=self.environment_suffix,
             removal_policy=self.removal_policy,
         )
 
     def _restore_tests(self) -> DrRestoreTesting:
         """Restore tests held to the corruption objectives: a restore is the way back there."""
-        rpo, rto = self.objectives.targets[FailureMode.CORRUPTION]
+        corruption = FailureMode.CORRUPTION
         return DrRestoreTesting(
             self,
             "RestoreTesting",
@@ -317,8 +316,8 @@ class DrPlatform(Construct):
             function=self.function if self.function.runs_health_check else self._canary(),
             observability=self.observability,
             bucket=self.storage,
-            rto=Duration.seconds(max(rto, 60)),
-            rpo=Duration.seconds(max(rpo, 1)),
+            rto=_at_least(self.objectives.rto(corruption), _MINUTE),
+            rpo=_at_least(self.objectives.rpo(corruption), _SECOND),
             logs_key=self.logs_key,
             environment_suffix=self.environment_suffix,
             removal_policy=self.removal_policy,
@@ -372,7 +371,6 @@ class DrPlatform(Construct):
 
     def _drills(self, *, stop_alarms: list[cloudwatch.IAlarm]) -> DrDrills:
         """FIS drills whose bar is the AZ-loss RTO objective."""
-        _, rto = self.objectives.targets[FailureMode.AZ_LOSS]
         return DrDrills(
             self,
             "Drills",
@@ -380,7 +378,7 @@ class DrPlatform(Construct):
             cluster=self.database.cluster,
             function=self.function,
             observability=self.observability,
-            az_loss_rto=Duration.seconds(max(rto, 1)),
+            az_loss_rto=_at_least(self.objectives.rto(FailureMode.AZ_LOSS), _SECOND),
             stop_alarms=stop_alarms,
             logs_key=self.logs_key,
             environment_suffix=self.environment_suffix,
@@ -435,6 +433,15 @@ class DrPlatform(Construct):
     @property
     def dashboard(self) -> cloudwatch.Dashboard:
         return self.observability.dashboard
+
+
+def _at_least(value: Duration, floor: Duration) -> Duration:
+    """``value``, or ``floor`` when shorter (an objective of 0 s, where the assurance
+    constructs take their smallest value)."""
+    return value if value.to_seconds() >= floor.to_seconds() else floor
+
+
+_SECOND, _MINUTE = Duration.seconds(1), Duration.minutes(1)
 
 
 # --- checks ----------------------------------------------------------------------------------
