@@ -39,14 +39,9 @@ from aws_cdk import (
 )
 
 from .errors import DrConfigurationError
-from .objectives import (
-    FailureMode,
-    Posture,
-    RecoveryObjectives,
-    _human,
-    assess_templates,
-    write_posture_report,
-)
+from .objectives import RecoveryObjectives
+from .posture import FailureMode, Posture, _human, assess_templates
+from .posture_report import write_posture_report
 from .templates import StackTemplate, construct_paths
 
 #: Where each failure mode's finding points in the resource, for CDK's report.
