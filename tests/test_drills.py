@@ -50,6 +50,19 @@ def test_snapshot(template: Template, snapshot_json: Any) -> None:
     assert _drill_resources(template) == snapshot_json
 
 
+def test_drills_take_the_writer_az_the_database_publishes(
+    built: tuple[DrPlatform, Template],
+) -> None:
+    """DrDatabase publishes the AZ its writer is pinned to; DrDrills takes it (issue 19)."""
+    platform, template = built
+    instances = resources_of(template, "AWS::RDS::DBInstance")
+    (writer,) = [v for k, v in instances.items() if "Writer" in k]
+    zone = writer["Properties"]["AvailabilityZone"]
+    assert platform.database.writer_availability_zone == zone == ZONES[0]
+    assert platform.drills is not None
+    assert platform.drills.writer_availability_zone == zone
+
+
 def test_off_by_default() -> None:
     stack = new_stack()
     platform = DrPlatform(stack, "Dr")

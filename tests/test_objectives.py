@@ -970,3 +970,36 @@ def test_multi_az_db_cluster_fails_over_within_35_seconds() -> None:
     posture = _one(cluster, AZ)
     assert (posture.rpo_seconds, posture.rto_seconds) == (0, MULTI_AZ_CLUSTER_FAILOVER_SECONDS)
     assert posture.kind == "Multi-AZ DB cluster"
+
+
+def test_the_posture_reads_each_template_once_in_the_constructor_and_once_at_synth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stack's template is rendered through jsii (StackTemplate.of) once for DrPlatform's
+    check and its backup alarm windows, and once for the report and checks at synth (issue 19:
+    it was rendered twice in each)."""
+    from dr_constructs import templates
+
+    rendered: list[str] = []
+    render = templates.StackTemplate.of.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[templates.StackTemplate], stack: Stack) -> templates.StackTemplate:
+        rendered.append(stack.node.path)
+        return render(cls, stack)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(templates.StackTemplate, "of", classmethod(counted))
+    stack = new_stack()
+    DrPlatform(stack, "Dr")
+    assert rendered == ["Test"]
+    Template.from_stack(stack)
+    assert rendered == ["Test", "Test"]
+
+
+def test_objectives_hand_out_durations_per_failure_mode() -> None:
+    objectives = RecoveryObjectives(
+        rpo=Duration.minutes(30), rto=Duration.hours(2), az_loss=Target(rto=Duration.minutes(1))
+    )
+    assert objectives.rto(FailureMode.AZ_LOSS).to_seconds() == 60
+    assert objectives.rpo(FailureMode.AZ_LOSS).to_seconds() == 1800
+    assert objectives.rto(FailureMode.CORRUPTION).to_seconds() == 7200
+    assert objectives.targets[FailureMode.AZ_LOSS] == (1800, 60)  # kept: the same in seconds

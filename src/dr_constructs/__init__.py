@@ -17,6 +17,8 @@ Assurance, built on the layers:
 * :class:`DrDrills` - AWS FIS drills for the loss of an AZ (``drills``)
 * :class:`DrPostureCheck` - the same recovery-objectives check for any CDK app, as a policy
   validation plugin (``posture_check``)
+* ``ResilienceHubApp`` - the objectives handed to AWS Resilience Hub (``resilience_hub``)
+* ``DrBackupAudit`` - AWS Backup Audit Manager evidence (``audit``)
 """
 
 __version__ = "0.1.0"

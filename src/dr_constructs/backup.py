@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy
@@ -15,18 +14,13 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from .checks import Checks
 from .compliance import AWS_SOLUTIONS, HIPAA_SECURITY, NIST_800_53_R5, acknowledge, in_packs
+from .contract import BACKUP_ROLE_ID, plan_name, vault_name
 from .deletion import delete_with_stack
-from .errors import (
-    DrConfigurationError,
-    check_days,
-    check_environment_suffix,
-    check_key,
-    check_removal_policy,
-    claim_physical_name,
-)
 from .keys import customer_managed_key
-from .regions import require
+from .parts import arn_in_account
+from .schedules import schedule_interval_seconds
 
 #: Every hour on the hour (UTC).
 HOURLY = events.Schedule.cron(minute="0")
@@ -61,44 +55,6 @@ MANAGED_POLICY_REASON = (
 )
 
 Protectable = rds.IDatabaseCluster | dynamodb.ITable | s3.IBucket
-
-
-def schedule_interval_seconds(expression: str) -> int | None:
-    """The longest gap between two runs of an AWS Backup ``cron(...)`` schedule, or None when
-    the expression is not one this reads (then its snapshots are not counted)."""
-    match = re.fullmatch(r"cron\((.+)\)", expression.strip())
-    fields = match.group(1).split() if match else []
-    if len(fields) != 6:
-        return None
-    minute, hour, day_of_month, _month, day_of_week, _year = fields
-    every_day = day_of_month in ("*", "?") and day_of_week in ("*", "?")
-    if not every_day:
-        return 7 * 86400 if day_of_month in ("*", "?") else 31 * 86400
-    step = re.fullmatch(r"(?:\*|\d+)/(\d+)", hour)
-    if not re.fullmatch(r"\d+(,\d+)*", minute):
-        return None
-    if hour == "*":
-        return 3600
-    if step:
-        return 3600 * int(step.group(1))
-    if re.fullmatch(r"\d+(,\d+)*", hour):
-        hours = sorted({int(h) for h in hour.split(",")})
-        gaps = [b - a for a, b in zip(hours, [*hours[1:], hours[0] + 24], strict=True)]
-        return 3600 * max(gaps)
-    return None
-
-
-def _check_schedule(prop: str, schedule: events.Schedule) -> None:
-    if not isinstance(schedule, events.Schedule) or not schedule.expression_string.startswith(
-        "cron("
-    ):
-        raise DrConfigurationError(
-            "DrBackupVault",
-            prop,
-            getattr(schedule, "expression_string", schedule),
-            "events.Schedule.cron(...) (AWS Backup takes cron expressions only), "
-            "e.g. Schedule.cron(minute='0') for hourly",
-        )
 
 
 class DrBackupVault(Construct):
@@ -170,23 +126,28 @@ class DrBackupVault(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
-        check_removal_policy("DrBackupVault", removal_policy)
-        check_key("DrBackupVault", "encryption_key", encryption_key)
-        suffix = check_environment_suffix("DrBackupVault", environment_suffix)
+        check = Checks(self, "DrBackupVault")
+        check.removal_policy(removal_policy)
+        check.key("encryption_key", encryption_key)
+        suffix = check.environment_suffix(environment_suffix)
         #: Retention in days, shared with Aurora's backup window by DrPlatform.
-        self.retention_days = check_days("DrBackupVault", "retention", retention, 1, 35)
-        _check_schedule("schedule", schedule)
+        self.retention_days = check.days("retention", retention, 1, 35)
+        check.cron("schedule", schedule, _CRON)
         if snapshot_schedule is not None:
-            _check_schedule("snapshot_schedule", snapshot_schedule)
+            check.cron("snapshot_schedule", snapshot_schedule, _CRON)
         #: The longest gap between two scheduled backups, in seconds (None: not readable).
         self.schedule_interval_seconds = schedule_interval_seconds(schedule.expression_string)
-        lock = self._lock(lock_min_retention, lock_changeable_for, removal_policy)
-        for kind, name in (
-            ("backup vault", f"dr-vault-{suffix}"),
-            ("backup plan", f"dr-plan-{suffix}"),
-            *([("backup vault", f"dr-lag-vault-{suffix}")] if air_gapped_retention else []),
-        ):
-            claim_physical_name(self, "DrBackupVault", "environment_suffix", suffix, kind, name)
+        lock = _check_lock(
+            check, lock_min_retention, lock_changeable_for, self.retention_days, removal_policy
+        )
+        check.claim("backup vault", vault_name(suffix))
+        check.claim("backup plan", plan_name(suffix))
+        copy_days = None
+        if air_gapped_retention is not None:
+            check.claim("backup vault", f"dr-lag-vault-{suffix}")
+            copy_days = _check_immutable(check, "air_gapped_retention", air_gapped_retention,
+                                         7, 3650, removal_policy)  # fmt: skip
+            check.require("air_gapped_retention", air_gapped_retention)
 
         self.encryption_key = encryption_key or customer_managed_key(
             self, "Key", description=f"DR backup vault ({suffix})", removal_policy=removal_policy
@@ -194,52 +155,56 @@ class DrBackupVault(Construct):
         self.vault = backup.BackupVault(
             self,
             "Vault",
-            backup_vault_name=f"dr-vault-{suffix}",  # claimed above
+            backup_vault_name=vault_name(suffix),  # claimed above
             encryption_key=self.encryption_key,
             lock_configuration=lock,
             block_recovery_point_deletion=removal_policy == RemovalPolicy.RETAIN,
             removal_policy=removal_policy,
         )
         #: The logically air-gapped vault the plan copies to (``air_gapped_retention``).
-        self.air_gapped_vault: backup.CfnLogicallyAirGappedBackupVault | None = None
-        copy_actions = []
-        if air_gapped_retention is not None:
-            copy_days = self._check_immutable(
-                "air_gapped_retention", air_gapped_retention, 7, 3650, removal_policy
-            )
-            require(self, "DrBackupVault", "air_gapped_retention", air_gapped_retention,
-                    "air_gapped_retention")  # fmt: skip
-            self.air_gapped_vault = self._air_gapped_vault(suffix, copy_days)
-            copy_actions.append(
-                backup.BackupPlanCopyActionProps(
-                    destination_backup_vault=backup.BackupVault.from_backup_vault_arn(
-                        self, "AirGappedVaultRef", self.air_gapped_vault.attr_backup_vault_arn
-                    ),
-                    delete_after=Duration.days(copy_days),
-                )
-            )
-        self.plan = self._plan(suffix, schedule, snapshot_schedule, copy_actions)
+        self.air_gapped_vault = self._air_gapped_vault(suffix, copy_days) if copy_days else None
+        self.plan = self._plan(suffix, schedule, snapshot_schedule, self._copy_actions(copy_days))
         #: Under ``DESTROY`` without Vault Lock: the custom resource that empties the vault when
         #: the stack is deleted (the plan depends on it, so it runs after the plan is gone).
         self.vault_deletion: CustomResource | None = None
         if removal_policy == RemovalPolicy.DESTROY and lock is None:
             self.vault_deletion = self._empty_on_delete()
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
-            description="AWS Backup: back up and restore the DR stack's resources",
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(p) for p in _BACKUP_POLICIES
-            ],
-        )
-        self._acknowledge_managed_policies(_BACKUP_POLICIES)
+        self.role = self._role()
         self._s3_enabled = False
         self._selections = 0
         #: The customer-managed policy that lets the role use the protected resources' keys,
         #: created by the first :meth:`protect` of a resource with its own key.
         self.key_policy: iam.ManagedPolicy | None = None
         self._keys: set[str] = set()
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _copy_actions(self, copy_days: int | None) -> list[backup.BackupPlanCopyActionProps]:
+        """A copy of every backup to the air-gapped vault, kept ``copy_days``, if there is one."""
+        if self.air_gapped_vault is None or copy_days is None:
+            return []
+        return [
+            backup.BackupPlanCopyActionProps(
+                destination_backup_vault=backup.BackupVault.from_backup_vault_arn(
+                    self, "AirGappedVaultRef", self.air_gapped_vault.attr_backup_vault_arn
+                ),
+                delete_after=Duration.days(copy_days),
+            )
+        ]
+
+    def _role(self) -> iam.Role:
+        """The role AWS Backup backs up and restores as, with AWS's service-role policies."""
+        role = iam.Role(
+            self,
+            BACKUP_ROLE_ID,
+            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            description="AWS Backup: back up and restore the DR stack's resources",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(p) for p in _BACKUP_POLICIES
+            ],
+        )
+        _acknowledge_managed_policies(role, _BACKUP_POLICIES)
+        return role
 
     def _plan(
         self,
@@ -271,51 +236,9 @@ class DrBackupVault(Construct):
         return backup.BackupPlan(
             self,
             "Plan",
-            backup_plan_name=f"dr-plan-{suffix}",
+            backup_plan_name=plan_name(suffix),
             backup_vault=self.vault,
             backup_plan_rules=rules,
-        )
-
-    @staticmethod
-    def _check_immutable(
-        prop: str, value: Duration, low: int, high: int, removal_policy: RemovalPolicy
-    ) -> int:
-        """Days of an immutable setting, which only ``RETAIN`` can live with."""
-        days = check_days("DrBackupVault", prop, value, low, high)
-        if removal_policy != RemovalPolicy.RETAIN:
-            raise DrConfigurationError(
-                "DrBackupVault", "removal_policy", removal_policy,
-                f"RemovalPolicy.RETAIN with {prop}: a vault locked in compliance mode can "
-                "never be deleted while it holds recovery points",
-            )  # fmt: skip
-        return days
-
-    def _lock(
-        self,
-        min_retention: Duration | None,
-        changeable_for: Duration | None,
-        removal_policy: RemovalPolicy,
-    ) -> backup.LockConfiguration | None:
-        """Vault Lock: governance mode, or compliance mode after ``changeable_for``."""
-        if min_retention is None:
-            if changeable_for is not None:
-                raise DrConfigurationError(
-                    "DrBackupVault", "lock_changeable_for", changeable_for.to_human_string(),
-                    "None unless lock_min_retention turns Vault Lock on",
-                )  # fmt: skip
-            return None
-        lock_days = check_days(
-            "DrBackupVault", "lock_min_retention", min_retention, 1, self.retention_days
-        )
-        grace = None
-        if changeable_for is not None:
-            grace = Duration.days(
-                self._check_immutable(
-                    "lock_changeable_for", changeable_for, 3, 36500, removal_policy
-                )
-            )
-        return backup.LockConfiguration(
-            min_retention=Duration.days(lock_days), changeable_for=grace
         )
 
     def _air_gapped_vault(self, suffix: str, days: int) -> backup.CfnLogicallyAirGappedBackupVault:
@@ -333,9 +256,6 @@ class DrBackupVault(Construct):
     def _empty_on_delete(self) -> CustomResource:
         """Delete the vault's recovery points at stack deletion, after the plan and its
         selections (they depend on this resource), so CloudFormation can delete the vault."""
-
-        def arn(service: str, resource: str) -> str:
-            return f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
 
         deletion = delete_with_stack(
             self,
@@ -362,9 +282,9 @@ class DrBackupVault(Construct):
                     "Effect": "Allow",
                     "Action": ["backup:DeleteRecoveryPoint"],
                     "Resource": [
-                        arn("backup", "recovery-point:*"),
-                        arn("rds", "cluster-snapshot:awsbackup:*"),
-                        arn("dynamodb", "table/*/backup/*"),
+                        arn_in_account("backup", "recovery-point:*"),
+                        arn_in_account("rds", "cluster-snapshot:awsbackup:*"),
+                        arn_in_account("dynamodb", "table/*/backup/*"),
                     ],
                 },
                 {
@@ -395,10 +315,9 @@ class DrBackupVault(Construct):
         S3 buckets need ``event_bridge_enabled=True`` for continuous backup; the backup role
         gets the S3 backup/restore policies and may use the resources' KMS keys.
         """
+        check = Checks(self, "DrBackupVault")
         if not resources:
-            raise DrConfigurationError(
-                "DrBackupVault", "protect(*resources)", (), "at least one resource"
-            )
+            check.fail("protect(*resources)", (), "at least one resource")
         selected: list[backup.BackupResource] = []
         for resource in resources:
             # jsii interfaces are not runtime-checkable: recognise resources by their attributes
@@ -419,8 +338,7 @@ class DrBackupVault(Construct):
                 selected.append(backup.BackupResource.from_arn(resource.bucket_arn))
                 self._enable_s3()
             else:
-                raise DrConfigurationError(
-                    "DrBackupVault",
+                check.fail(
                     "protect(*resources)",
                     type(resource).__name__,
                     "rds.IDatabaseCluster, dynamodb.ITable or s3.IBucket",
@@ -440,7 +358,7 @@ class DrBackupVault(Construct):
         if not self._s3_enabled:
             for name in _S3_POLICIES:
                 self.role.add_managed_policy(iam.ManagedPolicy.from_aws_managed_policy_name(name))
-            self._acknowledge_managed_policies(_S3_POLICIES)
+            _acknowledge_managed_policies(self.role, _S3_POLICIES)
             self._s3_enabled = True
 
     def _allow_key(self, key: kms.IKey) -> None:
@@ -467,12 +385,59 @@ class DrBackupVault(Construct):
             ),
         )
 
-    def _acknowledge_managed_policies(self, names: tuple[str, ...]) -> None:
-        acknowledge(
-            self.role,
-            MANAGED_POLICY_REASON,
-            *(
-                f"{AWS_SOLUTIONS}-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]"
-                for name in names
-            ),
+
+def _acknowledge_managed_policies(role: iam.Role, names: tuple[str, ...]) -> None:
+    acknowledge(
+        role,
+        MANAGED_POLICY_REASON,
+        *(
+            f"{AWS_SOLUTIONS}-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]"
+            for name in names
+        ),
+    )
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+_CRON = (
+    "events.Schedule.cron(...) (AWS Backup takes cron expressions only), "
+    "e.g. Schedule.cron(minute='0') for hourly"
+)
+
+
+def _check_immutable(
+    check: Checks, prop: str, value: Duration, low: int, high: int, removal_policy: RemovalPolicy
+) -> int:
+    """Days of an immutable setting, which only ``RETAIN`` can live with."""
+    days = check.days(prop, value, low, high)
+    if removal_policy != RemovalPolicy.RETAIN:
+        check.fail(
+            "removal_policy", removal_policy,
+            f"RemovalPolicy.RETAIN with {prop}: a vault locked in compliance mode can "
+            "never be deleted while it holds recovery points",
+        )  # fmt: skip
+    return days
+
+
+def _check_lock(
+    check: Checks,
+    min_retention: Duration | None,
+    changeable_for: Duration | None,
+    retention_days: int,
+    removal_policy: RemovalPolicy,
+) -> backup.LockConfiguration | None:
+    """Vault Lock: governance mode, or compliance mode after ``changeable_for``."""
+    if min_retention is None:
+        if changeable_for is not None:
+            check.fail(
+                "lock_changeable_for", changeable_for.to_human_string(),
+                "None unless lock_min_retention turns Vault Lock on",
+            )  # fmt: skip
+        return None
+    lock_days = check.days("lock_min_retention", min_retention, 1, retention_days)
+    grace = None
+    if changeable_for is not None:
+        grace = Duration.days(
+            _check_immutable(check, "lock_changeable_for", changeable_for, 3, 36500, removal_policy)
         )
+    return backup.LockConfiguration(min_retention=Duration.days(lock_days), changeable_for=grace)

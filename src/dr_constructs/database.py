@@ -22,11 +22,11 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from .checks import Checks
 from .compliance import (
     AWS_SOLUTIONS,
     HIPAA_SECURITY,
@@ -36,22 +36,12 @@ from .compliance import (
     ignore_cfn_lint,
     in_packs,
 )
-from .errors import (
-    DrConfigurationError,
-    check_binding,
-    check_bool,
-    check_days,
-    check_environment_suffix,
-    check_instance_of,
-    check_int_range,
-    check_key,
-    check_removal_policy,
-    claim_physical_name,
-)
+from .contract import cluster_identifier, table_name
 from .hooks import ObjectivesBinding
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
-from .regions import AURORA_CLASS_PREFERENCE, aurora_postgresql_class, region_data, require
+from .parts import arn_in_account, encrypted_log_group, service_role
+from .regions import AURORA_CLASS_PREFERENCE, aurora_postgresql_class, region_data
 
 #: Aurora PostgreSQL 17.9: current major, not deprecated for new clusters.
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
@@ -83,6 +73,8 @@ AURORA_POSTGRESQL_CLASSES: dict[str, tuple[str, ...]] = {
 AURORA_POSTGRESQL_FAMILIES = tuple(AURORA_POSTGRESQL_CLASSES)
 #: The admin user of the generated secret.
 ADMIN_USERNAME = "dradmin"
+#: The construct id of the writer instance in the cluster.
+WRITER_ID = "Writer"
 #: RDS Proxy listens for PostgreSQL on this port.
 PROXY_PORT = 5432
 #: The table's partition key unless another is given.
@@ -169,161 +161,54 @@ class DrDatabase(Construct):
         objectives: ObjectivesBinding | None = None,
     ) -> None:
         super().__init__(scope, id)
-        check_removal_policy("DrDatabase", removal_policy)
-        check_bool("DrDatabase", "proxy", proxy)
-        if proxy:
-            require(self, "DrDatabase", "proxy", proxy, "proxy")
-        check_binding("DrDatabase", objectives)
-        suffix = check_environment_suffix("DrDatabase", environment_suffix)
-        check_int_range("DrDatabase", "readers", readers, 1, 15)
-        check_int_range("DrDatabase", "port", port, 1150, 65535)
-        retention_days = check_days("DrDatabase", "backup_retention", backup_retention, 1, 35)
+        check = Checks(self, "DrDatabase")
+        check.removal_policy(removal_policy)
+        if check.switch("proxy", proxy):
+            check.require("proxy", proxy)
+        check.objectives(objectives)
+        suffix = check.environment_suffix(environment_suffix)
+        check.int_range("readers", readers, 1, 15)
+        check.int_range("port", port, 1150, 65535)
+        retention_days = check.days("backup_retention", backup_retention, 1, 35)
         chosen = instance_type is not None
-        instance_type = self._check_instance_type(instance_type or self._default_class())
-        self._check_database_name(database_name)
-        self._check_keys(partition_key, sort_key)
-        check_instance_of(
-            "DrDatabase", "network", network, DrNetwork, "the DrNetwork the database runs in"
-        )
-        check_key("DrDatabase", "encryption_key", encryption_key)
-        check_key("DrDatabase", "logs_key", logs_key)
-        for client in clients:
-            if not hasattr(client, "connections"):
-                raise DrConfigurationError(
-                    "DrDatabase",
-                    "clients",
-                    type(client).__name__,
-                    "security groups or other ec2.IConnectable (a Lambda function, ...)",
-                )
+        instance_type = _check_instance_type(check, instance_type or self._default_class())
+        _check_database_name(check, database_name)
+        _check_keys(check, partition_key, sort_key)
+        check.instance_of("network", network, DrNetwork, "the DrNetwork the database runs in")
+        check.key("encryption_key", encryption_key)
+        check.key("logs_key", logs_key)
+        _check_clients(check, clients)
+        #: The cluster's identifier, ``dr-aurora-{suffix}``.
+        self.cluster_identifier = check.claim("Aurora cluster", cluster_identifier(suffix))
+        table = check.claim("table", table_name(suffix))
+
         destroy = removal_policy == RemovalPolicy.DESTROY
         #: The PostgreSQL port clients connect to.
         self.port = port
         self._network_stack = Stack.of(network.vpc)
-        self.cluster_identifier = f"dr-aurora-{suffix}"
-        table_name = f"dr-table-{suffix}"
-        for kind, name in (("Aurora cluster", self.cluster_identifier), ("table", table_name)):
-            claim_physical_name(self, "DrDatabase", "environment_suffix", suffix, kind, name)
-
-        self.encryption_key = encryption_key or customer_managed_key(
-            self, "Key", description=f"DR data ({suffix})", removal_policy=removal_policy
+        self._keys(suffix, encryption_key, logs_key, removal_policy)
+        self._cluster_parts(network, suffix, removal_policy)
+        self.cluster = self._cluster(
+            network, instance_type, readers, database_name, backup_retention, destroy
         )
-        self.logs_key = logs_key or logs_encryption_key(
-            self, "LogsKey", description=f"DR database logs ({suffix})",
-            removal_policy=removal_policy,
-        )  # fmt: skip
-
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "ClusterSecurityGroup",
-            vpc=network.vpc,
-            description=f"Aurora dr-aurora-{suffix}: admits only its named clients",
-            allow_all_outbound=False,
-        )
-        # Created before the cluster so its retention and key are ours, not RDS's defaults.
-        self.log_group = logs.LogGroup(
-            self,
-            "PostgresqlLogs",
-            log_group_name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
-            encryption_key=self.logs_key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=removal_policy,
-        )
-        #: Cluster parameter group (``rds.force_ssl=1``).
-        self.parameter_group = rds.ParameterGroup(
-            self,
-            "ClusterParameters",
-            engine=rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION),
-            description="dr-constructs: TLS required, connections logged",
-            parameters={"rds.force_ssl": "1", "log_connections": "1", "log_disconnections": "1"},
-        )
-
-        def instance(name: str) -> rds.IClusterInstance:
-            return rds.ClusterInstance.provisioned(
-                name,
-                instance_type=instance_type,
-                enable_performance_insights=True,
-                performance_insight_encryption_key=self.encryption_key,
-                auto_minor_version_upgrade=True,
-                publicly_accessible=False,
-            )
-
-        self._instance_ids = ["Writer"] + [f"Reader{i + 1}" for i in range(readers)]
-        self.cluster = rds.DatabaseCluster(
-            self,
-            "Cluster",
-            engine=rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION),
-            cluster_identifier=self.cluster_identifier,
-            default_database_name=database_name,
-            port=port,
-            credentials=rds.Credentials.from_generated_secret(
-                ADMIN_USERNAME, encryption_key=self.encryption_key
-            ),
-            writer=instance(self._instance_ids[0]),
-            readers=[instance(name) for name in self._instance_ids[1:]],
-            vpc=network.vpc,
-            vpc_subnets=network.private_subnets,
-            security_groups=[self.security_group],
-            parameter_group=self.parameter_group,
-            storage_encrypted=True,
-            storage_encryption_key=self.encryption_key,
-            iam_authentication=True,
-            backup=rds.BackupProps(retention=backup_retention, preferred_window="03:00-04:00"),
-            preferred_maintenance_window="sun:04:30-sun:05:30",
-            cloudwatch_logs_exports=["postgresql"],
-            monitoring_interval=Duration.seconds(60),
-            monitoring_role=self._monitoring_role(),
-            deletion_protection=not destroy,
-            copy_tags_to_snapshot=True,
-            removal_policy=RemovalPolicy.DESTROY if destroy else RemovalPolicy.SNAPSHOT,
-        )
-        self.cluster.node.add_dependency(self.log_group)
         #: The cluster's DB subnet group (isolated subnets), e.g. for restores.
         self.subnet_group: rds.ISubnetGroup = self.cluster.node.find_child("Subnets")  # type: ignore[assignment]
         self._spread_instances_over_azs(network)
         if not chosen:
             self._default_class_per_region()
         #: The admin secret (host, port, username, password, dbname), rotated every 30 days.
-        self.secret = self.cluster.secret
-        assert self.secret is not None
-        # cluster.secret is the attachment; the Secret resource itself is this child:
-        self.cluster.node.find_child("Secret").apply_removal_policy(removal_policy)  # type: ignore[attr-defined]
-        self.secret_rotation = self._rotate_secret(network)
+        self.secret = self._secret(network, removal_policy)
         self.backup_retention_days = retention_days
         #: The admin user of the secret (the user IAM authentication to the proxy names).
         self.admin_username = ADMIN_USERNAME
         #: The RDS Proxy in front of the cluster, when ``proxy=True``.
         self.proxy: rds.DatabaseProxy | None = self._add_proxy(network, suffix) if proxy else None
         if destroy:
-            acknowledge(
-                self.cluster,
-                "Deletion protection is off only because the caller opted in to "
-                "removal_policy=RemovalPolicy.DESTROY, explicitly, so that deleting the stack "
-                "deletes the cluster; the default, RETAIN, keeps deletion protection on and a "
-                "final snapshot.",
-                f"{AWS_SOLUTIONS}-RDS10",
-                *in_packs("RDSInstanceDeletionProtectionEnabled", (HIPAA_SECURITY, NIST_800_53_R5)),
-                "CT.RDS.PR.3",
-            )
-
+            _acknowledge_no_deletion_protection(self.cluster)
         key = partition_key or DEFAULT_PARTITION_KEY
         #: The table's partition-key attribute name.
         self.partition_key_name = key.name
-        self.table = dynamodb.Table(
-            self,
-            "Table",
-            table_name=table_name,
-            partition_key=key,
-            sort_key=sort_key,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True,
-                recovery_period_in_days=retention_days,
-            ),
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.encryption_key,
-            deletion_protection=not destroy,
-            removal_policy=removal_policy,
-        )
+        self.table = self._table(table, key, sort_key, retention_days, removal_policy)
         for client in clients:
             self.allow_from(client)
         if objectives is not None:
@@ -366,6 +251,138 @@ class DrDatabase(Construct):
                 description,
             )
 
+    # --- steps ---------------------------------------------------------------------------
+
+    def _keys(
+        self,
+        suffix: str,
+        encryption_key: kms.IKey | None,
+        logs_key: kms.IKey | None,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        self.encryption_key = encryption_key or customer_managed_key(
+            self, "Key", description=f"DR data ({suffix})", removal_policy=removal_policy
+        )
+        self.logs_key = logs_key or logs_encryption_key(
+            self, "LogsKey", description=f"DR database logs ({suffix})",
+            removal_policy=removal_policy,
+        )  # fmt: skip
+
+    def _cluster_parts(
+        self, network: DrNetwork, suffix: str, removal_policy: RemovalPolicy
+    ) -> None:
+        """The cluster's security group, log group and parameter group."""
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "ClusterSecurityGroup",
+            vpc=network.vpc,
+            description=f"Aurora dr-aurora-{suffix}: admits only its named clients",
+            allow_all_outbound=False,
+        )
+        # Created before the cluster so its retention and key are ours, not RDS's defaults.
+        self.log_group = encrypted_log_group(
+            self, "PostgresqlLogs", key=self.logs_key, removal_policy=removal_policy,
+            name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
+        )  # fmt: skip
+        #: Cluster parameter group (``rds.force_ssl=1``).
+        self.parameter_group = rds.ParameterGroup(
+            self,
+            "ClusterParameters",
+            engine=rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION),
+            description="dr-constructs: TLS required, connections logged",
+            parameters={"rds.force_ssl": "1", "log_connections": "1", "log_disconnections": "1"},
+        )
+
+    def _cluster(
+        self,
+        network: DrNetwork,
+        instance_type: ec2.InstanceType,
+        readers: int,
+        database_name: str,
+        backup_retention: Duration,
+        destroy: bool,
+    ) -> rds.DatabaseCluster:
+        """Aurora PostgreSQL, encrypted, IAM authentication, a writer and ``readers``, logs
+        exported after their log group exists."""
+
+        def instance(name: str) -> rds.IClusterInstance:
+            return rds.ClusterInstance.provisioned(
+                name,
+                instance_type=instance_type,
+                enable_performance_insights=True,
+                performance_insight_encryption_key=self.encryption_key,
+                auto_minor_version_upgrade=True,
+                publicly_accessible=False,
+            )
+
+        self._instance_ids = [WRITER_ID] + [f"Reader{i + 1}" for i in range(readers)]
+        cluster = rds.DatabaseCluster(
+            self,
+            "Cluster",
+            engine=rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION),
+            cluster_identifier=self.cluster_identifier,
+            default_database_name=database_name,
+            port=self.port,
+            credentials=rds.Credentials.from_generated_secret(
+                ADMIN_USERNAME, encryption_key=self.encryption_key
+            ),
+            writer=instance(self._instance_ids[0]),
+            readers=[instance(name) for name in self._instance_ids[1:]],
+            vpc=network.vpc,
+            vpc_subnets=network.private_subnets,
+            security_groups=[self.security_group],
+            parameter_group=self.parameter_group,
+            storage_encrypted=True,
+            storage_encryption_key=self.encryption_key,
+            iam_authentication=True,
+            backup=rds.BackupProps(retention=backup_retention, preferred_window="03:00-04:00"),
+            preferred_maintenance_window="sun:04:30-sun:05:30",
+            cloudwatch_logs_exports=["postgresql"],
+            monitoring_interval=Duration.seconds(60),
+            monitoring_role=self._monitoring_role(),
+            deletion_protection=not destroy,
+            copy_tags_to_snapshot=True,
+            removal_policy=RemovalPolicy.DESTROY if destroy else RemovalPolicy.SNAPSHOT,
+        )
+        cluster.node.add_dependency(self.log_group)
+        return cluster
+
+    def _secret(self, network: DrNetwork, removal_policy: RemovalPolicy) -> secretsmanager.ISecret:
+        """The cluster's admin secret, kept or deleted with the data, rotated every 30 days."""
+        secret = self.cluster.secret
+        assert secret is not None
+        # cluster.secret is the attachment; the Secret resource itself is this child:
+        self.cluster.node.find_child("Secret").apply_removal_policy(removal_policy)  # type: ignore[attr-defined]
+        self.secret = secret
+        self.secret_rotation = self._rotate_secret(network)
+        return secret
+
+    def _table(
+        self,
+        name: str,
+        partition_key: dynamodb.Attribute,
+        sort_key: dynamodb.Attribute | None,
+        retention_days: int,
+        removal_policy: RemovalPolicy,
+    ) -> dynamodb.Table:
+        """On demand, point-in-time recovery over the backup retention, the data key."""
+        return dynamodb.Table(
+            self,
+            "Table",
+            table_name=name,
+            partition_key=partition_key,
+            sort_key=sort_key,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True,
+                recovery_period_in_days=retention_days,
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.encryption_key,
+            deletion_protection=removal_policy != RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
+        )
+
     def _add_proxy(self, network: DrNetwork, suffix: str) -> rds.DatabaseProxy:
         """RDS Proxy: TLS required, IAM authentication, the admin secret; its role reads the
         secret through a customer-managed policy, its security group sends HTTPS (Secrets
@@ -380,13 +397,10 @@ class DrDatabase(Construct):
             ec2.Peer.ipv4(network.cidr), ec2.Port.tcp(443),
             "HTTPS to the Secrets Manager endpoint inside the VPC",
         )  # fmt: skip
-        role = iam.Role(
-            self, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
+        role, _ = service_role(
+            self, "Proxy", service="rds.amazonaws.com",
             description=f"RDS Proxy dr-proxy-{suffix}: read the admin secret",
-        )  # fmt: skip
-        iam.ManagedPolicy(
-            self, "ProxyPolicy", roles=[role],
-            description=f"RDS Proxy dr-proxy-{suffix}: read the admin secret, nothing more",
+            policy_description=f"RDS Proxy dr-proxy-{suffix}: read the admin secret, nothing more",
             statements=[
                 iam.PolicyStatement(
                     actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
@@ -426,6 +440,9 @@ class DrDatabase(Construct):
     def _spread_instances_over_azs(self, network: DrNetwork) -> None:
         """Pin the writer and each reader to different AZs, round-robin."""
         azs = network.vpc.availability_zones
+        #: The AZ the writer instance is pinned to at deployment, e.g. for AZ drills (None
+        #: where the AZs are ``Fn::GetAZs`` picks, resolved at deployment).
+        self.writer_availability_zone = None if Token.is_unresolved(azs[0]) else azs[0]
         for index, name in enumerate(self._instance_ids):
             cfn = self.cluster.node.find_child(name).node.default_child
             assert isinstance(cfn, rds.CfnDBInstance)
@@ -436,18 +453,11 @@ class DrDatabase(Construct):
     def _monitoring_role(self) -> iam.Role:
         """The Enhanced Monitoring role: AWS's AmazonRDSEnhancedMonitoringRole statements as a
         customer-managed policy, narrowed to this account, region and RDS's log group."""
-        role = iam.Role(
-            self,
-            "MonitoringRole",
-            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
+        group = arn_in_account("logs", "log-group:RDSOSMetrics")
+        role, policy = service_role(
+            self, "Monitoring", service="monitoring.rds.amazonaws.com",
             description="RDS Enhanced Monitoring: publish OS metrics of the DR cluster",
-        )
-        group = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:RDSOSMetrics"
-        policy = iam.ManagedPolicy(
-            self,
-            "MonitoringPolicy",
-            description="RDS Enhanced Monitoring: write OS metrics to RDSOSMetrics only",
-            roles=[role],
+            policy_description="RDS Enhanced Monitoring: write OS metrics to RDSOSMetrics only",
             statements=[
                 iam.PolicyStatement(
                     sid="RdsOsMetricsLogGroup",
@@ -456,16 +466,12 @@ class DrDatabase(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="RdsOsMetricsLogStreams",
-                    actions=[
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                        "logs:GetLogEvents",
-                    ],
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents",
+                             "logs:DescribeLogStreams", "logs:GetLogEvents"],
                     resources=[f"{group}:log-stream:*"],
                 ),
             ],
-        )
+        )  # fmt: skip
         acknowledge(
             policy,
             "Enhanced Monitoring writes to the log group RDS owns, RDSOSMetrics, one stream per "
@@ -514,48 +520,6 @@ class DrDatabase(Construct):
             exclude_characters=PASSWORD_EXCLUDE_CHARACTERS,
         )
 
-    @staticmethod
-    def _check_database_name(name: str) -> None:
-        if (
-            not isinstance(name, str)
-            or not _DATABASE_NAME.match(name)
-            or name.lower() in _RESERVED_DATABASE_NAMES
-        ):
-            raise DrConfigurationError(
-                "DrDatabase",
-                "database_name",
-                name,
-                "a letter, then up to 62 letters, digits or underscores, and not one of "
-                + ", ".join(sorted(_RESERVED_DATABASE_NAMES)),
-            )
-
-    @staticmethod
-    def _check_keys(
-        partition_key: dynamodb.Attribute | None, sort_key: dynamodb.Attribute | None
-    ) -> None:
-        for prop, key in (("partition_key", partition_key), ("sort_key", sort_key)):
-            if key is None:
-                continue
-            if not isinstance(key, dynamodb.Attribute):
-                raise DrConfigurationError(
-                    "DrDatabase", prop, type(key).__name__,
-                    "a dynamodb.Attribute(name=..., type=AttributeType.STRING/NUMBER/BINARY)",
-                )  # fmt: skip
-            if (
-                not isinstance(key.name, str)
-                or Token.is_unresolved(key.name)
-                or not 1 <= len(key.name.encode()) <= 255
-            ):
-                raise DrConfigurationError(
-                    "DrDatabase", f"{prop}.name", key.name, "1 to 255 bytes of UTF-8"
-                )
-        partition_name = (partition_key or DEFAULT_PARTITION_KEY).name
-        if sort_key is not None and sort_key.name == partition_name:
-            raise DrConfigurationError(
-                "DrDatabase", "sort_key.name", sort_key.name,
-                "a different attribute from the partition key",
-            )  # fmt: skip
-
     def _default_class(self) -> ec2.InstanceType:
         """The region's default class (``t4g.medium`` where the data does not know it)."""
         region = Stack.of(self).region
@@ -585,24 +549,6 @@ class DrDatabase(Construct):
             assert isinstance(cfn, rds.CfnDBInstance)
             cfn.db_instance_class = value
 
-    @staticmethod
-    def _check_instance_type(instance_type: ec2.InstanceType) -> ec2.InstanceType:
-        is_type = isinstance(instance_type, ec2.InstanceType)
-        name = instance_type.to_string() if is_type else repr(instance_type)
-        family, _, size = name.partition(".")
-        if not is_type or size not in AURORA_POSTGRESQL_CLASSES.get(family, ()):
-            raise DrConfigurationError(
-                "DrDatabase",
-                "instance_type",
-                name,
-                "an ec2.InstanceType of a provisioned Aurora PostgreSQL class: "
-                + "; ".join(
-                    f"{family}.{{{','.join(sizes)}}}"
-                    for family, sizes in AURORA_POSTGRESQL_CLASSES.items()
-                ),
-            )
-        return instance_type
-
 
 def _region_in(regions: Sequence[str]) -> ICfnConditionExpression:
     """A condition: the stack's region is one of ``regions`` (``Fn::Or`` takes 2 to 10)."""
@@ -613,3 +559,82 @@ def _region_in(regions: Sequence[str]) -> ICfnConditionExpression:
             for chunk in (equals[i : i + 10] for i in range(0, len(equals), 10))
         ]
     return equals[0]
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _check_instance_type(check: Checks, instance_type: ec2.InstanceType) -> ec2.InstanceType:
+    is_type = isinstance(instance_type, ec2.InstanceType)
+    name = instance_type.to_string() if is_type else repr(instance_type)
+    family, _, size = name.partition(".")
+    if not is_type or size not in AURORA_POSTGRESQL_CLASSES.get(family, ()):
+        check.fail(
+            "instance_type",
+            name,
+            "an ec2.InstanceType of a provisioned Aurora PostgreSQL class: "
+            + "; ".join(
+                f"{family}.{{{','.join(sizes)}}}"
+                for family, sizes in AURORA_POSTGRESQL_CLASSES.items()
+            ),
+        )
+    return instance_type
+
+
+def _check_database_name(check: Checks, name: str) -> None:
+    if (
+        not isinstance(name, str)
+        or not _DATABASE_NAME.match(name)
+        or name.lower() in _RESERVED_DATABASE_NAMES
+    ):
+        check.fail(
+            "database_name",
+            name,
+            "a letter, then up to 62 letters, digits or underscores, and not one of "
+            + ", ".join(sorted(_RESERVED_DATABASE_NAMES)),
+        )
+
+
+def _check_keys(
+    check: Checks, partition_key: dynamodb.Attribute | None, sort_key: dynamodb.Attribute | None
+) -> None:
+    for prop, key in (("partition_key", partition_key), ("sort_key", sort_key)):
+        if key is None:
+            continue
+        if not isinstance(key, dynamodb.Attribute):
+            check.fail(
+                prop, type(key).__name__,
+                "a dynamodb.Attribute(name=..., type=AttributeType.STRING/NUMBER/BINARY)",
+            )  # fmt: skip
+        if (
+            not isinstance(key.name, str)
+            or Token.is_unresolved(key.name)
+            or not 1 <= len(key.name.encode()) <= 255
+        ):
+            check.fail(f"{prop}.name", key.name, "1 to 255 bytes of UTF-8")
+    partition_name = (partition_key or DEFAULT_PARTITION_KEY).name
+    if sort_key is not None and sort_key.name == partition_name:
+        check.fail("sort_key.name", sort_key.name, "a different attribute from the partition key")
+
+
+def _check_clients(check: Checks, clients: Sequence[ec2.IConnectable]) -> None:
+    for client in clients:
+        if not hasattr(client, "connections"):
+            check.fail(
+                "clients",
+                type(client).__name__,
+                "security groups or other ec2.IConnectable (a Lambda function, ...)",
+            )
+
+
+def _acknowledge_no_deletion_protection(cluster: rds.DatabaseCluster) -> None:
+    acknowledge(
+        cluster,
+        "Deletion protection is off only because the caller opted in to "
+        "removal_policy=RemovalPolicy.DESTROY, explicitly, so that deleting the stack "
+        "deletes the cluster; the default, RETAIN, keeps deletion protection on and a "
+        "final snapshot.",
+        f"{AWS_SOLUTIONS}-RDS10",
+        *in_packs("RDSInstanceDeletionProtectionEnabled", (HIPAA_SECURITY, NIST_800_53_R5)),
+        "CT.RDS.PR.3",
+    )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -24,23 +24,21 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from .checks import Checks
 from .compliance import AWS_SOLUTIONS, acknowledge
-from .errors import (
-    DrConfigurationError,
-    check_bool,
-    check_choice,
-    check_duration,
-    check_environment_suffix,
-    check_instance_of,
-    check_key,
-    check_removal_policy,
-    claim_physical_name,
+from .contract import (
+    AURORA_FAILOVER_DRILL,
+    DRILL_TAG,
+    HEALTH_CHECK_FAILURES,
+    HEALTH_CHECK_NAMESPACE,
+    az_drill,
 )
+from .database import DrDatabase
 from .function import DrFunction
 from .keys import logs_encryption_key
 from .network import DrNetwork
 from .observability import DrObservability
-from .regions import require
+from .parts import arn_in_account, encrypted_log_group, service_role
 
 
 @dataclass(frozen=True)
@@ -68,9 +66,7 @@ DEFAULT_DISRUPTION = Duration.minutes(10)
 #: The health check runs this often, so a drill has a minute-by-minute view of the service.
 DEFAULT_HEARTBEAT = Duration.minutes(1)
 #: Namespace of the health-check failure metric (a metric filter on its log group).
-METRIC_NAMESPACE = "DrConstructs/HealthCheck"
-#: Tag on every experiment template naming the drill, for the console and the operator command.
-DRILL_TAG = "dr-constructs:drill"
+METRIC_NAMESPACE = HEALTH_CHECK_NAMESPACE
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _MINUTE = 60
 #: The guard alarm looks back at most this many minutes (the alarm factory's period limit),
@@ -142,6 +138,10 @@ class DrDrills(Construct):
             Default - a new key with rotation.
         environment_suffix: names the alarms and tags. Default - ``dev``.
         removal_policy: for the log group and a new key. Default - ``RETAIN``.
+        writer_availability_zone: the AZ the writer is pinned to at deployment
+            (:attr:`DrDatabase.writer_availability_zone`), published as
+            :attr:`writer_availability_zone`. Default - the one the cluster's
+            :class:`DrDatabase` publishes, else None.
     """
 
     def __init__(
@@ -161,58 +161,50 @@ class DrDrills(Construct):
         logs_key: kms.IKey | None = None,
         environment_suffix: str = "dev",
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        writer_availability_zone: str | None = None,
     ) -> None:
         super().__init__(scope, id)
-        require(self, "DrDrills", "drills", True, "drills")
-        self.suffix = check_environment_suffix("DrDrills", environment_suffix)
-        check_removal_policy("DrDrills", removal_policy)
-        check_instance_of("DrDrills", "network", network, DrNetwork, "the stack's DrNetwork")
-        check_instance_of("DrDrills", "function", function, DrFunction, "the stack's DrFunction")
-        check_instance_of(
-            "DrDrills", "observability", observability, DrObservability,
-            "the stack's DrObservability",
-        )  # fmt: skip
-        if not hasattr(cluster, "cluster_identifier") or not hasattr(cluster, "cluster_arn"):
-            raise DrConfigurationError(
-                "DrDrills", "cluster", type(cluster).__name__, "an rds.DatabaseCluster"
-            )
-        check_key("DrDrills", "logs_key", logs_key)
-        rto_seconds = check_duration("DrDrills", "az_loss_rto", az_loss_rto, 1, 366 * 86400)
-        #: The AZ-loss RTO objective in seconds: what a drill must clear.
-        self.az_loss_rto_seconds = rto_seconds
-        self._rto_text = az_loss_rto.to_human_string()
-        disruption = check_duration(
-            "DrDrills", "disruption_duration", disruption_duration, 60, 12 * 3600
+        check = Checks(self, "DrDrills")
+        check.require("drills")
+        self.suffix = check.environment_suffix(environment_suffix)
+        check.removal_policy(removal_policy)
+        check.instance_of("network", network, DrNetwork, "the stack's DrNetwork")
+        check.instance_of("function", function, DrFunction, "the stack's DrFunction")
+        check.instance_of(
+            "observability", observability, DrObservability, "the stack's DrObservability"
         )
-        if disruption % _MINUTE:
-            raise DrConfigurationError(
-                "DrDrills", "disruption_duration", disruption_duration.to_human_string(),
-                "whole minutes from 1 minute to 12 hours",
-            )  # fmt: skip
+        check.has("cluster", cluster, "cluster_identifier", "cluster_arn",
+                  accepted="an rds.DatabaseCluster")  # fmt: skip
+        check.key("logs_key", logs_key)
+        #: The AZ-loss RTO objective in seconds: what a drill must clear.
+        self.az_loss_rto_seconds = check.duration("az_loss_rto", az_loss_rto, 1, 366 * 86400)
+        self._rto_text = az_loss_rto.to_human_string()
+        disruption = check.whole_duration(
+            "disruption_duration", disruption_duration, 60, 12 * 3600, step=_MINUTE,
+            accepted="whole minutes from 1 minute to 12 hours",
+        )  # fmt: skip
         self._disruption = f"PT{disruption // _MINUTE}M"
         self._disruption_text = disruption_duration.to_human_string()
-        heartbeat = check_duration("DrDrills", "heartbeat_interval", heartbeat_interval, 60, 3600)
-        if heartbeat % _MINUTE:
-            raise DrConfigurationError(
-                "DrDrills", "heartbeat_interval", heartbeat_interval.to_human_string(),
-                "whole minutes from 1 to 60",
-            )  # fmt: skip
+        heartbeat = check.whole_duration(
+            "heartbeat_interval", heartbeat_interval, 60, 3600, step=_MINUTE,
+            accepted="whole minutes from 1 to 60",
+        )  # fmt: skip
         for alarm in stop_alarms:
-            if not hasattr(alarm, "alarm_arn"):
-                raise DrConfigurationError(
-                    "DrDrills", "stop_alarms", type(alarm).__name__,
-                    "a sequence of cloudwatch.IAlarm (e.g. an alarm of DrObservability.alarms)",
-                )  # fmt: skip
+            check.has("stop_alarms", alarm, "alarm_arn",
+                      accepted="a sequence of cloudwatch.IAlarm (e.g. an alarm of "
+                      "DrObservability.alarms)")  # fmt: skip
 
         self._network = network
         self._cluster = cluster
         self._subnets = self._tier_subnets(network)
-        self.writer_availability_zone = self._writer_availability_zone(cluster)
-        self._zones = self._check_zones(availability_zones)
-        claim_physical_name(
-            self, "DrDrills", "environment_suffix", self.suffix, "log group",
-            f"/aws/fis/dr-{self.suffix}",
-        )  # fmt: skip
+        #: The AZ the writer is pinned to at deployment (None where the AZs are resolved then).
+        self.writer_availability_zone = (
+            writer_availability_zone
+            if writer_availability_zone is not None
+            else _published_writer_zone(cluster)
+        )
+        self._zones = _check_zones(check, self._subnets, availability_zones)
+        check.claim("log group", f"/aws/fis/dr-{self.suffix}")
 
         self._watch_health_check(function, observability, heartbeat)
         self.stop_alarms: list[cloudwatch.IAlarm] = [self.guard_alarm, *stop_alarms]
@@ -250,17 +242,18 @@ class DrDrills(Construct):
             DrConfigurationError: an unknown action, a target whose resource type does not fit
                 its action, a parameter the action does not take, or a bad name.
         """
-        check_bool("DrDrills", "add_experiment(skip_empty_targets)", skip_empty_targets)
+        check = Checks(self, "DrDrills")
+        check.switch("add_experiment(skip_empty_targets)", skip_empty_targets)
         if not isinstance(name, str) or not _NAME.match(name) or name in self.experiments:
-            raise DrConfigurationError(
-                "DrDrills", "add_experiment(name)", name,
+            check.fail(
+                "add_experiment(name)", name,
                 "lower-case letters, digits and hyphens, starting with a letter, not used yet",
             )  # fmt: skip
         return self._template(
             name,
             "".join(part.title() for part in name.split("-")) + "Experiment",
             description=description,
-            actions=self._actions(actions, targets),
+            actions=self._actions(check, actions, targets),
             targets=targets,
             target_parameters=target_parameters,
             skip_empty_targets=skip_empty_targets,
@@ -268,6 +261,7 @@ class DrDrills(Construct):
 
     def _actions(
         self,
+        check: Checks,
         actions: Mapping[str, tuple[str, str, Mapping[str, str]]],
         targets: Mapping[str, tuple[str, Sequence[str]]],
     ) -> dict[str, fis.CfnExperimentTemplate.ExperimentTemplateActionProperty]:
@@ -276,27 +270,27 @@ class DrDrills(Construct):
         for action_name, (action_id, target, parameters) in actions.items():
             spec = FIS_ACTIONS.get(action_id)
             if spec is None:
-                raise DrConfigurationError(
-                    "DrDrills", f"add_experiment(actions[{action_name!r}])", action_id,
+                check.fail(
+                    f"add_experiment(actions[{action_name!r}])", action_id,
                     "one of " + ", ".join(FIS_ACTIONS),
                 )  # fmt: skip
             resource_type = targets.get(target, ("(no such target)", ()))[0]
             if resource_type != spec.resource_type:
-                raise DrConfigurationError(
-                    "DrDrills", f"add_experiment(targets[{target!r}])", resource_type,
+                check.fail(
+                    f"add_experiment(targets[{target!r}])", resource_type,
                     f"a target of resource type {spec.resource_type!r}, the one {action_id} "
                     "acts on",
                 )  # fmt: skip
             unknown = set(parameters) - spec.parameters
             if unknown:
-                raise DrConfigurationError(
-                    "DrDrills", f"add_experiment(actions[{action_name!r}]) parameters",
+                check.fail(
+                    f"add_experiment(actions[{action_name!r}]) parameters",
                     sorted(unknown),
                     f"parameters of {action_id}: {sorted(spec.parameters) or 'none'}",
                 )  # fmt: skip
             if "scope" in parameters:
-                check_choice(
-                    "DrDrills", f"add_experiment(actions[{action_name!r}]) scope",
+                check.choice(
+                    f"add_experiment(actions[{action_name!r}]) scope",
                     parameters["scope"], DISRUPTION_SCOPES,
                 )  # fmt: skip
             cfn_actions[action_name] = fis.CfnExperimentTemplate.ExperimentTemplateActionProperty(
@@ -360,29 +354,6 @@ class DrDrills(Construct):
         selection = network.vpc.select_subnets(subnet_type=network.private_subnets.subnet_type)
         return list(selection.subnets)
 
-    @staticmethod
-    def _writer_availability_zone(cluster: rds.DatabaseCluster) -> str | None:
-        """The AZ the writer instance is pinned to, as synthesized (None if not pinned)."""
-        writer = cluster.node.try_find_child("Writer")
-        cfn = writer.node.default_child if writer is not None else None
-        zone = getattr(cfn, "availability_zone", None)
-        return zone if isinstance(zone, str) and not Token.is_unresolved(zone) else None
-
-    def _check_zones(self, availability_zones: Sequence[str] | None) -> list[str]:
-        used = list(dict.fromkeys(s.availability_zone for s in self._subnets))
-        shown = [z if not Token.is_unresolved(z) else "(an Fn::GetAZs pick)" for z in used]
-        accepted = "AZs the stack's subnets are in: " + ", ".join(shown)
-        if availability_zones is None:
-            return used  # every AZ: the writer may be in any of them after a failover
-        if isinstance(availability_zones, str) or not availability_zones:
-            raise DrConfigurationError(
-                "DrDrills", "availability_zones", availability_zones, accepted
-            )
-        for zone in availability_zones:
-            if zone not in used:
-                raise DrConfigurationError("DrDrills", "availability_zones", zone, accepted)
-        return list(dict.fromkeys(availability_zones))
-
     def _watch_health_check(
         self, function: DrFunction, observability: DrObservability, heartbeat: int
     ) -> None:
@@ -395,7 +366,7 @@ class DrDrills(Construct):
             # The handler logs every report; one that is not "ok" at WARNING level.
             filter_pattern=logs.FilterPattern.all_terms("WARNING", "health check report"),
             metric_namespace=METRIC_NAMESPACE,
-            metric_name="Failures",
+            metric_name=HEALTH_CHECK_FAILURES,
             metric_value="1",
         )
         period = Duration.minutes(1)
@@ -404,7 +375,7 @@ class DrDrills(Construct):
             expression="FILL(reports, 0) + FILL(errors, 0)",
             using_metrics={
                 "reports": cloudwatch.Metric(
-                    namespace=METRIC_NAMESPACE, metric_name="Failures", statistic="Sum",
+                    namespace=METRIC_NAMESPACE, metric_name=HEALTH_CHECK_FAILURES, statistic="Sum",
                     period=period,
                 ),
                 "errors": function.function.metric_errors(period=period, statistic="Sum"),
@@ -453,91 +424,20 @@ class DrDrills(Construct):
             self, "LogsKey", description=f"DR drills logs ({self.suffix})",
             removal_policy=removal_policy,
         )  # fmt: skip
-        return logs.LogGroup(
-            self,
-            "ExperimentLogs",
-            log_group_name=f"/aws/fis/dr-{self.suffix}",
-            encryption_key=key,
-            retention=logs.RetentionDays.ONE_YEAR,
+        return encrypted_log_group(
+            self, "ExperimentLogs", name=f"/aws/fis/dr-{self.suffix}", key=key,
             removal_policy=removal_policy,
-        )
+        )  # fmt: skip
 
     def _role(self) -> iam.Role:
         """The experiments' role: fail over this cluster, swap this VPC's subnet ACLs, log."""
-        stack = Stack.of(self)
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal(
-                "fis.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
+        role, policy = service_role(
+            self, "", service="fis.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             description="AWS FIS: run the DR drills on this stack's cluster and subnets only",
-        )
-        ec2_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        acls = f"{ec2_arn}:network-acl/*"
-        vpc = f"{ec2_arn}:vpc/{self._network.vpc.vpc_id}"
-        subnets = [f"{ec2_arn}:subnet/{s.subnet_id}" for s in self._subnets]
-        fis_tag = {"aws:RequestTag/managedByFIS": "true"}
-        policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description="AWS FIS: what the DR drills need, on this stack's resources only",
-            roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="FailOverCluster",
-                    actions=["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
-                    resources=[self._cluster.cluster_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="CreateFisNetworkAcl",
-                    actions=["ec2:CreateNetworkAcl"],
-                    resources=[acls],
-                    conditions={"StringEquals": fis_tag},
-                ),
-                iam.PolicyStatement(
-                    sid="CreateFisNetworkAclInVpc",
-                    actions=["ec2:CreateNetworkAcl"],
-                    resources=[vpc],
-                ),
-                iam.PolicyStatement(
-                    sid="TagFisNetworkAcl",
-                    actions=["ec2:CreateTags"],
-                    resources=[acls],
-                    conditions={
-                        "StringEquals": {"ec2:CreateAction": "CreateNetworkAcl", **fis_tag}
-                    },
-                ),
-                iam.PolicyStatement(
-                    sid="ChangeFisNetworkAcl",
-                    actions=["ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"],
-                    resources=[acls, vpc],
-                    conditions={"StringEquals": {"ec2:ResourceTag/managedByFIS": "true"}},
-                ),
-                iam.PolicyStatement(
-                    sid="SwapSubnetNetworkAcl",
-                    actions=["ec2:ReplaceNetworkAclAssociation"],
-                    resources=[acls, *subnets],
-                ),
-                iam.PolicyStatement(
-                    sid="DescribeTargetsAndLog",
-                    actions=[
-                        "ec2:DescribeNetworkAcls",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeManagedPrefixLists",
-                        "ec2:GetManagedPrefixListEntries",
-                        "tag:GetResources",
-                        "logs:CreateLogDelivery",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeResourcePolicies",
-                        "logs:PutResourcePolicy",
-                    ],
-                    resources=["*"],
-                ),
-            ],
-        )
+            policy_description="AWS FIS: what the DR drills need, on this stack's resources only",
+            statements=self._statements(),
+        )  # fmt: skip
         acknowledge(
             policy,
             DESCRIBE_REASON,
@@ -547,6 +447,63 @@ class DrDrills(Construct):
         )
         return role
 
+    def _statements(self) -> list[iam.PolicyStatement]:
+        acls = arn_in_account("ec2", "network-acl/*")
+        vpc = arn_in_account("ec2", f"vpc/{self._network.vpc.vpc_id}")
+        subnets = [arn_in_account("ec2", f"subnet/{s.subnet_id}") for s in self._subnets]
+        fis_tag = {"aws:RequestTag/managedByFIS": "true"}
+        return [
+            iam.PolicyStatement(
+                sid="FailOverCluster",
+                actions=["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
+                resources=[self._cluster.cluster_arn],
+            ),
+            iam.PolicyStatement(
+                sid="CreateFisNetworkAcl",
+                actions=["ec2:CreateNetworkAcl"],
+                resources=[acls],
+                conditions={"StringEquals": fis_tag},
+            ),
+            iam.PolicyStatement(
+                sid="CreateFisNetworkAclInVpc",
+                actions=["ec2:CreateNetworkAcl"],
+                resources=[vpc],
+            ),
+            iam.PolicyStatement(
+                sid="TagFisNetworkAcl",
+                actions=["ec2:CreateTags"],
+                resources=[acls],
+                conditions={"StringEquals": {"ec2:CreateAction": "CreateNetworkAcl", **fis_tag}},
+            ),
+            iam.PolicyStatement(
+                sid="ChangeFisNetworkAcl",
+                actions=["ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"],
+                resources=[acls, vpc],
+                conditions={"StringEquals": {"ec2:ResourceTag/managedByFIS": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="SwapSubnetNetworkAcl",
+                actions=["ec2:ReplaceNetworkAclAssociation"],
+                resources=[acls, *subnets],
+            ),
+            iam.PolicyStatement(
+                sid="DescribeTargetsAndLog",
+                actions=[
+                    "ec2:DescribeNetworkAcls",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeManagedPrefixLists",
+                    "ec2:GetManagedPrefixListEntries",
+                    "tag:GetResources",
+                    "logs:CreateLogDelivery",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeResourcePolicies",
+                    "logs:PutResourcePolicy",
+                ],
+                resources=["*"],
+            ),
+        ]
+
     def _add_experiments(self) -> None:
         cluster_target = ("aws:rds:cluster", [self._cluster.cluster_arn])
         failover: tuple[str, str, Mapping[str, str]] = (
@@ -555,7 +512,7 @@ class DrDrills(Construct):
             {},
         )
         self.add_experiment(
-            "aurora-failover",
+            AURORA_FAILOVER_DRILL,
             description="DR drill: fail the Aurora cluster over to a reader in another AZ",
             actions={"Failover": failover},
             targets={"Cluster": cluster_target},
@@ -563,7 +520,7 @@ class DrDrills(Construct):
         for index, zone in enumerate(self._zones):
             arns = [self._subnet_arn(s) for s in self._subnets if s.availability_zone == zone]
             targets = {"Subnets": ("aws:ec2:subnet", arns), "Cluster": cluster_target}
-            name = f"az-{zone}"
+            name = az_drill(zone)
             self._template(
                 name,
                 # an AZ known at synth names its template; a Fn::GetAZs pick, its position
@@ -575,6 +532,7 @@ class DrDrills(Construct):
                     f"{self._disruption_text} and fail Aurora over if the writer is there"
                 ),
                 actions=self._actions(
+                    Checks(self, "DrDrills"),
                     {
                         "DisruptNetwork": (
                             "aws:network:disrupt-connectivity",
@@ -636,3 +594,28 @@ class DrDrills(Construct):
         return Stack.of(self).format_arn(
             service="ec2", resource="subnet", resource_name=subnet.subnet_id
         )
+
+
+def _published_writer_zone(cluster: rds.DatabaseCluster) -> str | None:
+    """The writer's AZ that the cluster's :class:`DrDatabase` publishes, if it is one's."""
+    database = cluster.node.scope
+    return database.writer_availability_zone if isinstance(database, DrDatabase) else None
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _check_zones(
+    check: Checks, subnets: Sequence[ec2.ISubnet], availability_zones: Sequence[str] | None
+) -> list[str]:
+    used = list(dict.fromkeys(s.availability_zone for s in subnets))
+    shown = [z if not Token.is_unresolved(z) else "(an Fn::GetAZs pick)" for z in used]
+    accepted = "AZs the stack's subnets are in: " + ", ".join(shown)
+    if availability_zones is None:
+        return used  # every AZ: the writer may be in any of them after a failover
+    if isinstance(availability_zones, str) or not availability_zones:
+        check.fail("availability_zones", availability_zones, accepted)
+    for zone in availability_zones:
+        if zone not in used:
+            check.fail("availability_zones", zone, accepted)
+    return list(dict.fromkeys(availability_zones))

@@ -13,9 +13,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from jsii.errors import JSIIError
 
+from .checks import Checks
 from .compliance import acknowledge, ignore_cfn_lint, in_packs, tidy_cdk_provider
-from .errors import DrConfigurationError, check_instance_of, check_key, check_removal_policy
+from .errors import DrConfigurationError
 from .keys import logs_encryption_key
+from .parts import encrypted_log_group, service_role
 
 #: Regions where dr-constructs pins AZ names without a lookup: letters that exist in every
 #: account there (AZ names map to physical AZs per account, and in some regions the letters an
@@ -134,149 +136,25 @@ class DrNetwork(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
-        check_removal_policy("DrNetwork", removal_policy)
-        check_key("DrNetwork", "flow_logs_key", flow_logs_key)
-        endpoints_accepted = (
-            "a sequence of ec2.InterfaceVpcEndpointAwsService, e.g. "
-            "[InterfaceVpcEndpointAwsService.KMS]"
-        )
-        if isinstance(interface_endpoints, str) or not isinstance(interface_endpoints, Sequence):
-            check_instance_of(
-                "DrNetwork", "interface_endpoints", interface_endpoints, list, endpoints_accepted
-            )
-        for service in interface_endpoints:
-            check_instance_of(
-                "DrNetwork", "interface_endpoints", service,
-                ec2.InterfaceVpcEndpointAwsService, endpoints_accepted,
-            )  # fmt: skip
-        stack = Stack.of(self)
-
+        check = Checks(self, "DrNetwork")
+        check.removal_policy(removal_policy)
+        check.key("flow_logs_key", flow_logs_key)
+        _check_interface_endpoints(check, interface_endpoints)
         if vpc is not None:
-            if not hasattr(vpc, "vpc_id") or not hasattr(vpc, "isolated_subnets"):
-                raise DrConfigurationError(
-                    "DrNetwork", "vpc", type(vpc).__name__, "an ec2.IVpc, or None for a new VPC"
-                )
-            if not (vpc.isolated_subnets or vpc.private_subnets):
-                raise DrConfigurationError(
-                    "DrNetwork",
-                    "vpc",
-                    vpc.node.path,
-                    "a VPC with isolated or private subnets (the data tier never runs in "
-                    "public subnets)",
-                )
-            subnets = [*vpc.isolated_subnets, *vpc.private_subnets, *vpc.public_subnets]
-            if not any(_route_table_known(subnet) for subnet in subnets):
-                raise DrConfigurationError(
-                    "DrNetwork",
-                    "vpc",
-                    vpc.node.path,
-                    "a VPC whose subnets' route tables are known (the S3 and DynamoDB gateway "
-                    "endpoints are routed through them), e.g. Vpc.from_vpc_attributes(..., "
-                    "isolated_subnet_route_table_ids=[...])",
-                )
-            if availability_zones is not None:
-                raise DrConfigurationError(
-                    "DrNetwork",
-                    "availability_zones",
-                    availability_zones,
-                    "None when an existing vpc is given (its subnets fix the AZs)",
-                )
+            _check_vpc(check, vpc, availability_zones)
             self.vpc: ec2.IVpc = vpc
             #: The range the interface endpoints admit HTTPS from.
-            self.cidr: str = self._range_of(vpc)
+            self.cidr: str = _range_of(check, vpc)
         else:
-            azs = self._check_availability_zones(
-                stack,
-                default_availability_zones(stack)
-                if availability_zones is None
-                else availability_zones,
-            )
-            self.cidr = self._check_cidr(cidr, len(azs))
-            self.vpc = ec2.Vpc(
-                self,
-                "Vpc",
-                ip_addresses=ec2.IpAddresses.cidr(cidr),
-                availability_zones=azs,
-                nat_gateways=0,
-                restrict_default_security_group=True,
-                subnet_configuration=[
-                    ec2.SubnetConfiguration(
-                        name="Public",
-                        subnet_type=ec2.SubnetType.PUBLIC,
-                        cidr_mask=24,
-                        map_public_ip_on_launch=False,
-                    ),
-                    ec2.SubnetConfiguration(
-                        name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
-                    ),
-                ],
-            )
-            self._review_new_vpc(self.vpc)
-
+            self.vpc = self._new_vpc(check, availability_zones, cidr)
         #: The subnets the data tier and the Lambda run in.
         self.private_subnets = ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
             if self.vpc.isolated_subnets
             else ec2.SubnetType.PRIVATE_WITH_EGRESS
         )
-
-        self.s3_endpoint = self.vpc.add_gateway_endpoint(
-            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3
-        )
-        self.dynamodb_endpoint = self.vpc.add_gateway_endpoint(
-            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
-        )
-        #: Interface endpoints by service name, Secrets Manager first.
-        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        for service in [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, *interface_endpoints]:
-            self.add_interface_endpoint(service)
-
-        self.flow_logs_key = flow_logs_key or logs_encryption_key(
-            self, "FlowLogsKey", description="DR VPC flow logs", removal_policy=removal_policy
-        )
-        self.flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogs",
-            encryption_key=self.flow_logs_key,
-            retention=FLOW_LOG_RETENTION,
-            removal_policy=removal_policy,
-        )
-        #: The role VPC Flow Logs assumes; its one policy is customer-managed, not inline.
-        self.flow_log_role = iam.Role(
-            self,
-            "FlowLogRole",
-            assumed_by=iam.ServicePrincipal(
-                "vpc-flow-logs.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            description="VPC Flow Logs: deliver the DR VPC's flow logs to its log group",
-        )
-        iam.ManagedPolicy(
-            self,
-            "FlowLogPolicy",
-            description="VPC Flow Logs: write to the DR VPC's flow-log group only",
-            roles=[self.flow_log_role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=[
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    resources=[self.flow_log_group.log_group_arn],
-                )
-            ],
-        )
-        self.flow_log = ec2.FlowLog(
-            self,
-            "FlowLog",
-            resource_type=ec2.FlowLogResourceType.from_vpc(self.vpc),
-            # The immutable view keeps CDK from adding the same grant again as an inline policy.
-            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                self.flow_log_group, self.flow_log_role.without_policy_updates()
-            ),
-            traffic_type=ec2.FlowLogTrafficType.ALL,
-        )
+        self._endpoints(interface_endpoints)
+        self._flow_logs(flow_logs_key, removal_policy)
 
     def add_interface_endpoint(
         self, service: ec2.InterfaceVpcEndpointAwsService
@@ -311,6 +189,91 @@ class DrNetwork(Construct):
         self.interface_endpoints[service.name] = endpoint
         return endpoint
 
+    # --- steps ---------------------------------------------------------------------------
+
+    def _new_vpc(
+        self, check: Checks, availability_zones: Sequence[str] | None, cidr: str
+    ) -> ec2.Vpc:
+        """A VPC in ``availability_zones`` (default: the region's), a /24 public and a /22
+        isolated subnet in each, no NAT."""
+        stack = Stack.of(self)
+        azs = _check_availability_zones(
+            check,
+            stack,
+            default_availability_zones(stack) if availability_zones is None else availability_zones,
+        )
+        self.cidr = _check_cidr(check, cidr, len(azs))
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            availability_zones=azs,
+            nat_gateways=0,
+            restrict_default_security_group=True,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=24,
+                    map_public_ip_on_launch=False,
+                ),
+                ec2.SubnetConfiguration(
+                    name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+                ),
+            ],
+        )
+        self._review_new_vpc(vpc)
+        return vpc
+
+    def _endpoints(self, interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService]) -> None:
+        """Gateway endpoints for S3 and DynamoDB, interface endpoints for Secrets Manager and
+        ``interface_endpoints``."""
+        self.s3_endpoint = self.vpc.add_gateway_endpoint(
+            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3
+        )
+        self.dynamodb_endpoint = self.vpc.add_gateway_endpoint(
+            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+        )
+        #: Interface endpoints by service name, Secrets Manager first.
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for service in [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, *interface_endpoints]:
+            self.add_interface_endpoint(service)
+
+    def _flow_logs(self, flow_logs_key: kms.IKey | None, removal_policy: RemovalPolicy) -> None:
+        """Every packet's record in an encrypted log group, delivered by a role that may write
+        there only."""
+        self.flow_logs_key = flow_logs_key or logs_encryption_key(
+            self, "FlowLogsKey", description="DR VPC flow logs", removal_policy=removal_policy
+        )
+        self.flow_log_group = encrypted_log_group(
+            self, "FlowLogs", key=self.flow_logs_key, retention=FLOW_LOG_RETENTION,
+            removal_policy=removal_policy,
+        )  # fmt: skip
+        #: The role VPC Flow Logs assumes; its one policy is customer-managed, not inline.
+        self.flow_log_role, _ = service_role(
+            self, "FlowLog", service="vpc-flow-logs.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            description="VPC Flow Logs: deliver the DR VPC's flow logs to its log group",
+            policy_description="VPC Flow Logs: write to the DR VPC's flow-log group only",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents",
+                             "logs:DescribeLogStreams"],
+                    resources=[self.flow_log_group.log_group_arn],
+                )
+            ],
+        )  # fmt: skip
+        self.flow_log = ec2.FlowLog(
+            self,
+            "FlowLog",
+            resource_type=ec2.FlowLogResourceType.from_vpc(self.vpc),
+            # The immutable view keeps CDK from adding the same grant again as an inline policy.
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                self.flow_log_group, self.flow_log_role.without_policy_updates()
+            ),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+
     def _review_new_vpc(self, vpc: ec2.Vpc) -> None:
         """Record, next to the resources, why the rule packs' remaining findings on a new VPC
         cannot apply, and tidy the CDK-managed default-security-group provider."""
@@ -335,79 +298,125 @@ class DrNetwork(Construct):
             "removes every rule from the VPC's default security group at deployment",
         )
 
-    @staticmethod
-    def _range_of(vpc: ec2.IVpc) -> str:
-        """The IPv4 range of an existing VPC: the literal range when the VPC is defined in this
-        app (so rule packs can verify the endpoint's ingress), else its ``vpc_cidr_block``."""
-        cfn_vpc = vpc.node.default_child
-        literal = cfn_vpc.cidr_block if isinstance(cfn_vpc, ec2.CfnVPC) else None
-        if isinstance(literal, str) and not Token.is_unresolved(literal):
-            return literal
-        try:
-            return vpc.vpc_cidr_block
-        except RuntimeError:  # CannotPerformOperationVpcCidr: imported without its range
-            raise DrConfigurationError(
-                "DrNetwork",
-                "vpc",
-                vpc.node.path,
-                "a VPC whose IPv4 range is known (the interface endpoints admit HTTPS from "
-                "it): an ec2.Vpc, Vpc.from_lookup(...), or Vpc.from_vpc_attributes(..., "
-                "vpc_cidr_block='10.0.0.0/16')",
-            ) from None
 
-    @staticmethod
-    def _check_availability_zones(stack: Stack, value: object) -> list[str]:
-        """Return ``value`` as a list if it names 2 or more distinct AZs of the stack's region
-        (of the looked-up ones, when the app has looked them up)."""
-        accepted = (
-            "at least 2 distinct AZ names of the stack's region, e.g. "
-            "['us-east-1a', 'us-east-1b', 'us-east-1c']"
-        )
-        if isinstance(value, str):
-            value = [value]  # reported as the list it is
-        if not isinstance(value, Sequence):
-            raise DrConfigurationError("DrNetwork", "availability_zones", value, accepted)
-        azs = list(value)
-        if len(azs) < 2 or not all(isinstance(az, str) for az in azs):
-            raise DrConfigurationError("DrNetwork", "availability_zones", azs, accepted)
-        names = [az for az in azs if not Token.is_unresolved(az)]
-        if len(set(names)) != len(names):
-            raise DrConfigurationError("DrNetwork", "availability_zones", azs, accepted)
-        region = stack.region
-        if Token.is_unresolved(region):
-            return azs
-        looked_up = looked_up_availability_zones(stack)
-        if looked_up:
-            accepted += f"; the AZs looked up for this account there: {looked_up}"
-        for az in names:
-            wrong_region = not (
-                az.startswith(region) and len(az) == len(region) + 1 and az[-1].isalpha()
-                and az[-1].islower()
-            )  # fmt: skip
-            if az.startswith("dummy") or wrong_region or (looked_up and az not in looked_up):
-                raise DrConfigurationError("DrNetwork", "availability_zones", azs, accepted)
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _range_of(check: Checks, vpc: ec2.IVpc) -> str:
+    """The IPv4 range of an existing VPC: the literal range when the VPC is defined in this
+    app (so rule packs can verify the endpoint's ingress), else its ``vpc_cidr_block``."""
+    cfn_vpc = vpc.node.default_child
+    literal = cfn_vpc.cidr_block if isinstance(cfn_vpc, ec2.CfnVPC) else None
+    if isinstance(literal, str) and not Token.is_unresolved(literal):
+        return literal
+    try:
+        return vpc.vpc_cidr_block
+    except RuntimeError:  # CannotPerformOperationVpcCidr: imported without its range
+        raise DrConfigurationError(
+            check.name,
+            "vpc",
+            vpc.node.path,
+            "a VPC whose IPv4 range is known (the interface endpoints admit HTTPS from "
+            "it): an ec2.Vpc, Vpc.from_lookup(...), or Vpc.from_vpc_attributes(..., "
+            "vpc_cidr_block='10.0.0.0/16')",
+        ) from None
+
+
+def _check_availability_zones(check: Checks, stack: Stack, value: object) -> list[str]:
+    """Return ``value`` as a list if it names 2 or more distinct AZs of the stack's region
+    (of the looked-up ones, when the app has looked them up)."""
+    accepted = (
+        "at least 2 distinct AZ names of the stack's region, e.g. "
+        "['us-east-1a', 'us-east-1b', 'us-east-1c']"
+    )
+    if isinstance(value, str):
+        value = [value]  # reported as the list it is
+    if not isinstance(value, Sequence):
+        check.fail("availability_zones", value, accepted)
+    azs = list(value)
+    if len(azs) < 2 or not all(isinstance(az, str) for az in azs):
+        check.fail("availability_zones", azs, accepted)
+    names = [az for az in azs if not Token.is_unresolved(az)]
+    if len(set(names)) != len(names):
+        check.fail("availability_zones", azs, accepted)
+    region = stack.region
+    if Token.is_unresolved(region):
         return azs
+    looked_up = looked_up_availability_zones(stack)
+    if looked_up:
+        accepted += f"; the AZs looked up for this account there: {looked_up}"
+    for az in names:
+        wrong_region = not (
+            az.startswith(region) and len(az) == len(region) + 1 and az[-1].isalpha()
+            and az[-1].islower()
+        )  # fmt: skip
+        if az.startswith("dummy") or wrong_region or (looked_up and az not in looked_up):
+            check.fail("availability_zones", azs, accepted)
+    return azs
 
-    @staticmethod
-    def _check_cidr(cidr: str, az_count: int) -> str:
-        """Return ``cidr`` if it is an IPv4 network AWS accepts for a VPC (/16 to /28) with room
-        for a /24 public and a /22 isolated subnet in each of ``az_count`` AZs."""
-        accepted = (
-            "an IPv4 network address with a /16 to /28 prefix and room for a /24 public and a "
-            f"/22 isolated subnet in each of the {az_count} AZs, e.g. '10.0.0.0/16'"
+
+def _check_cidr(check: Checks, cidr: str, az_count: int) -> str:
+    """Return ``cidr`` if it is an IPv4 network AWS accepts for a VPC (/16 to /28) with room
+    for a /24 public and a /22 isolated subnet in each of ``az_count`` AZs."""
+    accepted = (
+        "an IPv4 network address with a /16 to /28 prefix and room for a /24 public and a "
+        f"/22 isolated subnet in each of the {az_count} AZs, e.g. '10.0.0.0/16'"
+    )
+    try:
+        if not isinstance(cidr, str) or Token.is_unresolved(cidr):
+            raise ValueError(cidr)
+        network = ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError:
+        raise DrConfigurationError(check.name, "cidr", cidr, accepted) from None
+    # CDK allocates each subnet at the next boundary of its own size, in this order.
+    end = 0
+    for prefix in _SUBNET_PREFIXES:
+        size = 2 ** (32 - prefix)
+        for _ in range(az_count):
+            end = -(-end // size) * size + size
+    if not 16 <= network.prefixlen <= 28 or end > network.num_addresses:
+        check.fail("cidr", cidr, accepted)
+    return cidr
+
+
+def _check_interface_endpoints(
+    check: Checks, interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService]
+) -> None:
+    accepted = (
+        "a sequence of ec2.InterfaceVpcEndpointAwsService, e.g. "
+        "[InterfaceVpcEndpointAwsService.KMS]"
+    )
+    if isinstance(interface_endpoints, str) or not isinstance(interface_endpoints, Sequence):
+        check.instance_of("interface_endpoints", interface_endpoints, list, accepted)
+    for service in interface_endpoints:
+        check.instance_of(
+            "interface_endpoints", service, ec2.InterfaceVpcEndpointAwsService, accepted
         )
-        try:
-            if not isinstance(cidr, str) or Token.is_unresolved(cidr):
-                raise ValueError(cidr)
-            network = ipaddress.IPv4Network(cidr, strict=True)
-        except ValueError:
-            raise DrConfigurationError("DrNetwork", "cidr", cidr, accepted) from None
-        # CDK allocates each subnet at the next boundary of its own size, in this order.
-        end = 0
-        for prefix in _SUBNET_PREFIXES:
-            size = 2 ** (32 - prefix)
-            for _ in range(az_count):
-                end = -(-end // size) * size + size
-        if not 16 <= network.prefixlen <= 28 or end > network.num_addresses:
-            raise DrConfigurationError("DrNetwork", "cidr", cidr, accepted)
-        return cidr
+
+
+def _check_vpc(check: Checks, vpc: ec2.IVpc, availability_zones: Sequence[str] | None) -> None:
+    """An existing VPC: one with isolated or private subnets whose route tables are known, and
+    no AZs of its own."""
+    if not hasattr(vpc, "vpc_id") or not hasattr(vpc, "isolated_subnets"):
+        check.fail("vpc", type(vpc).__name__, "an ec2.IVpc, or None for a new VPC")
+    if not (vpc.isolated_subnets or vpc.private_subnets):
+        check.fail(
+            "vpc",
+            vpc.node.path,
+            "a VPC with isolated or private subnets (the data tier never runs in public subnets)",
+        )
+    subnets = [*vpc.isolated_subnets, *vpc.private_subnets, *vpc.public_subnets]
+    if not any(_route_table_known(subnet) for subnet in subnets):
+        check.fail(
+            "vpc",
+            vpc.node.path,
+            "a VPC whose subnets' route tables are known (the S3 and DynamoDB gateway "
+            "endpoints are routed through them), e.g. Vpc.from_vpc_attributes(..., "
+            "isolated_subnet_route_table_ids=[...])",
+        )
+    if availability_zones is not None:
+        check.fail(
+            "availability_zones",
+            availability_zones,
+            "None when an existing vpc is given (its subnets fix the AZs)",
+        )

@@ -22,14 +22,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
+from .checks import Checks
+from .contract import alarm_name
 from .errors import (
     DrConfigurationError,
-    check_duration,
-    check_environment_suffix,
-    check_int_range,
-    check_key,
-    check_removal_policy,
-    claim_physical_name,
 )
 from .keys import TOPIC_PUBLISHERS, alarm_arns, allow_topic_publishers, customer_managed_key
 
@@ -120,51 +116,54 @@ class DrObservability(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
-        check_removal_policy("DrObservability", removal_policy)
+        self._check = check = Checks(self, "DrObservability")
+        check.removal_policy(removal_policy)
         if summary is not None and not isinstance(summary, str):
-            raise DrConfigurationError(
-                "DrObservability", "summary", type(summary).__name__, "markdown text, or None"
-            )
-        self.suffix = check_environment_suffix("DrObservability", environment_suffix)
-        check_key("DrObservability", "encryption_key", encryption_key)
-        if topic is not None and not hasattr(topic, "topic_arn"):
-            raise DrConfigurationError(
-                "DrObservability", "topic", type(topic).__name__,
-                "an sns.ITopic, or None for a new encrypted topic",
-            )  # fmt: skip
-        self.dashboard_name = claim_physical_name(
-            self, "DrObservability", "environment_suffix", self.suffix,
-            "CloudWatch dashboard", dashboard_name(self, self.suffix), per_account=True,
-        )  # fmt: skip
+            check.fail("summary", type(summary).__name__, "markdown text, or None")
+        self.suffix = check.environment_suffix(environment_suffix)
+        check.key("encryption_key", encryption_key)
+        if topic is not None:
+            check.has("topic", topic, "topic_arn",
+                      accepted="an sns.ITopic, or None for a new encrypted topic")  # fmt: skip
+        self.dashboard_name = check.claim(
+            "CloudWatch dashboard", dashboard_name(self, self.suffix), per_account=True
+        )
         if topic is None:
-            claim_physical_name(
-                self, "DrObservability", "environment_suffix", self.suffix,
-                "SNS topic", f"dr-alerts-{self.suffix}",
-            )  # fmt: skip
+            check.claim("SNS topic", f"dr-alerts-{self.suffix}")
 
-        if topic is None:
-            self.encryption_key: kms.IKey | None = encryption_key or customer_managed_key(
-                self, "TopicKey", description=f"DR alerts topic ({self.suffix})",
-                removal_policy=removal_policy,
-            )  # fmt: skip
-            allow_topic_publishers(self.encryption_key)
-            topic = sns.Topic(
-                self,
-                "Topic",
-                topic_name=f"dr-alerts-{self.suffix}",
-                display_name=f"DR alerts ({self.suffix})",
-                master_key=self.encryption_key,
-                enforce_ssl=True,
-            )
-            self._let_alarms_publish(topic)
-        else:
-            self.encryption_key = encryption_key
-        self.topic: sns.ITopic = topic
+        self.encryption_key: kms.IKey | None = encryption_key
+        self.topic: sns.ITopic = topic or self._topic(encryption_key, removal_policy)
         self._rules_publishing: list[events.IRule] = []
         self._rules_statement: iam.PolicyStatement | None = None
         self.alarms: list[cloudwatch.Alarm] = []
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self.dashboard_name)
-        self.dashboard.add_widgets(
+        self.dashboard = self._dashboard(summary)
+        self.backup_rules = self._backup_rules()
+        self.notify_from(*self.backup_rules.values())
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _topic(self, encryption_key: kms.IKey | None, removal_policy: RemovalPolicy) -> sns.Topic:
+        """``dr-alerts-{suffix}``, under a key that alarms and rules may publish with."""
+        self.encryption_key = encryption_key or customer_managed_key(
+            self, "TopicKey", description=f"DR alerts topic ({self.suffix})",
+            removal_policy=removal_policy,
+        )  # fmt: skip
+        allow_topic_publishers(self.encryption_key)
+        topic = sns.Topic(
+            self,
+            "Topic",
+            topic_name=f"dr-alerts-{self.suffix}",
+            display_name=f"DR alerts ({self.suffix})",
+            master_key=self.encryption_key,
+            enforce_ssl=True,
+        )
+        self._let_alarms_publish(topic)
+        return topic
+
+    def _dashboard(self, summary: str | None) -> cloudwatch.Dashboard:
+        """The dashboard, headed by ``summary`` (default: the spec's objectives)."""
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self.dashboard_name)
+        dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=f"# DR stack `{self.suffix}`\n"
                 + (summary or "RPO 1 hour (continuous backup ~5 min), RTO 4 hours.")
@@ -173,7 +172,11 @@ class DrObservability(Construct):
                 height=2 if summary is None else 4,
             )
         )
-        self.backup_rules = {
+        return dashboard
+
+    def _backup_rules(self) -> dict[str, events.Rule]:
+        """A rule per AWS Backup job event (backup, restore, copy) in a state worth telling."""
+        return {
             name: events.Rule(
                 self,
                 f"{name}Rule",
@@ -186,7 +189,6 @@ class DrObservability(Construct):
             )
             for name, job in BACKUP_JOB_EVENTS.items()
         }
-        self.notify_from(*self.backup_rules.values())
 
     def add_alarm(
         self,
@@ -209,23 +211,18 @@ class DrObservability(Construct):
         breaching) and ``datapoints_to_alarm`` (default ``evaluation_periods``) change how it
         reads the metric, e.g. "no data for a whole window" for metrics published only when
         non-zero."""
+        check = self._check
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise DrConfigurationError(
-                "DrObservability", "add_alarm(threshold)", threshold, "a number"
-            )
-        check_int_range(
-            "DrObservability", "add_alarm(evaluation_periods)", evaluation_periods, 1, 100
-        )
+            check.fail("add_alarm(threshold)", threshold, "a number")
+        check.int_range("add_alarm(evaluation_periods)", evaluation_periods, 1, 100)
         if datapoints_to_alarm is not None:
-            check_int_range(
-                "DrObservability", "add_alarm(datapoints_to_alarm)", datapoints_to_alarm, 1,
-                evaluation_periods,
-            )  # fmt: skip
+            check.int_range(
+                "add_alarm(datapoints_to_alarm)", datapoints_to_alarm, 1, evaluation_periods
+            )
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,63}", str(id)) or self.node.try_find_child(
             f"{id}Alarm"
         ):
-            raise DrConfigurationError(
-                "DrObservability",
+            check.fail(
                 "alarm name",
                 id,
                 "letters and digits, not used by another alarm of this construct "
@@ -234,7 +231,7 @@ class DrObservability(Construct):
         alarm = cloudwatch.Alarm(
             self,
             f"{id}Alarm",
-            alarm_name=f"dr-{self.suffix}-{id}",
+            alarm_name=alarm_name(self.suffix, id),
             alarm_description=description,
             metric=metric,
             threshold=threshold,
@@ -375,8 +372,8 @@ class DrObservability(Construct):
         topic: ``sns:Publish`` from this account in the topic policy, and use of the topic's
         key when this construct made it."""
         if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com", str(service)):
-            raise DrConfigurationError(
-                "DrObservability", "allow_service_to_publish(service)", service,
+            self._check.fail(
+                "allow_service_to_publish(service)", service,
                 "an AWS service principal such as 'resiliencehub.amazonaws.com'",
             )  # fmt: skip
         sid = "Publish" + "".join(p.capitalize() for p in service.split(".")[0].split("-"))
@@ -423,34 +420,37 @@ class DrObservability(Construct):
         if windows is None and window is not None:
             windows = dict.fromkeys(resource_types, window)
         elif windows is None or window is not None:
-            raise DrConfigurationError(
-                "DrObservability", "watch_backups(window, windows)", "both or neither",
+            self._check.fail(
+                "watch_backups(window, windows)", "both or neither",
                 "one of them: a Duration for every resource type, or a mapping of AWS Backup "
                 "resource type to Duration",
             )  # fmt: skip
+        completed, alarms = self._watch_completed_backups(vault, windows)
+        failed, failed_alarms = self._watch_failed_jobs(vault, resource_types)
+        self.dashboard.add_widgets(
+            *(
+                [cloudwatch.GraphWidget(title="AWS Backup completed backup jobs", left=completed,
+                                        width=12)]
+                if completed
+                else []
+            ),
+            cloudwatch.GraphWidget(title="AWS Backup failed jobs (vault)", left=failed, width=12),
+        )  # fmt: skip
+        return alarms + failed_alarms
 
-        def metric(name: str, resource_type: str, period: int) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/Backup",
-                metric_name=name,
-                dimensions_map={
-                    "BackupVaultName": vault.backup_vault_name,
-                    "ResourceType": resource_type,
-                },
-                statistic="Sum",
-                period=Duration.seconds(period),
-            )
-
-        alarms: list[cloudwatch.Alarm] = []
+    def _watch_completed_backups(
+        self, vault: backup.IBackupVault, windows: Mapping[str, Duration]
+    ) -> tuple[list[cloudwatch.IMetric], list[cloudwatch.Alarm]]:
+        """``NoRecentBackup{type}`` per resource type: no completed job for a whole window."""
         completed: list[cloudwatch.IMetric] = []
+        alarms: list[cloudwatch.Alarm] = []
         for resource_type, duration in windows.items():
-            seconds = check_duration(
-                "DrObservability", f"watch_backups(window) of {resource_type}", duration, 300,
-                604800,
-            )  # fmt: skip
+            seconds = self._check.duration(
+                f"watch_backups(window) of {resource_type}", duration, 300, 604800
+            )
             period = math.ceil(seconds / 12 / 300) * 300
             periods = math.ceil(seconds / period)
-            done = metric("NumberOfBackupJobsCompleted", resource_type, period)
+            done = _backup_metric(vault, "NumberOfBackupJobsCompleted", resource_type, period)
             completed.append(done)
             alarms.append(
                 self.add_alarm(
@@ -465,9 +465,16 @@ class DrObservability(Construct):
                     f"for {seconds} s",
                 )
             )
+        return completed, alarms
+
+    def _watch_failed_jobs(
+        self, vault: backup.IBackupVault, resource_types: Sequence[str]
+    ) -> tuple[list[cloudwatch.IMetric], list[cloudwatch.Alarm]]:
+        """``Vault{Backup,Copy,Restore}JobsFailed``: any failed job of the vault."""
         failed: list[cloudwatch.IMetric] = []
+        alarms: list[cloudwatch.Alarm] = []
         for job in ("Backup", "Copy", "Restore"):
-            names = {f"{job.lower()}{i}": metric(f"NumberOf{job}JobsFailed", t, 300)
+            names = {f"{job.lower()}{i}": _backup_metric(vault, f"NumberOf{job}JobsFailed", t, 300)
                      for i, t in enumerate(resource_types)}  # fmt: skip
             jobs = cloudwatch.MathExpression(
                 expression=" + ".join(names), using_metrics=names,
@@ -483,16 +490,7 @@ class DrObservability(Construct):
                     description=f"An AWS Backup {job.lower()} job of the backup vault failed",
                 )
             )
-        self.dashboard.add_widgets(
-            *(
-                [cloudwatch.GraphWidget(title="AWS Backup completed backup jobs", left=completed,
-                                        width=12)]
-                if completed
-                else []
-            ),
-            cloudwatch.GraphWidget(title="AWS Backup failed jobs (vault)", left=failed, width=12),
-        )  # fmt: skip
-        return alarms
+        return failed, alarms
 
     def watch_replica_lag(
         self, cluster: rds.IDatabaseCluster, *, name: str = "AuroraReplicaLag"
@@ -539,6 +537,19 @@ class _TopicTarget:
 
     def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
         return events.RuleTargetConfig(arn=self._topic.topic_arn)
+
+
+def _backup_metric(
+    vault: backup.IBackupVault, name: str, resource_type: str, period: int
+) -> cloudwatch.Metric:
+    """An AWS/Backup metric of ``vault`` and ``resource_type``, summed over ``period`` s."""
+    return cloudwatch.Metric(
+        namespace="AWS/Backup",
+        metric_name=name,
+        dimensions_map={"BackupVaultName": vault.backup_vault_name, "ResourceType": resource_type},
+        statistic="Sum",
+        period=Duration.seconds(period),
+    )
 
 
 def _check_watched(prop: str, value: object, metric: str, accepted: str) -> None:

@@ -15,17 +15,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from .audit import DrBackupAudit
 from .backup import DEFAULT_RETENTION, DrBackupVault
+from .checks import Checks
+from .contract import BACKUP_ID, METADATA_KEY, STORAGE_ID, stated_objectives
 from .database import DrDatabase
 from .drills import DrDrills
-from .errors import (
-    DrConfigurationError,
-    check_bool,
-    check_days,
-    check_environment_suffix,
-    check_key,
-    check_removal_policy,
-)
 from .function import DrFunction
 from .keys import customer_managed_key, logs_encryption_key
 from .network import DrNetwork
@@ -34,18 +29,18 @@ from .objectives import (
     Posture,
     PostureReport,
     RecoveryObjectives,
-    ResilienceHubApp,
+    Templates,
     backup_alarm_windows,
     summary_markdown,
 )
 from .observability import DrObservability
-from .regions import available, require
+from .regions import available
+from .resilience_hub import ResilienceHubApp
 from .restore_testing import DrRestoreTesting
-from .restore_testing.audit import DrBackupAudit
 from .storage import DrBucket
 
 #: The template-level Metadata key under which DrPlatform states its recovery objectives.
-TEMPLATE_METADATA_KEY = "dr-constructs"
+TEMPLATE_METADATA_KEY = METADATA_KEY
 
 
 class DrPlatform(Construct):
@@ -122,7 +117,7 @@ class DrPlatform(Construct):
             protected, recovery points encrypted, backup frequency and retention, restore time
             within the corruption RTO objective) and daily restore-job and control-compliance
             reports to an encrypted bucket
-            (:class:`~dr_constructs.restore_testing.audit.DrBackupAudit`). Needs AWS Config
+            (:class:`~dr_constructs.audit.DrBackupAudit`). Needs AWS Config
             recording in the account and region. Default - off.
     """
 
@@ -152,42 +147,54 @@ class DrPlatform(Construct):
         audit_reports: bool = False,
     ) -> None:
         super().__init__(scope, id)
-        suffix = check_environment_suffix("DrPlatform", environment_suffix)
-        objectives = objectives or RecoveryObjectives()
-        if not isinstance(objectives, RecoveryObjectives):
-            raise DrConfigurationError(
-                "DrPlatform", "objectives", type(objectives).__name__,
-                "a RecoveryObjectives, or None for the spec's RPO 1 hour / RTO 4 hours",
-            )  # fmt: skip
+        check = Checks(self, "DrPlatform")
+        suffix = check.environment_suffix(environment_suffix)
         #: The recovery objectives the data stores are held to.
-        self.objectives = objectives
-        check_removal_policy("DrPlatform", removal_policy)
-        check_days("DrPlatform", "backup_retention", backup_retention, 1, 35)
-        check_key("DrPlatform", "data_key", data_key)
-        check_bool("DrPlatform", "restore_tests", restore_tests, none="on where available")
+        self.objectives = _checked_objectives(check, objectives)
+        check.removal_policy(removal_policy)
+        check.days("backup_retention", backup_retention, 1, 35)
+        check.key("data_key", data_key)
+        check.switch("restore_tests", restore_tests, none="on where available")
         switches = {"proxy": proxy, "resilience_hub": resilience_hub, "drills": drills,
                     "audit_reports": audit_reports}  # fmt: skip
         for prop, value in switches.items():
-            check_bool("DrPlatform", prop, value)
+            check.switch(prop, value)
         restore_tests = self._check_region(
-            restore_tests, {**switches, "air_gapped_retention": air_gapped_retention}
+            check, restore_tests, {**switches, "air_gapped_retention": air_gapped_retention}
         )
-        if (
-            function_code is None
-            and isinstance(partition_key, dynamodb.Attribute)
-            and partition_key.type != dynamodb.AttributeType.STRING
-        ):
-            raise DrConfigurationError(
-                "DrPlatform",
-                "partition_key",
-                f"{partition_key.name} ({partition_key.type.name})",
-                "a STRING attribute while the Lambda runs the packaged health check (its "
-                "heartbeat item has a string key); other types need your own function_code",
-            )
+        _check_partition_key(check, partition_key, function_code)
         self.environment_suffix = suffix
         self.removal_policy = removal_policy
         self._reserved_concurrency = reserved_concurrency
 
+        self._keys(data_key)
+        self._data_layers(vpc, availability_zones, instance_type, backup_retention,
+                          partition_key, proxy)  # fmt: skip
+        self.function = self._lambda("Function", code=function_code, handler=function_handler)
+        self.backup = DrBackupVault(
+            self, BACKUP_ID, environment_suffix=suffix, retention=backup_retention,
+            air_gapped_retention=air_gapped_retention, removal_policy=removal_policy,
+        )  # fmt: skip
+        self.backup.protect(self.database.cluster, self.database.table, self.storage.bucket)
+        self.postures = self._check_objectives()
+        cpu_alarm = self._observe(topic)
+        #: The AWS Resilience Hub policy and application, when ``resilience_hub=True``.
+        self.resilience_hub = self._resilience_hub() if resilience_hub else None
+        #: The packaged health check run as the restore tests' canary writer
+        #: (``dr-canary-{suffix}``) when the Lambda runs ``function_code`` of your own and
+        #: restore tests are on, else None: :attr:`function` writes the canary itself.
+        self.canary: DrFunction | None = None
+        #: The restore tests (on unless ``restore_tests=False``), else None.
+        self.restore_testing = self._restore_tests() if restore_tests else None
+        #: The FIS drills (``drills=True``), else None.
+        self.drills = self._drills(stop_alarms=[cpu_alarm]) if drills else None
+        #: The AWS Backup Audit Manager framework and reports (``audit_reports=True``), else None.
+        self.audit = self._audit() if audit_reports else None
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def _keys(self, data_key: kms.IKey | None) -> None:
+        suffix, removal_policy = self.environment_suffix, self.removal_policy
         #: Key for Aurora, its secret, the table and the data bucket.
         self.data_key = data_key or customer_managed_key(
             self, "DataKey", description=f"DR data ({suffix})", removal_policy=removal_policy
@@ -197,6 +204,17 @@ class DrPlatform(Construct):
             self, "LogsKey", description=f"DR logs ({suffix})", removal_policy=removal_policy
         )
 
+    def _data_layers(
+        self,
+        vpc: ec2.IVpc | None,
+        availability_zones: Sequence[str] | None,
+        instance_type: ec2.InstanceType | None,
+        backup_retention: Duration,
+        partition_key: dynamodb.Attribute | None,
+        proxy: bool,
+    ) -> None:
+        """The network, the database (Aurora and the table) and the bucket."""
+        removal_policy = self.removal_policy
         self.network = DrNetwork(
             self,
             "Network",
@@ -209,7 +227,7 @@ class DrPlatform(Construct):
             self,
             "Database",
             network=self.network,
-            environment_suffix=suffix,
+            environment_suffix=self.environment_suffix,
             instance_type=instance_type,
             backup_retention=backup_retention,
             partition_key=partition_key,
@@ -219,63 +237,47 @@ class DrPlatform(Construct):
             proxy=proxy,
         )
         self.storage = DrBucket(
-            self, "Storage", encryption_key=self.data_key, removal_policy=removal_policy
+            self, STORAGE_ID, encryption_key=self.data_key, removal_policy=removal_policy
         )
-        self.function = self._lambda("Function", code=function_code, handler=function_handler)
 
-        self.backup = DrBackupVault(
-            self,
-            "Backup",
-            environment_suffix=suffix,
-            retention=backup_retention,
-            air_gapped_retention=air_gapped_retention,
-            removal_policy=removal_policy,
-        )
-        self.backup.protect(self.database.cluster, self.database.table, self.storage.bucket)
-        self.postures = self._check_objectives()
-
+    def _observe(self, topic: sns.ITopic | None) -> cloudwatch.IAlarm:
+        """The topic, dashboard and alarms, backup alarms within the objectives' windows;
+        returns the cluster's CPU alarm (it stops the drills)."""
         self.observability = DrObservability(
-            self, "Observability", environment_suffix=suffix, topic=topic,
-            summary=summary_markdown(objectives, self.postures), removal_policy=removal_policy,
+            self, "Observability", environment_suffix=self.environment_suffix, topic=topic,
+            summary=summary_markdown(self.objectives, self.postures),
+            removal_policy=self.removal_policy,
         )  # fmt: skip
         cpu_alarm = self.observability.watch_cluster(self.database.cluster)
         self.observability.watch_table(self.database.table)
         self.observability.watch_function(self.function.function)
         # Alarms that catch the objectives slipping in operation.
-        windows = backup_alarm_windows(objectives, self._stores)
+        windows = backup_alarm_windows(self.objectives, self._stores, templates=self._templates)
         self.observability.watch_backups(
             self.backup.vault,
             windows={kind: Duration.seconds(seconds) for kind, seconds in windows.items()},
         )
         self.observability.watch_replica_lag(self.database.cluster)
         self.observability.watch_table_errors(self.database.table)
+        return cpu_alarm
 
-        #: The AWS Resilience Hub policy and application, when ``resilience_hub=True``.
-        self.resilience_hub: ResilienceHubApp | None = None
-        if resilience_hub:
-            self.observability.allow_service_to_publish("resiliencehub.amazonaws.com")
-            self.resilience_hub = ResilienceHubApp(
-                self, "ResilienceHub", objectives=objectives, name=f"dr-{suffix}",
-                topic=self.topic,
-            )  # fmt: skip
-        #: The packaged health check run as the restore tests' canary writer
-        #: (``dr-canary-{suffix}``) when the Lambda runs ``function_code`` of your own and
-        #: restore tests are on, else None: :attr:`function` writes the canary itself.
-        self.canary: DrFunction | None = None
-        #: The restore tests (on unless ``restore_tests=False``), else None.
-        self.restore_testing = self._restore_tests() if restore_tests else None
-        #: The FIS drills (``drills=True``), else None.
-        self.drills = self._drills(stop_alarms=[cpu_alarm]) if drills else None
-        #: The AWS Backup Audit Manager framework and reports (``audit_reports=True``), else None.
-        self.audit = self._audit() if audit_reports else None
+    def _resilience_hub(self) -> ResilienceHubApp:
+        """The objectives as a Resilience Hub policy, the stack as its application."""
+        self.observability.allow_service_to_publish("resiliencehub.amazonaws.com")
+        return ResilienceHubApp(
+            self, "ResilienceHub", objectives=self.objectives,
+            name=f"dr-{self.environment_suffix}", topic=self.topic,
+        )  # fmt: skip
 
-    def _check_region(self, restore_tests: bool | None, asked: dict[str, object]) -> bool:
+    def _check_region(
+        self, check: Checks, restore_tests: bool | None, asked: dict[str, object]
+    ) -> bool:
         """Refuse an assurance feature asked for where CloudFormation lacks its resource types;
         restore tests (``None``, the default) on where they exist. What is on, and why, goes
         into the posture report. Returns whether restore tests are built."""
         for prop, value in {"restore_tests": restore_tests, **asked}.items():
             if value not in (None, False):
-                require(self, "DrPlatform", prop, value, prop)
+                check.require(prop, value)
         restore = available(self, "restore_tests")[0] if restore_tests is None else restore_tests
         report = PostureReport.of(self)
         for prop, value in {"restore_tests": restore, **asked}.items():
@@ -293,20 +295,19 @@ class DrPlatform(Construct):
 
     def _audit(self) -> DrBackupAudit:
         """Audit evidence with the corruption RTO objective as the restore-time target."""
-        _, rto = self.objectives.targets[FailureMode.CORRUPTION]
         return DrBackupAudit(
             self,
             "Audit",
             vault=self.backup,
             resources=list(self._stores),
-            max_restore_time=Duration.seconds(max(rto, 60)),
+            max_restore_time=_at_least(self.objectives.rto(FailureMode.CORRUPTION), _MINUTE),
             environment_suffix=self.environment_suffix,
             removal_policy=self.removal_policy,
         )
 
     def _restore_tests(self) -> DrRestoreTesting:
         """Restore tests held to the corruption objectives: a restore is the way back there."""
-        rpo, rto = self.objectives.targets[FailureMode.CORRUPTION]
+        corruption = FailureMode.CORRUPTION
         return DrRestoreTesting(
             self,
             "RestoreTesting",
@@ -315,8 +316,8 @@ class DrPlatform(Construct):
             function=self.function if self.function.runs_health_check else self._canary(),
             observability=self.observability,
             bucket=self.storage,
-            rto=Duration.seconds(max(rto, 60)),
-            rpo=Duration.seconds(max(rpo, 1)),
+            rto=_at_least(self.objectives.rto(corruption), _MINUTE),
+            rpo=_at_least(self.objectives.rpo(corruption), _SECOND),
             logs_key=self.logs_key,
             environment_suffix=self.environment_suffix,
             removal_policy=self.removal_policy,
@@ -328,8 +329,8 @@ class DrPlatform(Construct):
         network, keys and least-privilege grants (:class:`DrFunction`)."""
         (partition_key,) = self.database.table.schema_v2().partition_keys
         if partition_key.type != dynamodb.AttributeType.STRING:
-            raise DrConfigurationError(
-                "DrPlatform", "partition_key", f"{partition_key.name} ({partition_key.type.name})",
+            Checks(self, "DrPlatform").fail(
+                "partition_key", f"{partition_key.name} ({partition_key.type.name})",
                 "a STRING attribute while restore tests are on (their canary item, written by "
                 "the packaged health check, has a string key), or restore_tests=False",
             )  # fmt: skip
@@ -370,7 +371,6 @@ class DrPlatform(Construct):
 
     def _drills(self, *, stop_alarms: list[cloudwatch.IAlarm]) -> DrDrills:
         """FIS drills whose bar is the AZ-loss RTO objective."""
-        _, rto = self.objectives.targets[FailureMode.AZ_LOSS]
         return DrDrills(
             self,
             "Drills",
@@ -378,28 +378,26 @@ class DrPlatform(Construct):
             cluster=self.database.cluster,
             function=self.function,
             observability=self.observability,
-            az_loss_rto=Duration.seconds(max(rto, 1)),
+            az_loss_rto=_at_least(self.objectives.rto(FailureMode.AZ_LOSS), _SECOND),
             stop_alarms=stop_alarms,
             logs_key=self.logs_key,
             environment_suffix=self.environment_suffix,
             removal_policy=self.removal_policy,
+            writer_availability_zone=self.database.writer_availability_zone,
         )
 
     def _check_objectives(self) -> list[Posture]:
         """Every data store against :attr:`objectives` (raises on a breach), and the stack's
         posture report."""
         PostureReport.of(self).add(self.objectives, self._stores, check_at_synth=False)
-        postures = self.objectives.check(self._stores)
+        # The stores' templates, rendered once for the check and the backup alarm windows.
+        self._templates: Templates = {}
+        postures = self.objectives.check(self._stores, templates=self._templates)
         # The template states its objectives, for tools that read the deployed stack (the
         # dr-constructs operator command): Metadata "dr-constructs".
+        targets = self.objectives.targets
         Stack.of(self).add_metadata(
-            TEMPLATE_METADATA_KEY,
-            {
-                "objectives": {
-                    mode.name.lower(): {"rpo_seconds": rpo, "rto_seconds": rto}
-                    for mode, (rpo, rto) in self.objectives.targets.items()
-                }
-            },
+            METADATA_KEY, stated_objectives({mode.key: targets[mode] for mode in FailureMode})
         )
         return postures
 
@@ -435,3 +433,41 @@ class DrPlatform(Construct):
     @property
     def dashboard(self) -> cloudwatch.Dashboard:
         return self.observability.dashboard
+
+
+def _at_least(value: Duration, floor: Duration) -> Duration:
+    """``value``, or ``floor`` when shorter (an objective of 0 s, where the assurance
+    constructs take their smallest value)."""
+    return value if value.to_seconds() >= floor.to_seconds() else floor
+
+
+_SECOND, _MINUTE = Duration.seconds(1), Duration.minutes(1)
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _checked_objectives(check: Checks, objectives: RecoveryObjectives | None) -> RecoveryObjectives:
+    objectives = objectives or RecoveryObjectives()
+    if not isinstance(objectives, RecoveryObjectives):
+        check.fail(
+            "objectives", type(objectives).__name__,
+            "a RecoveryObjectives, or None for the spec's RPO 1 hour / RTO 4 hours",
+        )  # fmt: skip
+    return objectives
+
+
+def _check_partition_key(
+    check: Checks, partition_key: dynamodb.Attribute | None, function_code: lambda_.Code | None
+) -> None:
+    if (
+        function_code is None
+        and isinstance(partition_key, dynamodb.Attribute)
+        and partition_key.type != dynamodb.AttributeType.STRING
+    ):
+        check.fail(
+            "partition_key",
+            f"{partition_key.name} ({partition_key.type.name})",
+            "a STRING attribute while the Lambda runs the packaged health check (its "
+            "heartbeat item has a string key); other types need your own function_code",
+        )

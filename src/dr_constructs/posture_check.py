@@ -24,6 +24,7 @@ An assurance module: the core layers never import it.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +38,10 @@ from aws_cdk import (
     Stack,
 )
 
-from . import __version__
 from .errors import DrConfigurationError
-from .objectives import (
-    FailureMode,
-    Posture,
-    RecoveryObjectives,
-    _human,
-    assess_templates,
-    write_posture_report,
-)
+from .objectives import RecoveryObjectives
+from .posture import FailureMode, Posture, _human, assess_templates
+from .posture_report import write_posture_report
 from .templates import StackTemplate, construct_paths
 
 #: Where each failure mode's finding points in the resource, for CDK's report.
@@ -94,7 +89,10 @@ class DrPostureCheck:
 
     @property
     def version(self) -> str:
-        return __version__
+        """The package's ``__version__``, looked up when asked: this module does not import the
+        package ``__init__`` that exports it (the version stays there for the build and the
+        release updater)."""
+        return str(importlib.import_module(__package__ or "dr_constructs").__version__)
 
     @property
     def rule_ids(self) -> list[str]:

@@ -9,9 +9,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from .checks import Checks
 from .compliance import acknowledge, in_packs, skip_checkov, tidy_cdk_provider
+from .contract import ACCESS_LOGS_ID, DATA_BUCKET_ID
 from .deletion import DELETE_WITH_STACK_TAG, delete_with_stack
-from .errors import check_binding, check_days, check_key, check_removal_policy
 from .hooks import ObjectivesBinding
 from .keys import customer_managed_key
 
@@ -55,24 +56,38 @@ class DrBucket(Construct):
         objectives: ObjectivesBinding | None = None,
     ) -> None:
         super().__init__(scope, id)
-        check_binding("DrBucket", objectives)
+        check = Checks(self, "DrBucket")
+        check.objectives(objectives)
         # Grant S3 log delivery through a bucket policy, never the legacy ACL (whatever the
         # app's feature flags say): ACLs stay disabled on both buckets.
         self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
-        check_removal_policy("DrBucket", removal_policy)
-        check_key("DrBucket", "encryption_key", encryption_key)
-        expiration_days = check_days(
-            "DrBucket", "noncurrent_version_expiration", noncurrent_version_expiration, 31, 3650
+        check.removal_policy(removal_policy)
+        check.key("encryption_key", encryption_key)
+        expiration_days = check.days(
+            "noncurrent_version_expiration", noncurrent_version_expiration, 31, 3650
         )
         destroy = removal_policy == RemovalPolicy.DESTROY
 
         self.encryption_key = encryption_key or customer_managed_key(
             self, "Key", description="DR data bucket", removal_policy=removal_policy
         )
-        # S3 server access logs can only be delivered to an SSE-S3 bucket.
-        self.access_logs_bucket = s3.Bucket(
+        self.access_logs_bucket = self._access_logs_bucket(removal_policy)
+        self.bucket = self._data_bucket(expiration_days, removal_policy)
+        self._notify_eventbridge()
+        if destroy:
+            self._delete_access_logs_last()
+        self._record_review(destroy)
+        if objectives is not None:
+            objectives.bind(self, self.bucket)
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _access_logs_bucket(self, removal_policy: RemovalPolicy) -> s3.Bucket:
+        """The server access logs' bucket: SSE-S3 (S3 delivers access logs to no other), a
+        year of logs."""
+        return s3.Bucket(
             self,
-            "AccessLogs",
+            ACCESS_LOGS_ID,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -89,9 +104,13 @@ class DrBucket(Construct):
             ],
             removal_policy=removal_policy,
         )
-        self.bucket = s3.Bucket(
+
+    def _data_bucket(self, expiration_days: int, removal_policy: RemovalPolicy) -> s3.Bucket:
+        """Versioned, SSE-KMS with the key, access logs to the log bucket, old versions to
+        Infrequent Access after 30 days and expired after ``expiration_days``."""
+        return s3.Bucket(
             self,
-            "Bucket",
+            DATA_BUCKET_ID,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.encryption_key,
             bucket_key_enabled=True,
@@ -117,12 +136,14 @@ class DrBucket(Construct):
                 )
             ],
             removal_policy=removal_policy,
-            auto_delete_objects=destroy,
+            auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
         )
-        # EventBridge notifications set natively in CloudFormation (the L2's
-        # event_bridge_enabled would add a custom-resource Lambda to do the same); on the log
-        # bucket too (AWS Control Tower CT.S3.PR.4): free on the default bus, unused until a
-        # rule asks for them.
+
+    def _notify_eventbridge(self) -> None:
+        """EventBridge notifications set natively in CloudFormation (the L2's
+        ``event_bridge_enabled`` would add a custom-resource Lambda to do the same); on the log
+        bucket too (AWS Control Tower CT.S3.PR.4): free on the default bus, unused until a
+        rule asks for them."""
         for bucket in (self.bucket, self.access_logs_bucket):
             cfn_bucket = bucket.node.default_child
             assert isinstance(cfn_bucket, s3.CfnBucket)
@@ -131,11 +152,6 @@ class DrBucket(Construct):
                     event_bridge_enabled=True
                 )
             )
-        if destroy:
-            self._delete_access_logs_last()
-        self._record_review(destroy)
-        if objectives is not None:
-            objectives.bind(self, self.bucket)
 
     def _delete_access_logs_last(self) -> None:
         """Under DESTROY, delete the access-log bucket after the data bucket, and tolerate late

@@ -12,16 +12,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract import (
+    ACCESS_LOGS_ID,
+    BACKUP_ROLE_FRAGMENT,
+    DATA_BUCKET_FRAGMENT,
+    DRILL_TAG,
+    FAILURE_MODES,
+    FUNCTION_PREFIX,
+    METADATA_KEY,
+    OBJECTIVES,
+    RPO_SECONDS,
+    RTO_SECONDS,
+    SPEC_RPO_SECONDS,
+    SPEC_RTO_SECONDS,
+)
 from .aws import AWS_ERRORS, Aws, OperatorError, aws_error_message
 
-#: Failure modes the objectives are given for.
-FAILURE_MODES = ("az_loss", "corruption", "stack_deletion")
-#: The spec's objectives (RPO 1 hour, RTO 4 hours), used when the stack states none.
-SPEC_RPO_SECONDS, SPEC_RTO_SECONDS = 3600, 4 * 3600
-#: The template-level Metadata key the library writes its objectives under.
-METADATA_KEY = "dr-constructs"
-DRILL_TAG = "dr-constructs:drill"  # as in dr_constructs.drills (the core is not imported)
-FUNCTION_PREFIX = "dr-function-"
+__all__ = [
+    "DRILL_TAG",
+    "FAILURE_MODES",
+    "FUNCTION_PREFIX",
+    "METADATA_KEY",
+    "SPEC_RPO_SECONDS",
+    "SPEC_RTO_SECONDS",
+    "DrStack",
+    "Objective",
+    "discover",
+    "human",
+]
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,7 @@ class DrStack:
         if self.objectives_from_stack:
             return "recovery objectives from the stack's metadata"
         return (
-            "the stack states no recovery objectives (template Metadata 'dr-constructs'): "
+            f"the stack states no recovery objectives (template Metadata '{METADATA_KEY}'): "
             "using the spec's RPO 1 h / RTO 4 h"
         )
 
@@ -104,11 +122,15 @@ def _classify(stack: DrStack, resource: Mapping[str, Any]) -> None:
         stack.subnet_group = stack.subnet_group or physical
     elif kind == "AWS::DynamoDB::Table":
         stack.table_name = stack.table_name or physical
-    elif kind == "AWS::S3::Bucket" and "StorageBucket" in logical and "AccessLogs" not in logical:
+    elif (
+        kind == "AWS::S3::Bucket"
+        and DATA_BUCKET_FRAGMENT in logical
+        and ACCESS_LOGS_ID not in logical
+    ):
         stack.bucket_name = stack.bucket_name or physical
     elif kind == "AWS::Backup::BackupVault":
         stack.vault_name = stack.vault_name or physical
-    elif kind == "AWS::IAM::Role" and "BackupRole" in logical:
+    elif kind == "AWS::IAM::Role" and BACKUP_ROLE_FRAGMENT in logical:
         stack.backup_role = stack.backup_role or physical
     elif kind == "AWS::Lambda::Function" and physical.startswith(FUNCTION_PREFIX):
         stack.function_name = stack.function_name or physical
@@ -130,17 +152,17 @@ def _objectives(cloudformation: Any, stack_name: str) -> tuple[dict[str, Objecti
             body = json.loads(body)
         except ValueError:
             return defaults, False  # a YAML template: the library writes JSON
-    declared = ((body.get("Metadata") or {}).get(METADATA_KEY) or {}).get("objectives")
+    declared = ((body.get("Metadata") or {}).get(METADATA_KEY) or {}).get(OBJECTIVES)
     if not isinstance(declared, Mapping):
         return defaults, False
     objectives = dict(defaults)
     for mode, values in declared.items():
         try:
-            objectives[mode] = Objective(int(values["rpo_seconds"]), int(values["rto_seconds"]))
+            objectives[mode] = Objective(int(values[RPO_SECONDS]), int(values[RTO_SECONDS]))
         except (TypeError, KeyError, ValueError):
             raise OperatorError(
-                f"stack {stack_name}: Metadata {METADATA_KEY}.objectives.{mode} needs integer "
-                f"rpo_seconds and rto_seconds, got {values!r}"
+                f"stack {stack_name}: Metadata {METADATA_KEY}.{OBJECTIVES}.{mode} needs integer "
+                f"{RPO_SECONDS} and {RTO_SECONDS}, got {values!r}"
             ) from None
     return objectives, True
 

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract import AURORA_FAILOVER_DRILL, AZ_DRILL_PREFIX, AZ_LOSS, DRILL_TAG, az_drill
 from .aws import AWS_ERRORS, EXIT_BREACHED, Aws, OperatorError, Poll, aws_error_message
 from .commands import aws_cli_command
-from .discovery import DRILL_TAG, DrStack
+from .discovery import DrStack
 
-DRILLS = ("az", "aurora-failover")
-DRILL_FAILURE_MODE = "az_loss"
+DRILLS = ("az", AURORA_FAILOVER_DRILL)
+DRILL_FAILURE_MODE = AZ_LOSS
 _FINAL = {"completed", "stopped", "failed", "cancelled"}
 
 
@@ -70,14 +71,14 @@ def plan_drill(aws: Aws, stack: DrStack, drill: str, az: str | None) -> DrillPla
             az = _writer(aws, stack)[1]
     except AWS_ERRORS as exc:
         raise OperatorError(aws_error_message(exc)) from None
-    name = f"az-{az}" if drill == "az" else drill
+    name = az_drill(str(az)) if drill == "az" else drill
     if name not in templates:
         have = ", ".join(sorted(templates)) or "none (DrPlatform(..., drills=True) adds them)"
         why = f" (the writer is in {az} now)" if writers_az else ""
         hint = (
             "; DrDrills builds an AZ drill for every AZ the stack uses: a stack deployed with "
             "an older dr-constructs, or with DrDrills(availability_zones=...), has fewer"
-            if drill == "az" and any(t.startswith("az-") for t in templates)
+            if drill == "az" and any(t.startswith(AZ_DRILL_PREFIX) for t in templates)
             else ""
         )
         raise OperatorError(
@@ -145,7 +146,7 @@ def run_drill(
     problems = []
     if seen.state != "completed":
         problems.append(f"the experiment ended {seen.state}")
-    if plan.drill == "aurora-failover" and seen.writer_moved_at is None:
+    if plan.drill == AURORA_FAILOVER_DRILL and seen.writer_moved_at is None:
         problems.append("the writer did not move")
     if failover > rto:
         problems.append(f"failover took longer than the AZ-loss RTO ({rto}s)")

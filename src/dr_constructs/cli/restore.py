@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.validate import ParamValidator  # type: ignore[import-untyped]
 
+from ..contract import BACKUP_ROLE_FRAGMENT, CORRUPTION, DATA_BUCKET_FRAGMENT
 from .aws import AWS_ERRORS, EXIT_BREACHED, Aws, OperatorError, Poll, aws_error_message
 from .commands import aws_cli_command, iso
 from .discovery import DrStack
@@ -23,7 +24,7 @@ from .discovery import DrStack
 KINDS = ("aurora", "table", "bucket")
 #: A restore from backup is the recovery from corruption (and, the vault surviving, from
 #: the deletion of the stack): its duration is measured against the corruption RTO.
-RESTORE_FAILURE_MODE = "corruption"
+RESTORE_FAILURE_MODE = CORRUPTION
 #: Restore-metadata key AWS Backup takes for a point in time of a continuous recovery point.
 POINT_IN_TIME_KEY = {"Aurora": "RestoreToTime", "S3": "RestoreTime"}
 #: "Amazon S3 allows restores up until the most recent 15 minutes of activity" (AWS Backup
@@ -221,7 +222,9 @@ def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
 
 
 def _plan_bucket(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
-    bucket = stack.require("bucket_name", "data bucket (AWS::S3::Bucket '*StorageBucket*')")
+    bucket = stack.require(
+        "bucket_name", f"data bucket (AWS::S3::Bucket '*{DATA_BUCKET_FRAGMENT}*')"
+    )
     vault = stack.require("vault_name", "backup vault (AWS::Backup::BackupVault)")
     point = _recovery_point(aws, vault, f"arn:{aws.partition}:s3:::{bucket}", to, None)
     metadata = _restore_metadata(aws, vault, point.arn)
@@ -451,7 +454,7 @@ def _backup_request(
     resource_type: str,
     target: str,
 ) -> dict[str, Any]:
-    role = stack.require("backup_role", "backup role (AWS::IAM::Role '*BackupRole*')")
+    role = stack.require("backup_role", f"backup role (AWS::IAM::Role '*{BACKUP_ROLE_FRAGMENT}*')")
     role_arn = (
         role
         if role.startswith("arn:")

@@ -23,36 +23,25 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..backup import DrBackupVault
-from ..compliance import (
-    AWS_SOLUTIONS,
-    acknowledge,
-    drop_redundant_dependency,
-    in_packs,
-    skip_checkov,
+from ..checks import Checks
+from ..compliance import AWS_SOLUTIONS, acknowledge
+from ..contract import (
+    DATA_AGE,
+    RESTORE_TESTING_NAMESPACE,
+    RESTORE_TIME,
+    RESTORED_NAME_PREFIXES,
+    VALIDATION_FAILED,
 )
 from ..database import DrDatabase
-from ..errors import (
-    DrConfigurationError,
-    check_days,
-    check_duration,
-    check_environment_suffix,
-    check_instance_of,
-    check_key,
-    check_removal_policy,
-    claim_physical_name,
-)
-from ..function import DrFunction, dead_letter_queue
+from ..function import DrFunction
 from ..health_check import RUNTIME
 from ..keys import logs_encryption_key
 from ..observability import DrObservability
-from ..regions import require
+from ..parts import arn_in_account, private_lambda, via_service
 from ..storage import DrBucket
-from .runtime.handler import RESTORED_NAME_PREFIXES
 
 #: Every Sunday at 05:00 UTC.
 WEEKLY = events.Schedule.cron(minute="0", hour="5", week_day="SUN")
@@ -63,7 +52,7 @@ DEFAULT_VALIDATION_WINDOW = Duration.hours(2)
 #: The restore jobs may start up to 8 hours after the scheduled time.
 DEFAULT_START_WINDOW = Duration.hours(8)
 #: Namespace of the measured restore time, data age and validation failures.
-METRIC_NAMESPACE = "DrConstructs/RestoreTesting"
+METRIC_NAMESPACE = RESTORE_TESTING_NAMESPACE
 #: AWS Backup's names for the protected resource types, and what each restores.
 RESOURCE_TYPES = ("Aurora", "DynamoDB", "S3")
 _RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -168,45 +157,32 @@ class DrRestoreTesting(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
-        name = "DrRestoreTesting"
-        require(self, name, "restore_tests", True, "restore_tests")
-        self.suffix = check_environment_suffix(name, environment_suffix)
-        check_removal_policy(name, removal_policy)
-        check_instance_of(name, "vault", vault, DrBackupVault, "the stack's DrBackupVault")
-        check_instance_of(name, "database", database, DrDatabase, "the stack's DrDatabase")
-        check_instance_of(name, "function", function, DrFunction, "the health-check DrFunction")
-        if not function.runs_health_check:
-            raise DrConfigurationError(
-                name, "function", f"{function.node.path} (code of your own)",
-                "a DrFunction running the packaged health check, which writes the canary item "
-                "and object the restore tests look for; next to a function of your own, add "
-                "one as the canary writer: DrFunction(..., name='canary') without code",
-            )  # fmt: skip
-        check_instance_of(
-            name, "observability", observability, DrObservability, "the stack's DrObservability"
+        check = Checks(self, "DrRestoreTesting")
+        check.require("restore_tests")
+        self.suffix = check.environment_suffix(environment_suffix)
+        check.removal_policy(removal_policy)
+        check.instance_of("vault", vault, DrBackupVault, "the stack's DrBackupVault")
+        check.instance_of("database", database, DrDatabase, "the stack's DrDatabase")
+        _check_canary_writer(check, function)
+        check.instance_of(
+            "observability", observability, DrObservability, "the stack's DrObservability"
         )
         if bucket is not None:
-            check_instance_of(name, "bucket", bucket, DrBucket, "a DrBucket, or None")
-        check_key(name, "logs_key", logs_key)
+            check.instance_of("bucket", bucket, DrBucket, "a DrBucket, or None")
+        check.key("logs_key", logs_key)
         #: The objectives the measured figures are held to, in seconds.
-        self.rto_seconds = check_duration(name, "rto", rto, 60, 366 * 86400)
-        self.rpo_seconds = check_duration(name, "rpo", rpo, 1, 366 * 86400)
-        if not isinstance(schedule, events.Schedule) or not schedule.expression_string.startswith(
-            "cron("
-        ):
-            raise DrConfigurationError(
-                name, "schedule", getattr(schedule, "expression_string", schedule),
-                "events.Schedule.cron(...) (restore testing takes cron expressions only)",
-            )  # fmt: skip
-        start_hours = _whole_hours(name, "start_window", start_window)
-        validation_hours = _whole_hours(name, "validation_window", validation_window)
-        selection_days = check_days(name, "selection_window", selection_window, 1, 365)
+        self.rto_seconds = check.duration("rto", rto, 60, 366 * 86400)
+        self.rpo_seconds = check.duration("rpo", rpo, 1, 366 * 86400)
+        check.cron(
+            "schedule", schedule,
+            "events.Schedule.cron(...) (restore testing takes cron expressions only)",
+        )  # fmt: skip
+        start_hours = _whole_hours(check, "start_window", start_window)
+        validation_hours = _whole_hours(check, "validation_window", validation_window)
+        selection_days = check.days("selection_window", selection_window, 1, 365)
+        check.claim("restore testing plan", f"dr_restore_tests_{self.suffix.replace('-', '_')}")
+        check.claim("Lambda function", f"dr-restore-validation-{self.suffix}")
 
-        for kind, physical in (
-            ("restore testing plan", f"dr_restore_tests_{self.suffix.replace('-', '_')}"),
-            ("Lambda function", f"dr-restore-validation-{self.suffix}"),
-        ):
-            claim_physical_name(self, name, "environment_suffix", self.suffix, kind, physical)
         function.run_every(canary_interval)
         self._stack = Stack.of(self)
         self.plan = self._plan(vault, schedule, start_hours, selection_days)
@@ -295,87 +271,26 @@ class DrRestoreTesting(Construct):
         logs_key: kms.IKey | None,
         removal_policy: RemovalPolicy,
     ) -> lambda_.Function:
-        """The Lambda that validates each restored copy, its role, logs and dead letters."""
+        """The Lambda that validates each restored copy (with its role, logs and dead letters),
+        invoked when a restore job ends."""
         key = logs_key or logs_encryption_key(
             self, "LogsKey", description=f"DR restore tests ({self.suffix})",
             removal_policy=removal_policy,
         )  # fmt: skip
         function_name = f"dr-restore-validation-{self.suffix}"
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            encryption_key=key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=removal_policy,
-        )
-        dead_letters = dead_letter_queue(
-            self, "DeadLetterQueue", encryption_key=key, removal_policy=removal_policy
-        )
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{function_name}: read restored copies, report, publish metrics",
-        )
-        policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description=f"{function_name}: what restore validation needs, nothing more",
-            roles=[role],
-            statements=self._statements(vault, health_check, database, bucket, log_group,
-                                        dead_letters, key),
-        )  # fmt: skip
-        in_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:{}"
-        acknowledge(
-            policy,
-            RESTORED_COPIES_REASON,
-            f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
-            *(
-                f"{AWS_SOLUTIONS}-IAM5[Resource::{pattern}]"
-                for pattern in (
-                    in_account.format("dynamodb", f"table/{_restored('DynamoDB')}"),
-                    f"arn:<AWS::Partition>:s3:::{_restored('S3')}/{health_check.canary_object_key}",
-                    in_account.format("rds", f"cluster:{_restored('Aurora')}"),
-                    *(in_account.format(*pattern) for pattern in RECOVERY_POINT_PATTERNS),
-                )
-            ),
-        )
-        function = lambda_.Function(
-            self,
-            "Function",
-            function_name=function_name,
+        built = private_lambda(
+            self, function_name=function_name,
             description="DR restore tests: validate the restored copy, report to AWS Backup",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
+            role_description=f"{function_name}: read restored copies, report, publish metrics",
+            policy_description=f"{function_name}: what restore validation needs, nothing more",
             code=lambda_.Code.from_asset(str(_RUNTIME_DIR), exclude=["__init__.py", "*.pyc"]),
-            handler="handler.handler",
-            memory_size=128,
-            timeout=Duration.seconds(60),
-            role=role,
-            log_group=log_group,
-            environment={
-                "RESTORE_TESTING_PLAN_ARN": self.plan.attr_restore_testing_plan_arn,
-                "METRIC_NAMESPACE": METRIC_NAMESPACE,
-                "CANARY_ITEM_KEY": self._stack.to_json_string(
-                    {database.partition_key_name: {"S": health_check.canary_item_key}}
-                ),
-                "CANARY_OBJECT_KEY": health_check.canary_object_key,
-            },
-            environment_encryption=key,
-            reserved_concurrent_executions=1,
-        )
-        cfn_function = function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        cfn_function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
-            target_arn=dead_letters.queue_arn
-        )
-        cfn_function.add_resource_dependency(policy.node.default_child)  # type: ignore[arg-type]
-        cfn_role = role.node.default_child
-        assert isinstance(cfn_role, iam.CfnRole)
-        drop_redundant_dependency(cfn_function, cfn_role)
-        acknowledge(function, OUTSIDE_VPC_REASON, *in_packs("LambdaInsideVPC"), "CT.LAMBDA.PR.3")
-        skip_checkov(cfn_function, [("CKV_AWS_117", OUTSIDE_VPC_REASON)])
+            handler="handler.handler", runtime=RUNTIME, key=key, removal_policy=removal_policy,
+            environment=self._environment(health_check, database), timeout=Duration.seconds(60),
+            reserved_concurrency=1, outside_vpc_reason=OUTSIDE_VPC_REASON,
+            statements=self._statements(vault, health_check),
+        )  # fmt: skip
+        built.policy.add_statements(*self._key_statements(key, health_check, database, bucket))
+        _acknowledge_restored_copies(built.policy, health_check)
         events.Rule(
             self,
             "RestoreJobsRule",
@@ -385,24 +300,27 @@ class DrRestoreTesting(Construct):
                 detail_type=["Restore Job State Change"],
                 detail={"status": ["COMPLETED", "FAILED", "ABORTED"]},
             ),
-            targets=[targets.LambdaFunction(function, retry_attempts=2)],
+            targets=[targets.LambdaFunction(built.function, retry_attempts=2)],
         )
-        return function
+        return built.function
+
+    def _environment(self, health_check: DrFunction, database: DrDatabase) -> dict[str, str]:
+        """Where the validator reports, and the canary keys it looks for in restored copies."""
+        return {
+            "RESTORE_TESTING_PLAN_ARN": self.plan.attr_restore_testing_plan_arn,
+            "METRIC_NAMESPACE": METRIC_NAMESPACE,
+            "CANARY_ITEM_KEY": self._stack.to_json_string(
+                {database.partition_key_name: {"S": health_check.canary_item_key}}
+            ),
+            "CANARY_OBJECT_KEY": health_check.canary_object_key,
+        }
 
     def _statements(
-        self,
-        vault: DrBackupVault,
-        health_check: DrFunction,
-        database: DrDatabase,
-        bucket: DrBucket | None,
-        log_group: logs.ILogGroup,
-        dead_letters: sqs.IQueue,
-        key: kms.IKey,
+        self, vault: DrBackupVault, health_check: DrFunction
     ) -> list[iam.PolicyStatement]:
-        def arn(service: str, resource: str) -> str:
-            return f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
-
-        statements = [
+        """Read the restore jobs and report on them, publish the measurements, read the canary
+        in the restored copies and the recovery points and rules they came from."""
+        return [
             iam.PolicyStatement(
                 sid="ReadAndReportRestoreJobs",
                 actions=["backup:DescribeRestoreJob", "backup:PutRestoreValidationResult"],
@@ -417,7 +335,7 @@ class DrRestoreTesting(Construct):
             iam.PolicyStatement(
                 sid="ReadRestoredCanaryItem",
                 actions=["dynamodb:GetItem"],
-                resources=[arn("dynamodb", f"table/{_restored('DynamoDB')}")],
+                resources=[arn_in_account("dynamodb", f"table/{_restored('DynamoDB')}")],
                 conditions={
                     "ForAllValues:StringEquals": {
                         "dynamodb:LeadingKeys": [health_check.canary_item_key]
@@ -427,46 +345,47 @@ class DrRestoreTesting(Construct):
             iam.PolicyStatement(
                 sid="DescribeRestoredCluster",
                 actions=["rds:DescribeDBClusters"],
-                resources=[arn("rds", f"cluster:{_restored('Aurora')}")],
+                resources=[arn_in_account("rds", f"cluster:{_restored('Aurora')}")],
             ),
             iam.PolicyStatement(
                 sid="TellContinuousFromSnapshotPoints",
                 actions=["backup:DescribeRecoveryPoint"],
-                resources=[arn(service, resource) for service, resource in RECOVERY_POINT_PATTERNS],
+                resources=[arn_in_account(*pattern) for pattern in RECOVERY_POINT_PATTERNS],
             ),
             iam.PolicyStatement(
                 sid="ReadBackupRules",
                 actions=["backup:GetBackupPlan"],
                 resources=[vault.plan.backup_plan_arn],
             ),
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[log_group.log_group_arn],
-            ),
-            iam.PolicyStatement(
-                sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letters.queue_arn]
-            ),
+        ]
+
+    def _key_statements(
+        self,
+        key: kms.IKey,
+        health_check: DrFunction,
+        database: DrDatabase,
+        bucket: DrBucket | None,
+    ) -> list[iam.PolicyStatement]:
+        """The logs key for the dead letters; the restored copies (and the canary object of the
+        restored bucket) decrypted through the services that store them."""
+        statements = [
             iam.PolicyStatement(
                 sid="UseLogsKeyThroughSqs",
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": self._via("sqs")}},
+                conditions={"StringEquals": {"kms:ViaService": via_service(self, "sqs")}},
             ),
         ]
-        via = [self._via("dynamodb")]
+        via = [via_service(self, "dynamodb")]
         if bucket is not None:
             statements.append(
                 iam.PolicyStatement(
                     sid="ReadRestoredCanaryObject",
                     actions=["s3:GetObject"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:s3:::{_restored('S3')}/"
-                        f"{health_check.canary_object_key}"
-                    ],
+                    resources=[_restored_canary_object(health_check)],
                 )
             )
-            via.append(self._via("s3"))
+            via.append(via_service(self, "s3"))
         statements.append(
             iam.PolicyStatement(
                 sid="DecryptRestoredCopies",
@@ -496,11 +415,11 @@ class DrRestoreTesting(Construct):
             )  # fmt: skip
 
         #: Restore time per resource type (seconds), the highest of the day.
-        self.restore_time = measured("RestoreTime", "Maximum", "Restore time (s)")
+        self.restore_time = measured(RESTORE_TIME, "Maximum", "Restore time (s)")
         #: Data age at the recovery point per resource type (seconds), the highest of the day.
-        self.data_age = measured("DataAge", "Maximum", "Data age (s)")
+        self.data_age = measured(DATA_AGE, "Maximum", "Data age (s)")
         #: Failed restore tests or validations per day.
-        self.validation_failures = measured("ValidationFailed", "Sum", "Failed restore tests")
+        self.validation_failures = measured(VALIDATION_FAILED, "Sum", "Failed restore tests")
         self.alarms = [
             observability.add_alarm(
                 "RestoreTestFailed", self.validation_failures, threshold=0, evaluation_periods=1,
@@ -541,22 +460,55 @@ class DrRestoreTesting(Construct):
             ),
         )
 
-    def _via(self, service: str) -> str:
-        return f"{service}.{self._stack.region}.{self._stack.url_suffix}"
-
 
 def _restored(resource_type: str) -> str:
     """The IAM resource pattern of the copies AWS Backup restores of ``resource_type``."""
     return f"{RESTORED_NAME_PREFIXES[resource_type]}*"
 
 
-def _whole_hours(construct: str, prop: str, value: Duration) -> int:
-    seconds = check_duration(construct, prop, value, 3600, 168 * 3600)
-    if seconds % 3600:
-        raise DrConfigurationError(
-            construct, prop, value.to_human_string(), "whole hours from 1 to 168"
-        )
+def _restored_canary_object(health_check: DrFunction) -> str:
+    return f"arn:{Aws.PARTITION}:s3:::{_restored('S3')}/{health_check.canary_object_key}"
+
+
+def _acknowledge_restored_copies(policy: iam.ManagedPolicy, health_check: DrFunction) -> None:
+    """The validator's policy names the restored copies and recovery points by prefix."""
+    in_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:{}"
+    acknowledge(
+        policy,
+        RESTORED_COPIES_REASON,
+        f"{AWS_SOLUTIONS}-IAM5[Resource::*]",
+        *(
+            f"{AWS_SOLUTIONS}-IAM5[Resource::{pattern}]"
+            for pattern in (
+                in_account.format("dynamodb", f"table/{_restored('DynamoDB')}"),
+                f"arn:<AWS::Partition>:s3:::{_restored('S3')}/{health_check.canary_object_key}",
+                in_account.format("rds", f"cluster:{_restored('Aurora')}"),
+                *(in_account.format(*pattern) for pattern in RECOVERY_POINT_PATTERNS),
+            )
+        ),
+    )
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _whole_hours(check: Checks, prop: str, value: Duration) -> int:
+    seconds = check.whole_duration(
+        prop, value, 3600, 168 * 3600, step=3600, accepted="whole hours from 1 to 168"
+    )
     return seconds // 3600
+
+
+def _check_canary_writer(check: Checks, function: DrFunction) -> None:
+    """The packaged health check, which writes the canary the restore tests look for."""
+    check.instance_of("function", function, DrFunction, "the health-check DrFunction")
+    if not function.runs_health_check:
+        check.fail(
+            "function", f"{function.node.path} (code of your own)",
+            "a DrFunction running the packaged health check, which writes the canary item "
+            "and object the restore tests look for; next to a function of your own, add "
+            "one as the canary writer: DrFunction(..., name='canary') without code",
+        )  # fmt: skip
 
 
 __all__ = ["METRIC_NAMESPACE", "RESOURCE_TYPES", "DrRestoreTesting"]

@@ -43,11 +43,11 @@ LOGGER.setLevel(logging.INFO)
 FINAL_STATUSES = ("COMPLETED", "FAILED", "ABORTED")
 #: AWS Backup allows this much text in a validation message.
 MESSAGE_LIMIT = 1000
-#: How AWS Backup names the copies a restore test makes, per resource type: "random value
-#: starting with" these (AWS Backup Developer Guide, "Restore testing inferred metadata":
-#: DynamoDB ``targetTableName`` and S3 ``destinationBucketName`` start with
-#: ``awsbackup-restore-test-``, an Aurora ``dbClusterIdentifier`` with
-#: ``awsbackup-restore-test``, no hyphen written).
+#: The names this code shares with the stack, as ``dr_constructs.contract`` has them (it runs
+#: without the package; ``tests/test_contract.py`` holds the copies to the contract): the
+#: metrics it publishes, and how AWS Backup names the copies a restore test makes, per
+#: resource type (AWS Backup Developer Guide, "Restore testing inferred metadata").
+RESTORE_TIME, DATA_AGE, VALIDATION_FAILED = "RestoreTime", "DataAge", "ValidationFailed"
 RESTORED_NAME_PREFIXES = {
     "Aurora": "awsbackup-restore-test",
     "DynamoDB": "awsbackup-restore-test-",
@@ -81,7 +81,7 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
     }
     metrics: dict[str, float] = {}
     if job.get("CompletionDate") and job.get("CreationDate"):
-        metrics["RestoreTime"] = (job["CompletionDate"] - job["CreationDate"]).total_seconds()
+        metrics[RESTORE_TIME] = (job["CompletionDate"] - job["CreationDate"]).total_seconds()
     try:
         if job["Status"] != "COMPLETED":
             raise ValidationError(
@@ -94,7 +94,7 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
         result["detail"] = detail
         if checked_at is not None:
             restored_at, clock = _restored_point_in_time(client, job)
-            metrics["DataAge"] = max((restored_at - checked_at).total_seconds(), 0.0)
+            metrics[DATA_AGE] = max((restored_at - checked_at).total_seconds(), 0.0)
             result.update(
                 canary_checked_at=checked_at.isoformat(),
                 restored_point_in_time=restored_at.isoformat(),
@@ -103,7 +103,7 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
         validation, message = "SUCCESSFUL", detail
     except Exception as error:  # every failure is reported, never raised
         validation, message = "FAILED", f"{type(error).__name__}: {error}"
-    metrics["ValidationFailed"] = 0.0 if validation == "SUCCESSFUL" else 1.0
+    metrics[VALIDATION_FAILED] = 0.0 if validation == "SUCCESSFUL" else 1.0
     result.update(validation=validation, message=message, metrics=metrics)
 
     if job["Status"] == "COMPLETED":  # AWS Backup takes a result for completed jobs only
@@ -119,7 +119,7 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
                 "MetricName": name,
                 "Dimensions": [{"Name": "ResourceType", "Value": resource_type}],
                 "Value": value,
-                "Unit": "Count" if name == "ValidationFailed" else "Seconds",
+                "Unit": "Count" if name == VALIDATION_FAILED else "Seconds",
             }
             for name, value in metrics.items()
         ],
