@@ -575,6 +575,17 @@ def _serve(*, tls: bool) -> Iterator[postgres_server.PostgresServer]:
         pytest.fail(f"a real PostgreSQL is required for these tests: {exc}")
     try:
         server.create_login(DB_USER, DB_PASSWORD, "dr")
+        # What Aurora PostgreSQL has and a plain server lacks: the role rds_iam (IAM database
+        # authentication: "GRANT rds_iam TO db_userx", Aurora User Guide, "Creating a database
+        # account using IAM authentication"), and a master user (rds_superuser) that may
+        # create roles and grant rds_iam.
+        admin = server.admin_connection()
+        try:
+            admin.run("CREATE ROLE rds_iam NOLOGIN")
+            admin.run(f"ALTER ROLE {DB_USER} CREATEROLE")
+            admin.run(f"GRANT rds_iam TO {DB_USER} WITH ADMIN OPTION")
+        finally:
+            admin.close()
         yield server
     finally:
         server.stop()
@@ -776,3 +787,68 @@ def test_real_postgres_concurrent_first_runs_all_write_their_heartbeat(
     errors = {w: r["checks"]["database"]["error"] for w, r in reports.items()}
     assert errors == dict.fromkeys(writers), errors
     assert [row[0] for row in _heartbeats(pg_tls, database)] == sorted(writers)
+
+
+def _as_validator(
+    server: postgres_server.PostgresServer, database: str, sql: str
+) -> list[list[Any]]:
+    """Run ``sql`` as the validator role over TLS. On Aurora it logs in with an IAM token;
+    a plain server has no IAM, so the test gives the role a password, set by the admin."""
+    admin = server.admin_connection()
+    try:
+        admin.run(f"ALTER ROLE {hc.VALIDATOR_ROLE} PASSWORD 'validator-stand-in-for-iam'")
+    finally:
+        admin.close()
+    connection = pg8000.native.Connection(
+        user=hc.VALIDATOR_ROLE, password="validator-stand-in-for-iam", host=server.host,
+        port=server.port, database=database,
+        ssl_context=ssl.create_default_context(cafile=str(server.ca_file)),
+    )  # fmt: skip
+    try:
+        return connection.run(sql)
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_real_postgres_the_validator_reads_the_heartbeat_after_the_admin_password_rotates(
+    aws: Aws, pg_tls: postgres_server.PostgresServer
+) -> None:
+    database = _fresh_database(pg_tls)
+    arn = aws.put_secret("validator", real_secret(pg_tls, dbname=database))
+    assert aws.run(None, DB_SECRET_ARN=arn)["status"] == "ok"
+    ((written,),) = _as_validator(
+        pg_tls, database, "SELECT max(checked_at) FROM dr_constructs.heartbeat"
+    )
+    assert written is not None
+
+    # the admin password rotates (Secrets Manager's rotation): the validator is not affected
+    admin = pg_tls.admin_connection()
+    try:
+        admin.run(f"ALTER ROLE {DB_USER} PASSWORD 'rotated-Pa55word'")
+        member = admin.run(
+            "SELECT pg_has_role(:role, 'rds_iam', 'MEMBER'), rolconfig FROM pg_roles "
+            "WHERE rolname = :role",
+            role=hc.VALIDATOR_ROLE,
+        )
+    finally:
+        admin.close()
+    try:
+        stale = aws.run(None, DB_SECRET_ARN=arn)  # the health check's old password fails
+        assert "28P01" in stale["checks"]["database"]["error"]
+        ((again,),) = _as_validator(
+            pg_tls, database, "SELECT max(checked_at) FROM dr_constructs.heartbeat"
+        )
+        assert again == written
+    finally:
+        admin = pg_tls.admin_connection()
+        try:
+            admin.run(f"ALTER ROLE {DB_USER} PASSWORD {pg8000.native.literal(DB_PASSWORD)}")
+        finally:
+            admin.close()
+    assert member == [[True, ["default_transaction_read_only=on"]]]
+
+    # read-only: it cannot write the heartbeat, nor anything else
+    with pytest.raises(pg8000.native.DatabaseError) as refused:
+        _as_validator(pg_tls, database, "DELETE FROM dr_constructs.heartbeat")
+    assert refused.value.args[0]["C"] == "25006"  # read_only_sql_transaction

@@ -8,7 +8,8 @@ dependency of the data tier is reachable and working:
 * ``database``: a TLS connection to Aurora PostgreSQL (pg8000) answers a query, the
   server's own ``pg_stat_ssl`` row for this session says the connection is encrypted, and
   a heartbeat row is written to the table ``dr_constructs.heartbeat`` (created on the first
-  run: see :data:`HEARTBEAT_SQL`), then read back; the restored copy of the database carries
+  run with the read-only role ``dr_restore_validator``: see :data:`HEARTBEAT_SQL`), then
+  read back; the restored copy of the database carries
   the newest of these rows, which is how old its data is;
 * ``dynamodb``: a heartbeat item is written, then read back with a consistent read
   (gateway endpoint);
@@ -103,17 +104,33 @@ DATABASE_QUERY: Final = (
 #: The heartbeat table: one row per health-check function (``writer``: its name), holding the
 #: server's time of the last check (``checked_at``) and the nonce it wrote.
 HEARTBEAT_TABLE: Final = "dr_constructs.heartbeat"
-#: True when the schema or table must still be created (first run, or after a manual drop):
-#: the steady state touches no catalog row.
-HEARTBEAT_GUARD: Final = f"SELECT to_regclass('{HEARTBEAT_TABLE}') IS NULL"
-#: Creates the schema and table once. The transaction lock serialises concurrent first runs
-#: (two functions, or two invocations): without it PostgreSQL's ``IF NOT EXISTS`` races and
-#: one fails with a unique violation on ``pg_namespace``/``pg_type``.
+#: The database role a restore test reads the heartbeat as: it logs in with IAM database
+#: authentication only (``rds_iam``), so no password exists to rotate or leak, and it can
+#: only read the heartbeat table (every session read-only). The health check keeps it, so
+#: every recovery point of the cluster carries it.
+VALIDATOR_ROLE: Final = "dr_restore_validator"
+#: True when the schema, table or validator role must still be created or granted (first
+#: run, or after a manual drop): the steady state touches no catalog row.
+HEARTBEAT_GUARD: Final = (
+    f"SELECT CASE WHEN to_regclass('{HEARTBEAT_TABLE}') IS NULL THEN true "
+    f"WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{VALIDATOR_ROLE}') THEN true "
+    f"ELSE NOT has_table_privilege('{VALIDATOR_ROLE}', '{HEARTBEAT_TABLE}', 'SELECT') END"
+)
+#: Creates the schema, table and validator role once. The transaction lock serialises
+#: concurrent first runs (two functions, or two invocations): without it PostgreSQL's
+#: ``IF NOT EXISTS`` races and one fails with a unique violation on ``pg_namespace``.
 HEARTBEAT_SQL: Final = (
     "SELECT pg_advisory_xact_lock(hashtext('dr_constructs.heartbeat'))",
     "CREATE SCHEMA IF NOT EXISTS dr_constructs",
     f"CREATE TABLE IF NOT EXISTS {HEARTBEAT_TABLE} ("
     "writer text PRIMARY KEY, checked_at timestamptz NOT NULL, nonce text NOT NULL)",
+    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{VALIDATOR_ROLE}') THEN "
+    f"CREATE ROLE {VALIDATOR_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+    "CONNECTION LIMIT 5; END IF; END $$",
+    f"ALTER ROLE {VALIDATOR_ROLE} SET default_transaction_read_only = on",
+    f"GRANT rds_iam TO {VALIDATOR_ROLE}",
+    f"GRANT USAGE ON SCHEMA dr_constructs TO {VALIDATOR_ROLE}",
+    f"GRANT SELECT ON {HEARTBEAT_TABLE} TO {VALIDATOR_ROLE}",
 )
 #: Writes this function's row with the server's clock and returns what was stored.
 HEARTBEAT_WRITE: Final = (
