@@ -142,25 +142,12 @@ class DrBackupVault(Construct):
         )
         check.claim("backup vault", vault_name(suffix))
         check.claim("backup plan", plan_name(suffix))
-        copy_days = None
-        if air_gapped_retention is not None:
-            check.claim("backup vault", f"dr-lag-vault-{suffix}")
-            copy_days = _check_immutable(check, "air_gapped_retention", air_gapped_retention,
-                                         7, 3650, removal_policy)  # fmt: skip
-            check.require("air_gapped_retention", air_gapped_retention)
+        copy_days = _check_air_gapped(check, suffix, air_gapped_retention, removal_policy)
 
         self.encryption_key = encryption_key or customer_managed_key(
             self, "Key", description=f"DR backup vault ({suffix})", removal_policy=removal_policy
         )
-        self.vault = backup.BackupVault(
-            self,
-            "Vault",
-            backup_vault_name=vault_name(suffix),  # claimed above
-            encryption_key=self.encryption_key,
-            lock_configuration=lock,
-            block_recovery_point_deletion=removal_policy == RemovalPolicy.RETAIN,
-            removal_policy=removal_policy,
-        )
+        self.vault = self._vault(suffix, lock, removal_policy)
         #: The logically air-gapped vault the plan copies to (``air_gapped_retention``).
         self.air_gapped_vault = self._air_gapped_vault(suffix, copy_days) if copy_days else None
         self.plan = self._plan(suffix, schedule, snapshot_schedule, self._copy_actions(copy_days))
@@ -178,6 +165,24 @@ class DrBackupVault(Construct):
         self._keys: set[str] = set()
 
     # --- steps ---------------------------------------------------------------------------
+
+    def _vault(
+        self,
+        suffix: str,
+        lock: backup.LockConfiguration | None,
+        removal_policy: RemovalPolicy,
+    ) -> backup.BackupVault:
+        """The vault, under the vault key and ``lock``; its recovery points cannot be deleted
+        under ``RETAIN``."""
+        return backup.BackupVault(
+            self,
+            "Vault",
+            backup_vault_name=vault_name(suffix),  # claimed in __init__
+            encryption_key=self.encryption_key,
+            lock_configuration=lock,
+            block_recovery_point_deletion=removal_policy == RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+        )
 
     def _copy_actions(self, copy_days: int | None) -> list[backup.BackupPlanCopyActionProps]:
         """A copy of every backup to the air-gapped vault, kept ``copy_days``, if there is one."""
@@ -417,6 +422,19 @@ def _check_immutable(
             "never be deleted while it holds recovery points",
         )  # fmt: skip
     return days
+
+
+def _check_air_gapped(
+    check: Checks, suffix: str, retention: Duration | None, removal_policy: RemovalPolicy
+) -> int | None:
+    """Days the air-gapped vault keeps copies, None without one."""
+    if retention is None:
+        return None
+    check.claim("backup vault", f"dr-lag-vault-{suffix}")
+    copy_days = _check_immutable(check, "air_gapped_retention", retention,
+                                 7, 3650, removal_policy)  # fmt: skip
+    check.require("air_gapped_retention", retention)
+    return copy_days
 
 
 def _check_lock(

@@ -162,22 +162,13 @@ class DrDatabase(Construct):
     ) -> None:
         super().__init__(scope, id)
         check = Checks(self, "DrDatabase")
-        check.removal_policy(removal_policy)
-        if check.switch("proxy", proxy):
-            check.require("proxy", proxy)
-        check.objectives(objectives)
-        suffix = check.environment_suffix(environment_suffix)
-        check.int_range("readers", readers, 1, 15)
-        check.int_range("port", port, 1150, 65535)
-        retention_days = check.days("backup_retention", backup_retention, 1, 35)
-        chosen = instance_type is not None
-        instance_type = _check_instance_type(check, instance_type or self._default_class())
-        _check_database_name(check, database_name)
-        _check_keys(check, partition_key, sort_key)
-        check.instance_of("network", network, DrNetwork, "the DrNetwork the database runs in")
-        check.key("encryption_key", encryption_key)
-        check.key("logs_key", logs_key)
-        _check_clients(check, clients)
+        suffix, retention_days, instance_class = _check_props(
+            check, removal_policy=removal_policy, proxy=proxy, objectives=objectives,
+            environment_suffix=environment_suffix, readers=readers, port=port, network=network,
+            backup_retention=backup_retention, database_name=database_name, clients=clients,
+            instance_type=instance_type or self._default_class(), partition_key=partition_key,
+            sort_key=sort_key, encryption_key=encryption_key, logs_key=logs_key,
+        )  # fmt: skip
         #: The cluster's identifier, ``dr-aurora-{suffix}``.
         self.cluster_identifier = check.claim("Aurora cluster", cluster_identifier(suffix))
         table = check.claim("table", table_name(suffix))
@@ -185,17 +176,12 @@ class DrDatabase(Construct):
         destroy = removal_policy == RemovalPolicy.DESTROY
         #: The PostgreSQL port clients connect to.
         self.port = port
-        self._network_stack = Stack.of(network.vpc)
         self._keys(suffix, encryption_key, logs_key, removal_policy)
         self._cluster_parts(network, suffix, removal_policy)
         self.cluster = self._cluster(
-            network, instance_type, readers, database_name, backup_retention, destroy
+            network, instance_class, readers, database_name, backup_retention, destroy
         )
-        #: The cluster's DB subnet group (isolated subnets), e.g. for restores.
-        self.subnet_group: rds.ISubnetGroup = self.cluster.node.find_child("Subnets")  # type: ignore[assignment]
-        self._spread_instances_over_azs(network)
-        if not chosen:
-            self._default_class_per_region()
+        self._place_instances(network, default_class=instance_type is None)
         #: The admin secret (host, port, username, password, dbname), rotated every 30 days.
         self.secret = self._secret(network, removal_policy)
         self.backup_retention_days = retention_days
@@ -205,10 +191,7 @@ class DrDatabase(Construct):
         self.proxy: rds.DatabaseProxy | None = self._add_proxy(network, suffix) if proxy else None
         if destroy:
             _acknowledge_no_deletion_protection(self.cluster)
-        key = partition_key or DEFAULT_PARTITION_KEY
-        #: The table's partition-key attribute name.
-        self.partition_key_name = key.name
-        self.table = self._table(table, key, sort_key, retention_days, removal_policy)
+        self.table = self._table(table, partition_key, sort_key, retention_days, removal_policy)
         for client in clients:
             self.allow_from(client)
         if objectives is not None:
@@ -229,7 +212,8 @@ class DrDatabase(Construct):
         if self.proxy is not None:
             self.proxy.connections.allow_from(client, ec2.Port.tcp(PROXY_PORT), description)
         here = Stack.of(self)
-        upstream = {s.node.path for s in (here, self._network_stack, *here.dependencies)}
+        network_stack = Stack.of(self.cluster.vpc)
+        upstream = {s.node.path for s in (here, network_stack, *here.dependencies)}
         for security_group in client.connections.security_groups:
             if Stack.of(security_group).node.path in upstream:
                 self.cluster.connections.allow_from(security_group, port, description)
@@ -360,12 +344,15 @@ class DrDatabase(Construct):
     def _table(
         self,
         name: str,
-        partition_key: dynamodb.Attribute,
+        partition_key: dynamodb.Attribute | None,
         sort_key: dynamodb.Attribute | None,
         retention_days: int,
         removal_policy: RemovalPolicy,
     ) -> dynamodb.Table:
         """On demand, point-in-time recovery over the backup retention, the data key."""
+        partition_key = partition_key or DEFAULT_PARTITION_KEY
+        #: The table's partition-key attribute name.
+        self.partition_key_name = partition_key.name
         return dynamodb.Table(
             self,
             "Table",
@@ -436,6 +423,15 @@ class DrDatabase(Construct):
                 if rule.node.id.endswith(":{IndirectPort}"):
                     group.node.try_remove_child(rule.node.id)
         return proxy
+
+    def _place_instances(self, network: DrNetwork, *, default_class: bool) -> None:
+        """The cluster's subnet group, its instances' AZs, and (``default_class``) their class
+        per region."""
+        #: The cluster's DB subnet group (isolated subnets), e.g. for restores.
+        self.subnet_group: rds.ISubnetGroup = self.cluster.node.find_child("Subnets")  # type: ignore[assignment]
+        self._spread_instances_over_azs(network)
+        if default_class:
+            self._default_class_per_region()
 
     def _spread_instances_over_azs(self, network: DrNetwork) -> None:
         """Pin the writer and each reader to different AZs, round-robin."""
@@ -562,6 +558,44 @@ def _region_in(regions: Sequence[str]) -> ICfnConditionExpression:
 
 
 # --- checks ----------------------------------------------------------------------------------
+
+
+def _check_props(
+    check: Checks,
+    *,
+    removal_policy: RemovalPolicy,
+    proxy: bool,
+    objectives: ObjectivesBinding | None,
+    environment_suffix: str,
+    readers: int,
+    port: int,
+    backup_retention: Duration,
+    instance_type: ec2.InstanceType,
+    database_name: str,
+    partition_key: dynamodb.Attribute | None,
+    sort_key: dynamodb.Attribute | None,
+    network: DrNetwork,
+    encryption_key: kms.IKey | None,
+    logs_key: kms.IKey | None,
+    clients: Sequence[ec2.IConnectable],
+) -> tuple[str, int, ec2.InstanceType]:
+    """Check DrDatabase's props, in order; the suffix, the retention in days and the class."""
+    check.removal_policy(removal_policy)
+    if check.switch("proxy", proxy):
+        check.require("proxy", proxy)
+    check.objectives(objectives)
+    suffix = check.environment_suffix(environment_suffix)
+    check.int_range("readers", readers, 1, 15)
+    check.int_range("port", port, 1150, 65535)
+    retention_days = check.days("backup_retention", backup_retention, 1, 35)
+    instance_type = _check_instance_type(check, instance_type)
+    _check_database_name(check, database_name)
+    _check_keys(check, partition_key, sort_key)
+    check.instance_of("network", network, DrNetwork, "the DrNetwork the database runs in")
+    check.key("encryption_key", encryption_key)
+    check.key("logs_key", logs_key)
+    _check_clients(check, clients)
+    return suffix, retention_days, instance_type
 
 
 def _check_instance_type(check: Checks, instance_type: ec2.InstanceType) -> ec2.InstanceType:

@@ -168,31 +168,15 @@ class DrDrills(Construct):
         check.require("drills")
         self.suffix = check.environment_suffix(environment_suffix)
         check.removal_policy(removal_policy)
-        check.instance_of("network", network, DrNetwork, "the stack's DrNetwork")
-        check.instance_of("function", function, DrFunction, "the stack's DrFunction")
-        check.instance_of(
-            "observability", observability, DrObservability, "the stack's DrObservability"
-        )
-        check.has("cluster", cluster, "cluster_identifier", "cluster_arn",
-                  accepted="an rds.DatabaseCluster")  # fmt: skip
-        check.key("logs_key", logs_key)
+        _check_collaborators(check, network, function, observability, cluster, logs_key)
         #: The AZ-loss RTO objective in seconds: what a drill must clear.
         self.az_loss_rto_seconds = check.duration("az_loss_rto", az_loss_rto, 1, 366 * 86400)
         self._rto_text = az_loss_rto.to_human_string()
-        disruption = check.whole_duration(
-            "disruption_duration", disruption_duration, 60, 12 * 3600, step=_MINUTE,
-            accepted="whole minutes from 1 minute to 12 hours",
-        )  # fmt: skip
+        disruption, heartbeat = _check_timing(
+            check, disruption_duration, heartbeat_interval, stop_alarms
+        )
         self._disruption = f"PT{disruption // _MINUTE}M"
         self._disruption_text = disruption_duration.to_human_string()
-        heartbeat = check.whole_duration(
-            "heartbeat_interval", heartbeat_interval, 60, 3600, step=_MINUTE,
-            accepted="whole minutes from 1 to 60",
-        )  # fmt: skip
-        for alarm in stop_alarms:
-            check.has("stop_alarms", alarm, "alarm_arn",
-                      accepted="a sequence of cloudwatch.IAlarm (e.g. an alarm of "
-                      "DrObservability.alarms)")  # fmt: skip
 
         self._network = network
         self._cluster = cluster
@@ -396,6 +380,12 @@ class DrDrills(Construct):
                 "stops itself"
             ),
         )
+        self._graph_health_check(function, observability, period)
+
+    def _graph_health_check(
+        self, function: DrFunction, observability: DrObservability, period: Duration
+    ) -> None:
+        """The drills' dashboard row: the objective, the failures and the latency."""
         observability.dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=(
@@ -517,6 +507,32 @@ class DrDrills(Construct):
             actions={"Failover": failover},
             targets={"Cluster": cluster_target},
         )
+        self._add_az_experiments(cluster_target, failover)
+        every_subnet = ("aws:ec2:subnet", [self._subnet_arn(s) for s in self._subnets])
+        for service in ("dynamodb", "s3"):
+            self.add_experiment(
+                f"{service}-unreachable",
+                description=(
+                    f"DR drill: {service} unreachable from the data and Lambda subnets for "
+                    f"{self._disruption_text}"
+                ),
+                actions={
+                    "DisruptNetwork": (
+                        "aws:network:disrupt-connectivity",
+                        "Subnets",
+                        {"duration": self._disruption, "scope": service},
+                    )
+                },
+                targets={"Subnets": every_subnet},
+            )
+
+    def _add_az_experiments(
+        self,
+        cluster_target: tuple[str, list[str]],
+        failover: tuple[str, str, Mapping[str, str]],
+    ) -> None:
+        """One AZ-loss drill per AZ: its subnets cut off, Aurora failed over if the writer is
+        there."""
         for index, zone in enumerate(self._zones):
             arns = [self._subnet_arn(s) for s in self._subnets if s.availability_zone == zone]
             targets = {"Subnets": ("aws:ec2:subnet", arns), "Cluster": cluster_target}
@@ -548,23 +564,6 @@ class DrDrills(Construct):
                 # Interruption scenario does; otherwise the network part runs alone.
                 target_parameters={"Cluster": {"writerAvailabilityZoneIdentifiers": zone}},
                 skip_empty_targets=True,
-            )
-        every_subnet = ("aws:ec2:subnet", [self._subnet_arn(s) for s in self._subnets])
-        for service in ("dynamodb", "s3"):
-            self.add_experiment(
-                f"{service}-unreachable",
-                description=(
-                    f"DR drill: {service} unreachable from the data and Lambda subnets for "
-                    f"{self._disruption_text}"
-                ),
-                actions={
-                    "DisruptNetwork": (
-                        "aws:network:disrupt-connectivity",
-                        "Subnets",
-                        {"duration": self._disruption, "scope": service},
-                    )
-                },
-                targets={"Subnets": every_subnet},
             )
 
     def _notify_run_events(self, observability: DrObservability) -> None:
@@ -603,6 +602,46 @@ def _published_writer_zone(cluster: rds.DatabaseCluster) -> str | None:
 
 
 # --- checks ----------------------------------------------------------------------------------
+
+
+def _check_collaborators(
+    check: Checks,
+    network: DrNetwork,
+    function: DrFunction,
+    observability: DrObservability,
+    cluster: rds.DatabaseCluster,
+    logs_key: kms.IKey | None,
+) -> None:
+    check.instance_of("network", network, DrNetwork, "the stack's DrNetwork")
+    check.instance_of("function", function, DrFunction, "the stack's DrFunction")
+    check.instance_of(
+        "observability", observability, DrObservability, "the stack's DrObservability"
+    )
+    check.has("cluster", cluster, "cluster_identifier", "cluster_arn",
+              accepted="an rds.DatabaseCluster")  # fmt: skip
+    check.key("logs_key", logs_key)
+
+
+def _check_timing(
+    check: Checks,
+    disruption_duration: Duration,
+    heartbeat_interval: Duration,
+    stop_alarms: Sequence[cloudwatch.IAlarm],
+) -> tuple[int, int]:
+    """The disruption and the heartbeat interval in seconds, after checking the stop alarms."""
+    disruption = check.whole_duration(
+        "disruption_duration", disruption_duration, 60, 12 * 3600, step=_MINUTE,
+        accepted="whole minutes from 1 minute to 12 hours",
+    )  # fmt: skip
+    heartbeat = check.whole_duration(
+        "heartbeat_interval", heartbeat_interval, 60, 3600, step=_MINUTE,
+        accepted="whole minutes from 1 to 60",
+    )  # fmt: skip
+    for alarm in stop_alarms:
+        check.has("stop_alarms", alarm, "alarm_arn",
+                  accepted="a sequence of cloudwatch.IAlarm (e.g. an alarm of "
+                  "DrObservability.alarms)")  # fmt: skip
+    return disruption, heartbeat
 
 
 def _check_zones(

@@ -147,17 +147,10 @@ class DrFunction(Construct):
         suffix = check.environment_suffix(environment_suffix)
         _check_name(check, name)
         check.removal_policy(removal_policy)
-        check.instance_of("network", network, DrNetwork, "the DrNetwork the function runs in")
-        check.has("secret", secret, "secret_arn", accepted="a secretsmanager.ISecret")
-        check.has("table", table, "table_arn", accepted="a dynamodb.ITable")
-        check.has("bucket", bucket, "bucket_arn", accepted="an s3.IBucket")
-        check.key("encryption_key", encryption_key)
-        check.int_range("memory_size", memory_size, 128, 10240)
-        check.duration("timeout", timeout, 1, 900)
-        if reserved_concurrency is not None:
-            check.int_range("reserved_concurrency", reserved_concurrency, 1, 1000)
-        _check_code(check, code, handler)
-        check.instance_of("log_retention", log_retention, logs.RetentionDays, _RETENTION)
+        _check_collaborators(check, network, secret, table, bucket, encryption_key)
+        _check_runtime(
+            check, memory_size, timeout, reserved_concurrency, code, handler, log_retention
+        )
         environment = _check_environment(check, environment)
         function_name = check.claim("Lambda function", contract.function_name(name, suffix))
 
@@ -178,9 +171,7 @@ class DrFunction(Construct):
         )  # fmt: skip
         self.function, self.role, self.policy = built.function, built.role, built.policy
         self.log_group, self.dead_letter_queue = built.log_group, built.dead_letter_queue
-        self._grant(secret, table, bucket, function_name)
-        if database_proxy is not None:
-            self._grant_proxy(database_proxy, str(database_user))
+        self._grant(secret, table, bucket, function_name, database_proxy, database_user)
         self.schedule_rule = None
         self.runs_health_check = code is None
         self.canary_item_key = f"{ITEM_PREFIX}{function_name}"
@@ -237,9 +228,12 @@ class DrFunction(Construct):
         table: dynamodb.ITable,
         bucket: s3.IBucket,
         function_name: str,
+        database_proxy: rds.IDatabaseProxy | None,
+        database_user: str | None,
     ) -> None:
         """What the health check reads and writes, each on the narrowest resource there is,
-        and each key only through the services that store the data it protects."""
+        each key only through the services that store the data it protects, and the proxy's
+        connection as ``database_user`` when there is one."""
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="ReadDatabaseSecret",
@@ -268,6 +262,8 @@ class DrFunction(Construct):
                 (bucket.encryption_key, "s3"),
             ),
         )
+        if database_proxy is not None:
+            self._grant_proxy(database_proxy, str(database_user))
 
     def _key_statements(self, *uses: tuple[kms.IKey | None, str]) -> list[iam.PolicyStatement]:
         """``UseKey{n}``: each key (once, however many services use it) through its services."""
@@ -316,6 +312,38 @@ def _check_proxy(check: Checks, proxy: rds.IDatabaseProxy | None, user: str | No
     if not (isinstance(user, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", user)):
         accepted = "the PostgreSQL user the function connects as through database_proxy"
         check.fail("database_user", user, accepted)
+
+
+def _check_collaborators(
+    check: Checks,
+    network: DrNetwork,
+    secret: secretsmanager.ISecret,
+    table: dynamodb.ITable,
+    bucket: s3.IBucket,
+    encryption_key: kms.IKey | None,
+) -> None:
+    check.instance_of("network", network, DrNetwork, "the DrNetwork the function runs in")
+    check.has("secret", secret, "secret_arn", accepted="a secretsmanager.ISecret")
+    check.has("table", table, "table_arn", accepted="a dynamodb.ITable")
+    check.has("bucket", bucket, "bucket_arn", accepted="an s3.IBucket")
+    check.key("encryption_key", encryption_key)
+
+
+def _check_runtime(
+    check: Checks,
+    memory_size: int,
+    timeout: Duration,
+    reserved_concurrency: int | None,
+    code: lambda_.Code | None,
+    handler: str | None,
+    log_retention: logs.RetentionDays,
+) -> None:
+    check.int_range("memory_size", memory_size, 128, 10240)
+    check.duration("timeout", timeout, 1, 900)
+    if reserved_concurrency is not None:
+        check.int_range("reserved_concurrency", reserved_concurrency, 1, 1000)
+    _check_code(check, code, handler)
+    check.instance_of("log_retention", log_retention, logs.RetentionDays, _RETENTION)
 
 
 def _check_code(check: Checks, code: lambda_.Code | None, handler: str | None) -> None:

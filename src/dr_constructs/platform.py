@@ -148,34 +148,23 @@ class DrPlatform(Construct):
     ) -> None:
         super().__init__(scope, id)
         check = Checks(self, "DrPlatform")
-        suffix = check.environment_suffix(environment_suffix)
+        self.environment_suffix = check.environment_suffix(environment_suffix)
         #: The recovery objectives the data stores are held to.
         self.objectives = _checked_objectives(check, objectives)
-        check.removal_policy(removal_policy)
-        check.days("backup_retention", backup_retention, 1, 35)
-        check.key("data_key", data_key)
-        check.switch("restore_tests", restore_tests, none="on where available")
-        switches = {"proxy": proxy, "resilience_hub": resilience_hub, "drills": drills,
-                    "audit_reports": audit_reports}  # fmt: skip
-        for prop, value in switches.items():
-            check.switch(prop, value)
-        restore_tests = self._check_region(
-            check, restore_tests, {**switches, "air_gapped_retention": air_gapped_retention}
-        )
-        _check_partition_key(check, partition_key, function_code)
-        self.environment_suffix = suffix
-        self.removal_policy = removal_policy
+        self.removal_policy = check.removal_policy(removal_policy)
+        restore_tests = self._check_props(
+            check, backup_retention=backup_retention, data_key=data_key,
+            restore_tests=restore_tests, proxy=proxy, resilience_hub=resilience_hub,
+            drills=drills, audit_reports=audit_reports, partition_key=partition_key,
+            air_gapped_retention=air_gapped_retention, function_code=function_code,
+        )  # fmt: skip
         self._reserved_concurrency = reserved_concurrency
 
         self._keys(data_key)
         self._data_layers(vpc, availability_zones, instance_type, backup_retention,
                           partition_key, proxy)  # fmt: skip
         self.function = self._lambda("Function", code=function_code, handler=function_handler)
-        self.backup = DrBackupVault(
-            self, BACKUP_ID, environment_suffix=suffix, retention=backup_retention,
-            air_gapped_retention=air_gapped_retention, removal_policy=removal_policy,
-        )  # fmt: skip
-        self.backup.protect(self.database.cluster, self.database.table, self.storage.bucket)
+        self._backup(backup_retention, air_gapped_retention)
         self.postures = self._check_objectives()
         cpu_alarm = self._observe(topic)
         #: The AWS Resilience Hub policy and application, when ``resilience_hub=True``.
@@ -240,6 +229,14 @@ class DrPlatform(Construct):
             self, STORAGE_ID, encryption_key=self.data_key, removal_policy=removal_policy
         )
 
+    def _backup(self, retention: Duration, air_gapped_retention: Duration | None) -> None:
+        """The backup vault and plan, protecting Aurora, the table and the bucket."""
+        self.backup = DrBackupVault(
+            self, BACKUP_ID, environment_suffix=self.environment_suffix, retention=retention,
+            air_gapped_retention=air_gapped_retention, removal_policy=self.removal_policy,
+        )  # fmt: skip
+        self.backup.protect(self.database.cluster, self.database.table, self.storage.bucket)
+
     def _observe(self, topic: sns.ITopic | None) -> cloudwatch.IAlarm:
         """The topic, dashboard and alarms, backup alarms within the objectives' windows;
         returns the cluster's CPU alarm (it stops the drills)."""
@@ -268,6 +265,36 @@ class DrPlatform(Construct):
             self, "ResilienceHub", objectives=self.objectives,
             name=f"dr-{self.environment_suffix}", topic=self.topic,
         )  # fmt: skip
+
+    def _check_props(
+        self,
+        check: Checks,
+        *,
+        backup_retention: Duration,
+        data_key: kms.IKey | None,
+        restore_tests: bool | None,
+        proxy: bool,
+        resilience_hub: bool,
+        drills: bool,
+        audit_reports: bool,
+        air_gapped_retention: Duration | None,
+        partition_key: dynamodb.Attribute | None,
+        function_code: lambda_.Code | None,
+    ) -> bool:
+        """Check the props after the suffix, the objectives and the removal policy, in order;
+        returns whether restore tests are built."""
+        check.days("backup_retention", backup_retention, 1, 35)
+        check.key("data_key", data_key)
+        check.switch("restore_tests", restore_tests, none="on where available")
+        switches = {"proxy": proxy, "resilience_hub": resilience_hub, "drills": drills,
+                    "audit_reports": audit_reports}  # fmt: skip
+        for prop, value in switches.items():
+            check.switch(prop, value)
+        restore = self._check_region(
+            check, restore_tests, {**switches, "air_gapped_retention": air_gapped_retention}
+        )
+        _check_partition_key(check, partition_key, function_code)
+        return restore
 
     def _check_region(
         self, check: Checks, restore_tests: bool | None, asked: dict[str, object]

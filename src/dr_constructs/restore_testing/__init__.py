@@ -398,28 +398,12 @@ class DrRestoreTesting(Construct):
 
     def _alarms(self, observability: DrObservability) -> None:
         """Alarms on the measured figures, thresholds from the objectives, and their graphs."""
-
-        def measured(metric_name: str, statistic: str, label: str) -> cloudwatch.MathExpression:
-            return cloudwatch.MathExpression(
-                expression="MAX([" + ", ".join(t.lower() for t in RESOURCE_TYPES) + "])",
-                using_metrics={
-                    t.lower(): cloudwatch.Metric(
-                        namespace=METRIC_NAMESPACE, metric_name=metric_name,
-                        dimensions_map={"ResourceType": t}, statistic=statistic,
-                        period=_METRICS_PERIOD,
-                    )
-                    for t in RESOURCE_TYPES
-                },
-                label=label,
-                period=_METRICS_PERIOD,
-            )  # fmt: skip
-
         #: Restore time per resource type (seconds), the highest of the day.
-        self.restore_time = measured(RESTORE_TIME, "Maximum", "Restore time (s)")
+        self.restore_time = _measured(RESTORE_TIME, "Maximum", "Restore time (s)")
         #: Data age at the recovery point per resource type (seconds), the highest of the day.
-        self.data_age = measured(DATA_AGE, "Maximum", "Data age (s)")
+        self.data_age = _measured(DATA_AGE, "Maximum", "Data age (s)")
         #: Failed restore tests or validations per day.
-        self.validation_failures = measured(VALIDATION_FAILED, "Sum", "Failed restore tests")
+        self.validation_failures = _measured(VALIDATION_FAILED, "Sum", "Failed restore tests")
         self.alarms = [
             observability.add_alarm(
                 "RestoreTestFailed", self.validation_failures, threshold=0, evaluation_periods=1,
@@ -487,6 +471,23 @@ def _acknowledge_restored_copies(policy: iam.ManagedPolicy, health_check: DrFunc
             )
         ),
     )
+
+
+def _measured(metric_name: str, statistic: str, label: str) -> cloudwatch.MathExpression:
+    """``metric_name``'s ``statistic``, the highest over the resource types."""
+    return cloudwatch.MathExpression(
+        expression="MAX([" + ", ".join(t.lower() for t in RESOURCE_TYPES) + "])",
+        using_metrics={
+            t.lower(): cloudwatch.Metric(
+                namespace=METRIC_NAMESPACE, metric_name=metric_name,
+                dimensions_map={"ResourceType": t}, statistic=statistic,
+                period=_METRICS_PERIOD,
+            )
+            for t in RESOURCE_TYPES
+        },
+        label=label,
+        period=_METRICS_PERIOD,
+    )  # fmt: skip
 
 
 # --- checks ----------------------------------------------------------------------------------
