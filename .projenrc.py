@@ -17,7 +17,7 @@ AWS_SDK_BACKUP_VERSION = "3.1092.0"  # its Backup client (the newest release of 
 project = PythonProject(
     name=NAME,
     module_name=MODULE,
-    # the version lives in src/dr_constructs/__init__.py (see [tool.hatch.version])
+    # the version lives in src/dr_constructs/_version.py (see [tool.hatch.version])
     version="0.0.0",
     description=(
         "AWS CDK v2 constructs for a single-region, Multi-AZ disaster-recovery stack: "
@@ -125,7 +125,7 @@ pyproject.add_override(
         "Issues": "https://github.com/dr-constructs/dr-constructs/issues",
     },
 )
-pyproject.add_override("tool.hatch.version.path", f"src/{MODULE}/__init__.py")
+pyproject.add_override("tool.hatch.version.path", f"src/{MODULE}/_version.py")
 pyproject.add_override("tool.hatch.build.targets.wheel.packages", [f"src/{MODULE}"])
 # The twine that publib pins rejects Metadata-Version 2.5.
 pyproject.add_override("tool.hatch.build.targets.wheel.core-metadata-version", "2.4")
@@ -255,7 +255,7 @@ docs.exec("mkdocs build --strict", receive_args=True)
 
 # --- release (issue 6) ---
 # Versioned releases, described in docs/releasing.md. `./dev bump` computes the next SemVer
-# from conventional commits, writes it into src/dr_constructs/__init__.py (the one version
+# from conventional commits, writes it into src/dr_constructs/_version.py (the one version
 # source, read by hatchling) and CHANGELOG.md, commits both and tags vX.Y.Z;
 # `./dev release:publish` builds, checks and uploads with publib's publib-pypi; `./dev release`
 # does all of it. .github/workflows/release.yml publishes on a pushed v* tag.
@@ -263,7 +263,7 @@ from projen import TaskShell, YamlFile  # noqa: E402  (kept inside this block)
 
 PUBLIB_VERSION = "0.2.1061"  # npm publib: publib-pypi uploads dist/python/* with twine < 6.2
 COMMIT_AND_TAG_VERSION = "12.7.3"  # 13.x needs node >= 22
-VERSION_FILE = f"src/{MODULE}/__init__.py"
+VERSION_FILE = f"src/{MODULE}/_version.py"
 VERSION_UPDATER = "scripts/version-updater.cjs"
 REPO_URL = "https://github.com/dr-constructs/dr-constructs"
 CHANGELOG_HEADER = (

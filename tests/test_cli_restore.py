@@ -199,14 +199,16 @@ def test_aurora_dry_run_builds_the_complete_request(world: World) -> None:
     }  # fmt: skip
 
 
-def test_aurora_restore_runs_with_yes_and_measures_against_the_rto(world: World) -> None:
-    cloudformation, _ = world.cloudformation()
-    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
-    parameter_group = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)[
-        "DBClusters"
-    ][0]["DBClusterParameterGroup"]
-    request = _aurora_request(world, DBClusterParameterGroupName=parameter_group)
-    stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"}, request)
+#: The restored writer's identifier: DB instance identifiers have at most 63 characters
+#: (botocore rds model, CreateDBInstance ``DBInstanceIdentifier`` documentation).
+RESTORED_WRITER = RESTORED_CLUSTER[:61] + "-1"
+#: A cluster endpoint in the form of the Aurora User Guide, "Types of Aurora endpoints"
+#: (cluster endpoint example ``mydbcluster.cluster-c7tj4example.us-east-1.rds.amazonaws.com``).
+RESTORED_ENDPOINT = f"{RESTORED_CLUSTER}.cluster-c7tj4example.us-east-1.rds.amazonaws.com"
+
+
+def _aurora_job(stubber: Stubber, job_id: str = "job-1") -> str:
+    """AWS Backup's answers for the restore job: started, then PENDING, RUNNING, COMPLETED."""
     created = f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:{RESTORED_CLUSTER}"
     for status, extra in (
         ("PENDING", {}),
@@ -215,17 +217,76 @@ def test_aurora_restore_runs_with_yes_and_measures_against_the_rto(world: World)
     ):
         stubber.add_response(
             "describe_restore_job",
-            {"RestoreJobId": "job-1", "Status": status, **extra},
-            {"RestoreJobId": "job-1"},
+            {"RestoreJobId": job_id, "Status": status, **extra},
+            {"RestoreJobId": job_id},
         )
+    return created
+
+
+def _rds_with_writer_added(world: World, statuses: list[str]) -> tuple[Any, Stubber]:
+    """RDS for a restore that adds the writer: the source cluster and its writer as the moto
+    world answers them, then the new instance going through ``statuses`` (RDS User Guide,
+    "Viewing Amazon RDS DB instance status"), then the restored cluster's endpoint. Every
+    request is checked against botocore's rds model by the Stubber."""
+    moto_rds = world.client("rds")
+    source = moto_rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)
+    writer = next(m for m in source["DBClusters"][0]["DBClusterMembers"] if m["IsClusterWriter"])
+    writer_id = writer["DBInstanceIdentifier"]
+    writer_instance = moto_rds.describe_db_instances(DBInstanceIdentifier=writer_id)
+    for response in (source, writer_instance):
+        response.pop("ResponseMetadata", None)
+    rds = world.client("rds")
+    stubber = Stubber(rds)
+    stubber.add_response("describe_db_clusters", source, {"DBClusterIdentifier": CLUSTER})
+    stubber.add_response("describe_db_clusters", source, {"DBClusterIdentifier": CLUSTER})
+    stubber.add_response(
+        "describe_db_instances", writer_instance, {"DBInstanceIdentifier": writer_id}
+    )
+    stubber.add_response(
+        "create_db_instance",
+        {"DBInstance": {"DBInstanceIdentifier": RESTORED_WRITER, "DBInstanceStatus": "creating"}},
+        {"DBInstanceIdentifier": RESTORED_WRITER, "DBClusterIdentifier": RESTORED_CLUSTER,
+         "Engine": "aurora-postgresql", "DBInstanceClass": "db.t4g.medium",
+         "PubliclyAccessible": False},
+    )  # fmt: skip
+    for status in statuses:
+        stubber.add_response(
+            "describe_db_instances",
+            {"DBInstances": [{"DBInstanceIdentifier": RESTORED_WRITER,
+                              "DBInstanceStatus": status}]},
+            {"DBInstanceIdentifier": RESTORED_WRITER},
+        )  # fmt: skip
+    stubber.add_response(
+        "describe_db_clusters",
+        {"DBClusters": [{"DBClusterIdentifier": RESTORED_CLUSTER, "Endpoint": RESTORED_ENDPOINT,
+                         "Port": 5432, "Status": "available"}]},
+        {"DBClusterIdentifier": RESTORED_CLUSTER},
+    )  # fmt: skip
+    stubber.activate()
+    return rds, stubber
+
+
+def test_aurora_restore_with_yes_adds_the_writer_and_measures_the_time_to_usable(
+    world: World,
+) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    parameter_group = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)[
+        "DBClusters"
+    ][0]["DBClusterParameterGroup"]
+    request = _aurora_request(world, DBClusterParameterGroupName=parameter_group)
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"}, request)
+    created = _aurora_job(stubber)
+    rds, rds_stubber = _rds_with_writer_added(world, ["creating", "creating", "available"])
     time = FakeTime()
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--yes", "--json", "--interval", "60"],
-        overrides={"cloudformation": cloudformation, "backup": backup},
+        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds},
         sleep=time.sleep, clock=time.clock,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     stubber.assert_no_pending_responses()
+    rds_stubber.assert_no_pending_responses()  # the instance was created and followed
     document = json.loads(result.stdout)
     assert document["executed"] is True
     assert document["result"] == {
@@ -233,19 +294,117 @@ def test_aurora_restore_runs_with_yes_and_measures_against_the_rto(world: World)
         "status": "COMPLETED",
         "created": created,
         "duration_seconds": 120.0,
+        "instance": RESTORED_WRITER,
+        "instance_class": "db.t4g.medium",
+        "endpoint": RESTORED_ENDPOINT,
+        "port": 5432,
+        "time_to_usable_seconds": 240.0,
         "rto_seconds": 14400,
         "rto_met": True,
-        "next_step": (
-            f"aws rds create-db-instance --region us-east-1 --db-cluster-identifier "
-            f"{RESTORED_CLUSTER} --db-instance-identifier {RESTORED_CLUSTER}-1 --engine "
-            "aurora-postgresql --db-instance-class db.t4g.medium  (a restored cluster has no "
-            "instances)"
-        ),
     }
-    assert time.sleeps == [60.0, 60.0]
-    # the original cluster is untouched
-    cluster = world.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)
-    assert len(cluster["DBClusters"][0]["DBClusterMembers"]) == 2
+    assert len(RESTORED_WRITER) == 63
+    assert time.sleeps == [60.0] * 4  # two for the job, two for the instance
+
+
+def test_aurora_restore_ends_with_a_writer_in_the_restored_cluster(world: World) -> None:
+    """Against moto's RDS: the instance exists in the restored cluster, not in the source."""
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-7"})
+    _aurora_job(stubber, "job-7")
+    moto_rds = world.client("rds")
+    # what AWS Backup's restore job creates: the cluster, without an instance
+    moto_rds.create_db_cluster(
+        DBClusterIdentifier=RESTORED_CLUSTER, Engine="aurora-postgresql", EngineVersion="17.4",
+        MasterUsername="dradmin", MasterUserPassword="not-a-secret-1",
+        DBSubnetGroupName=world.subnet_group, VpcSecurityGroupIds=[world.security_group],
+        StorageEncrypted=True, KmsKeyId=world.key_arn,
+    )  # fmt: skip
+    try:
+        result = invoke(
+            ["restore", "aurora", "--stack", STACK, "--yes"],
+            overrides={"cloudformation": cloudformation, "backup": backup},
+            sleep=FakeTime().sleep,
+        )
+        assert result.exit_code == 0, result.output
+        restored = moto_rds.describe_db_clusters(DBClusterIdentifier=RESTORED_CLUSTER)[
+            "DBClusters"
+        ][0]
+        members = [m["DBInstanceIdentifier"] for m in restored["DBClusterMembers"]]
+        assert members == [RESTORED_WRITER]
+        source = moto_rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+        assert len(source["DBClusterMembers"]) == 2  # the original cluster is untouched
+        out = " ".join(result.stdout.split())
+        assert f"point clients at {restored['Endpoint']}:{restored['Port']}" in out
+        assert "within the corruption RTO of 4h 00m" in out
+    finally:
+        moto_rds.delete_db_instance(DBInstanceIdentifier=RESTORED_WRITER, SkipFinalSnapshot=True)
+        moto_rds.delete_db_cluster(DBClusterIdentifier=RESTORED_CLUSTER, SkipFinalSnapshot=True)
+
+
+def test_no_instance_stops_at_the_cluster_and_prints_the_command(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-8"})
+    _aurora_job(stubber, "job-8")
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes", "--no-instance", "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup},
+        sleep=FakeTime().sleep,
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)["result"]
+    assert "instance" not in document and "time_to_usable_seconds" not in document
+    assert document["next_step"] == (
+        f"aws rds create-db-instance --region us-east-1 --db-cluster-identifier "
+        f"{RESTORED_CLUSTER} --db-instance-identifier {RESTORED_WRITER} --engine "
+        "aurora-postgresql --db-instance-class db.t4g.medium  (a restored cluster has no "
+        "instances)"
+    )
+    # nothing was added to any cluster
+    instances = world.client("rds").describe_db_instances()["DBInstances"]
+    assert RESTORED_WRITER not in {i["DBInstanceIdentifier"] for i in instances}
+
+
+def test_an_instance_that_fails_to_start_exits_1_naming_it(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"})
+    _aurora_job(stubber)
+    rds, _ = _rds_with_writer_added(world, ["creating", "incompatible-network"])
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes"],
+        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds},
+        sleep=FakeTime().sleep,
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: the restored cluster's instance {RESTORED_WRITER} is incompatible-network "
+        f"(the restored cluster {RESTORED_CLUSTER} stays: add an instance or delete it)"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_a_writer_that_makes_the_restore_slower_than_the_rto_exits_1(world: World) -> None:
+    """The job alone is within the RTO (1 h of 4 h); the time to a usable cluster is not."""
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"})
+    for status in ("RUNNING", "COMPLETED"):
+        stubber.add_response("describe_restore_job", {"RestoreJobId": "job-1", "Status": status})
+    rds, _ = _rds_with_writer_added(world, ["creating"] * 4 + ["available"])
+    time = FakeTime()
+    result = invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes", "--interval", "3600"],
+        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds},
+        sleep=time.sleep, clock=time.clock,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    out = " ".join(result.stdout.split())
+    assert (
+        "Usable in 5h 00m (restore job 1h 00m, then the writer): BEYOND the corruption RTO "
+        "of 4h 00m"
+    ) in out
 
 
 def test_a_restore_slower_than_the_rto_exits_1(world: World) -> None:
@@ -256,7 +415,7 @@ def test_a_restore_slower_than_the_rto_exits_1(world: World) -> None:
         stubber.add_response("describe_restore_job", {"RestoreJobId": "job-2", "Status": status})
     time = FakeTime()
     result = invoke(
-        ["restore", "aurora", "--stack", STACK, "--yes", "--interval", "18000"],
+        ["restore", "aurora", "--stack", STACK, "--yes", "--no-instance", "--interval", "18000"],
         overrides={"cloudformation": cloudformation, "backup": backup},
         sleep=time.sleep, clock=time.clock,
     )  # fmt: skip

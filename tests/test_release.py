@@ -206,7 +206,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     repo = base / "repo"
     repo.mkdir()
     _copy_clean_tree(repo)
-    version_match = VERSION_RE.search((repo / "src" / MODULE / "__init__.py").read_text())
+    version_match = VERSION_RE.search((repo / "src" / MODULE / "_version.py").read_text())
     assert version_match, "no __version__ in the package"
     version = version_match[1]
 
@@ -548,7 +548,7 @@ def test_bump_writes_version_changelog_commit_and_tag(tmp_path: Path) -> None:
     repo = tmp_path / "clone"
     repo.mkdir()
     _copy_clean_tree(repo)
-    init = repo / "src" / MODULE / "__init__.py"
+    init = repo / "src" / MODULE / "_version.py"
     version = VERSION_RE.search(init.read_text())[1]  # type: ignore[index]
     major, minor, patch = (int(p) for p in version.split("-")[0].split(".")[:3])
     # commit-and-tag-version: below 1.0.0 a feature bumps the patch, above it the minor
@@ -599,7 +599,7 @@ def test_bump_writes_version_changelog_commit_and_tag(tmp_path: Path) -> None:
     assert git("log", "-1", "--format=%s").strip() == f"chore(release): {expected}"
     assert sorted(git("show", "--name-only", "--format=", "HEAD").split()) == [
         "CHANGELOG.md",
-        f"src/{MODULE}/__init__.py",
+        f"src/{MODULE}/_version.py",
     ]
     assert git("status", "--porcelain") == ""
     # the tag check that CI runs before publishing agrees with the new version

@@ -21,7 +21,7 @@ import yaml
 import dr_constructs
 
 ROOT = Path(__file__).resolve().parents[1]
-VERSION_FILE = ROOT / "src" / "dr_constructs" / "__init__.py"
+VERSION_FILE = ROOT / "src" / "dr_constructs" / "_version.py"
 # SemVer 2.0.0 (https://semver.org), without a leading "v"
 SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -56,13 +56,13 @@ def test_there_is_one_version_source() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'dynamic = [ "version" ]' in pyproject
     assert not re.search(r"(?m)^version\s*=", pyproject.split("[tool.")[0])
-    assert 'path = "src/dr_constructs/__init__.py"' in pyproject  # [tool.hatch.version]
+    assert 'path = "src/dr_constructs/_version.py"' in pyproject  # [tool.hatch.version]
     assert len(re.findall(r'(?m)^__version__ = "[^"]+"$', VERSION_FILE.read_text())) == 1
 
 
 def test_commit_and_tag_version_bumps_the_version_source() -> None:
     config = json.loads((ROOT / ".versionrc.json").read_text())
-    target = {"filename": "src/dr_constructs/__init__.py", "updater": "scripts/version-updater.cjs"}
+    target = {"filename": "src/dr_constructs/_version.py", "updater": "scripts/version-updater.cjs"}
     assert config["packageFiles"] == [target]
     assert config["bumpFiles"] == [target]
     assert config["tagPrefix"] == "v"

@@ -21,10 +21,10 @@ Assurance, built on the layers:
 * ``DrBackupAudit`` - AWS Backup Audit Manager evidence (``audit``)
 """
 
-__version__ = "0.1.0"
-
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
 
 if TYPE_CHECKING:
     from .backup import DrBackupVault

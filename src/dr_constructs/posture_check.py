@@ -24,7 +24,6 @@ An assurance module: the core layers never import it.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from aws_cdk import (
     Stack,
 )
 
+from ._version import __version__
 from .errors import DrConfigurationError
 from .objectives import RecoveryObjectives
 from .posture import FailureMode, Posture, _human, assess_templates
@@ -89,10 +89,8 @@ class DrPostureCheck:
 
     @property
     def version(self) -> str:
-        """The package's ``__version__``, looked up when asked: this module does not import the
-        package ``__init__`` that exports it (the version stays there for the build and the
-        release updater)."""
-        return str(importlib.import_module(__package__ or "dr_constructs").__version__)
+        """The package's ``__version__`` (from ``_version``, which imports nothing)."""
+        return __version__
 
     @property
     def rule_ids(self) -> list[str]:

@@ -230,20 +230,26 @@ def _tests_table(resources: list[dict[str, Any]], rto_seconds: int) -> Table:
     "continuous backup. Default - the latest recovery point.",
 )  # fmt: skip
 @click.option("--yes", is_flag=True, help="Start the restore. Default - only show it.")
+@click.option(
+    "--no-instance", "no_instance", is_flag=True,
+    help="Aurora: stop when the cluster is restored and print the create-db-instance command. "
+    "Default - add the writer (the source writer's class), wait until it is available and "
+    "measure the time to a usable cluster.",
+)  # fmt: skip
 @click.option("--timeout", type=click.IntRange(1), default=6 * 3600, show_default=True,
               help="Seconds to follow the job before giving up (it goes on in AWS).")  # fmt: skip
 @click.option("--interval", type=click.FloatRange(0), default=15.0, show_default=True,
               help="Seconds between polls.")  # fmt: skip
 @_common
 def restore(
-    aws: Aws, stack: DrStack, kind: str, to: datetime | None, yes: bool, timeout: int,
-    interval: float, as_json: bool,
+    aws: Aws, stack: DrStack, kind: str, to: datetime | None, yes: bool, no_instance: bool,
+    timeout: int, interval: float, as_json: bool,
 ) -> int:  # fmt: skip
     """Restore the Aurora cluster, the DynamoDB table or the data bucket to a NEW resource.
 
     Shows the complete request and the equivalent aws CLI command; starts it only with --yes,
-    then follows the job and prints its duration against the RTO objective. The original
-    resources are never touched.
+    then follows the job (for Aurora, also the writer it adds) and prints the time to a usable
+    resource against the RTO objective. The original resources are never touched.
     """
     plan = plan_restore(aws, stack, kind, to)
     out = _console()
@@ -273,19 +279,32 @@ def restore(
             progress.update(task, completed=percent or 0, description=f"restore {kind}: {state}")
 
         result = run_restore(
-            aws, stack, plan, poll=Poll(aws, interval, timeout), on_progress=on_progress
-        )
+            aws, stack, plan, poll=Poll(aws, interval, timeout), on_progress=on_progress,
+            instance=not no_instance,
+        )  # fmt: skip
     code = 0 if result["rto_met"] else EXIT_BREACHED
     if as_json:
         _print_json({"stack": stack.name, "executed": True, **plan.to_dict(), "result": result})
         return code
     colour = "green" if result["rto_met"] else "red"
-    out.print(
-        f"[{colour}]Restored in {human(result['duration_seconds'])}: "
+    verdict = (
         f"{'within' if result['rto_met'] else 'BEYOND'} the {RESTORE_FAILURE_MODE} RTO of "
-        f"{human(result['rto_seconds'])}[/]"
+        f"{human(result['rto_seconds'])}"
     )
+    if "time_to_usable_seconds" in result:
+        out.print(
+            f"[{colour}]Usable in {human(result['time_to_usable_seconds'])} (restore job "
+            f"{human(result['duration_seconds'])}, then the writer): {verdict}[/]"
+        )
+    else:
+        out.print(f"[{colour}]Restored in {human(result['duration_seconds'])}: {verdict}[/]")
     out.print(f"Created: {result['created']}", markup=False)
+    if "endpoint" in result:
+        out.print(
+            f"Writer: {result['instance']} ({result['instance_class']}); point clients at "
+            f"{result['endpoint']}:{result['port']}",
+            markup=False,
+        )
     if "next_step" in result:
         out.print(f"Next: {result['next_step']}", markup=False)
     return code

@@ -136,11 +136,19 @@ def run_restore(
     *,
     poll: Poll,
     on_progress: Callable[[float | None, str], None] | None = None,
+    instance: bool = True,
 ) -> dict[str, Any]:
     """Start the restore, follow it to the end, and measure it against the RTO objective.
 
+    A restored Aurora cluster has no instance ("you must create the primary instance", AWS
+    Backup guide, "Restoring an Amazon Aurora cluster"): with ``instance`` (the default) the
+    writer is added in the same class as the source's and followed until it is available, and
+    the time to a usable cluster is measured; without it, the ``create-db-instance`` command is
+    printed instead.
+
     Raises:
-        OperatorError: (exit 1) the job failed or did not finish within the poll's timeout.
+        OperatorError: (exit 1) the job or the instance failed, or did not finish within the
+            poll's timeout.
     """
     rto = stack.objective(RESTORE_FAILURE_MODE).rto_seconds
     client = aws.client(plan.service)
@@ -164,12 +172,19 @@ def run_restore(
         "rto_seconds": rto,
         "rto_met": seconds <= rto,
     }
-    if plan.kind == "aurora":
+    if plan.kind == "aurora" and instance:
+        writer = _add_writer(aws, plan, poll, on_progress)
+        usable = seconds + writer.pop("instance_seconds")
+        result.update(writer)
+        result["time_to_usable_seconds"] = round(usable, 1)
+        result["rto_met"] = usable <= rto
+    elif plan.kind == "aurora":
         result["next_step"] = (
             f"aws rds create-db-instance {aws.cli_flags()} --db-cluster-identifier "
-            f"{plan.target} --db-instance-identifier {plan.target}-1 --engine "
-            f"{plan.request['Metadata'].get('Engine', 'aurora-postgresql')} "
-            "--db-instance-class db.t4g.medium  (a restored cluster has no instances)"
+            f"{plan.target} --db-instance-identifier {_instance_name(plan.target)} --engine "
+            f"{_engine(plan)} --db-instance-class "
+            f"{_source_class(aws, plan.source) or '<the source writer class>'}  "
+            "(a restored cluster has no instances)"
         )
     return result
 
@@ -216,6 +231,90 @@ def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         recovery_point=point.describe(to),
         left_out=left_out,
     )
+
+
+#: DB instance statuses that end a new instance's creation in failure (RDS User Guide,
+#: "Viewing Amazon RDS DB instance status").
+_FAILED_INSTANCE = frozenset(
+    {
+        "failed", "inaccessible-encryption-credentials", "incompatible-network",
+        "incompatible-option-group", "incompatible-parameters", "incompatible-restore",
+        "insufficient-capacity", "storage-full",
+    }
+)  # fmt: skip
+
+
+def _add_writer(
+    aws: Aws,
+    plan: RestorePlan,
+    poll: Poll,
+    on_progress: Callable[[float | None, str], None] | None,
+) -> dict[str, Any]:
+    """Add the restored cluster's writer, in the source writer's class, and wait until it is
+    available: the restored cluster's endpoint then answers."""
+    rds = aws.client("rds")
+    name = _instance_name(plan.target)
+    try:
+        instance_class = _source_class(aws, plan.source)
+        if instance_class is None:
+            raise OperatorError(
+                f"the source cluster {plan.source} has no writer to take the instance class "
+                "from: run again with --no-instance and add the instance yourself",
+                exit_code=EXIT_BREACHED,
+            )
+        rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            DBClusterIdentifier=plan.target,
+            Engine=_engine(plan),
+            DBInstanceClass=instance_class,
+            PubliclyAccessible=False,
+        )
+
+        def check() -> dict[str, Any] | None:
+            found = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+            status = found.get("DBInstanceStatus", "")
+            if on_progress is not None:
+                on_progress(None, f"instance {name} {status}")
+            if status in _FAILED_INSTANCE:
+                raise OperatorError(
+                    f"the restored cluster's instance {name} is {status} (the restored "
+                    f"cluster {plan.target} stays: add an instance or delete it)",
+                    exit_code=EXIT_BREACHED,
+                )
+            return found if status == "available" else None
+
+        _, seconds = poll.until(check)
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=plan.target)["DBClusters"][0]
+    except AWS_ERRORS as exc:
+        raise OperatorError(aws_error_message(exc), exit_code=EXIT_BREACHED) from None
+    return {
+        "instance": name,
+        "instance_class": instance_class,
+        "endpoint": cluster.get("Endpoint"),
+        "port": cluster.get("Port"),
+        "instance_seconds": seconds,
+    }
+
+
+def _instance_name(cluster: str) -> str:
+    """The restored writer's identifier: the cluster's, cut to fit 63 characters, and ``-1``."""
+    return cluster[:61].rstrip("-") + "-1"
+
+
+def _engine(plan: RestorePlan) -> str:
+    return str(plan.request["Metadata"].get("Engine", "aurora-postgresql"))
+
+
+def _source_class(aws: Aws, cluster_id: str) -> str | None:
+    """The source cluster writer's instance class (the restored copy serves the same load), or
+    None when the source has no writer."""
+    rds = aws.client("rds")
+    cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    for member in cluster.get("DBClusterMembers", []):
+        if member.get("IsClusterWriter"):
+            found = rds.describe_db_instances(DBInstanceIdentifier=member["DBInstanceIdentifier"])
+            return str(found["DBInstances"][0]["DBInstanceClass"])
+    return None
 
 
 # --- S3 -----------------------------------------------------------------------------------
