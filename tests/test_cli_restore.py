@@ -474,18 +474,24 @@ def test_a_writer_that_makes_the_restore_slower_than_the_rto_exits_1(world: Worl
     ) in out
 
 
-def test_a_restored_copy_without_the_canary_row_exits_1(world: World) -> None:
+def _restore_read_by(world: World, health: Any, *options: str) -> Result:
+    """``restore aurora --yes``: the job completes, the writer is available at once, and
+    ``health`` answers the request to read the copy."""
     cloudformation, _ = world.cloudformation()
     backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
     stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"})
     _aurora_job(stubber)
     rds, _ = _rds_with_writer_added(world, ["available"])
-    result = invoke(
-        ["restore", "aurora", "--stack", STACK, "--yes"],
+    return invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes", *options],
         overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds,
-                   "lambda": _health_check(world, [])},
+                   "lambda": health},
         sleep=FakeTime().sleep,
     )  # fmt: skip
+
+
+def test_a_restored_copy_without_the_canary_row_exits_1(world: World) -> None:
+    result = _restore_read_by(world, _health_check(world, []))
     assert result.exit_code == 1, result.output
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: the restored cluster {RESTORED_CLUSTER} answers, but its canary row could not "
@@ -496,17 +502,7 @@ def test_a_restored_copy_without_the_canary_row_exits_1(world: World) -> None:
 def test_a_function_that_is_not_the_health_check_says_the_canary_was_not_read(
     world: World,
 ) -> None:
-    cloudformation, _ = world.cloudformation()
-    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
-    stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"})
-    _aurora_job(stubber)
-    rds, _ = _rds_with_writer_added(world, ["available"])
-    result = invoke(
-        ["restore", "aurora", "--stack", STACK, "--yes", "--json"],
-        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds,
-                   "lambda": _health_check(world, None)},
-        sleep=FakeTime().sleep,
-    )  # fmt: skip
+    result = _restore_read_by(world, _health_check(world, None), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["result"]["canary"] == {
         "verified": False,
