@@ -7,6 +7,7 @@ asserts it in full; RDS, S3, IAM and DynamoDB (point-in-time restore included) a
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from click.testing import CliRunner, Result
 
@@ -21,6 +23,7 @@ from dr_constructs.cli import cli
 
 from .cli_world import (
     CLUSTER,
+    FUNCTION,
     STACK,
     TABLE,
     VAULT,
@@ -30,6 +33,7 @@ from .cli_world import (
     build_world,
     moto_endpoint,  # noqa: F401  (fixture)
 )
+from .test_health_check_runtime import PG_ROW, FakeConnect, hc
 
 FIXED = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
 STAMP = "20261129220000"
@@ -205,6 +209,54 @@ RESTORED_WRITER = RESTORED_CLUSTER[:61] + "-1"
 #: A cluster endpoint in the form of the Aurora User Guide, "Types of Aurora endpoints"
 #: (cluster endpoint example ``mydbcluster.cluster-c7tj4example.us-east-1.rds.amazonaws.com``).
 RESTORED_ENDPOINT = f"{RESTORED_CLUSTER}.cluster-c7tj4example.us-east-1.rds.amazonaws.com"
+#: The newest heartbeat row in the restored copy: a minute before the snapshot (FIXED - 10 min).
+WRITTEN = FIXED - timedelta(minutes=11)
+
+
+class _Secret:
+    """The health check's secret, in the form aws-cdk-lib's generated cluster secret has."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def get_secret_value(self, SecretId: str) -> dict[str, Any]:
+        return {"SecretString": json.dumps({
+            "engine": "postgres", "host": self.host, "port": 5432,
+            "username": "dradmin", "password": "not-a-secret-1", "dbname": "postgres",
+        })}  # fmt: skip
+
+
+def _health_check(
+    world: World, rows: list[list[Any]] | None, endpoint: str = RESTORED_ENDPOINT
+) -> Any:
+    """The Lambda client: its one invocation asks the health check to read the copy, and the
+    answer is what the packaged handler returns (run here, with the copy's database answered
+    by a stand-in holding ``rows``; None: a function that is not the library's health check)."""
+    if rows is None:
+        report: dict[str, Any] = {"status": "ok", "checks": {}}
+    else:
+        connect = FakeConnect(rows=[list(PG_ROW)])
+        connect.heartbeats["canary"] = rows
+        report = hc.verify_restored_cluster(
+            hc.Settings(db_secret_arn="dr-db-secret", function_name=FUNCTION),
+            {"endpoint": endpoint, "port": 5432},
+            clients={
+                "secretsmanager": _Secret(f"{CLUSTER}.{endpoint.split('.', 1)[1]}"),
+                "rds": world.client("rds"),
+            },
+            connect=connect,
+        )
+    body = json.dumps(report).encode()
+    client = world.client("lambda")
+    stubber = Stubber(client)
+    request = {hc.VERIFY_EVENT_KEY: {"endpoint": endpoint, "port": 5432}}
+    stubber.add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))},
+        {"FunctionName": FUNCTION, "Payload": json.dumps(request).encode()},
+    )
+    stubber.activate()
+    return client
 
 
 def _aurora_job(stubber: Stubber, job_id: str = "job-1") -> str:
@@ -278,10 +330,12 @@ def test_aurora_restore_with_yes_adds_the_writer_and_measures_the_time_to_usable
     stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"}, request)
     created = _aurora_job(stubber)
     rds, rds_stubber = _rds_with_writer_added(world, ["creating", "creating", "available"])
+    health = _health_check(world, [[FUNCTION, WRITTEN]])
     time = FakeTime()
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--yes", "--json", "--interval", "60"],
-        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds},
+        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds,
+                   "lambda": health},
         sleep=time.sleep, clock=time.clock,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -298,6 +352,13 @@ def test_aurora_restore_with_yes_adds_the_writer_and_measures_the_time_to_usable
         "instance_class": "db.t4g.medium",
         "endpoint": RESTORED_ENDPOINT,
         "port": 5432,
+        "canary": {
+            "verified": True,
+            "writer": FUNCTION,
+            "checked_at": "2026-11-29T21:49:00Z",
+            "data_age_seconds": 60.0,  # the snapshot's time (21:50) less the row's
+            "tls_version": "TLSv1.3",
+        },
         "time_to_usable_seconds": 240.0,
         "rto_seconds": 14400,
         "rto_met": True,
@@ -314,18 +375,19 @@ def test_aurora_restore_ends_with_a_writer_in_the_restored_cluster(world: World)
     _aurora_job(stubber, "job-7")
     moto_rds = world.client("rds")
     # what AWS Backup's restore job creates: the cluster, without an instance
-    moto_rds.create_db_cluster(
+    endpoint = moto_rds.create_db_cluster(
         DBClusterIdentifier=RESTORED_CLUSTER, Engine="aurora-postgresql", EngineVersion="17.4",
         MasterUsername="dradmin", MasterUserPassword="not-a-secret-1",
         DBSubnetGroupName=world.subnet_group, VpcSecurityGroupIds=[world.security_group],
         StorageEncrypted=True, KmsKeyId=world.key_arn,
-    )  # fmt: skip
+    )["DBCluster"]["Endpoint"]  # fmt: skip
     try:
         result = invoke(
             ["restore", "aurora", "--stack", STACK, "--yes"],
-            overrides={"cloudformation": cloudformation, "backup": backup},
+            overrides={"cloudformation": cloudformation, "backup": backup,
+                       "lambda": _health_check(world, [[FUNCTION, WRITTEN]], endpoint)},
             sleep=FakeTime().sleep,
-        )
+        )  # fmt: skip
         assert result.exit_code == 0, result.output
         restored = moto_rds.describe_db_clusters(DBClusterIdentifier=RESTORED_CLUSTER)[
             "DBClusters"
@@ -336,6 +398,10 @@ def test_aurora_restore_ends_with_a_writer_in_the_restored_cluster(world: World)
         assert len(source["DBClusterMembers"]) == 2  # the original cluster is untouched
         out = " ".join(result.stdout.split())
         assert f"point clients at {restored['Endpoint']}:{restored['Port']}" in out
+        assert (
+            f"Canary row: written by {FUNCTION} at 2026-11-29T21:49:00Z, 1m 00s before the "
+            "point in time restored"
+        ) in out
         assert "within the corruption RTO of 4h 00m" in out
     finally:
         moto_rds.delete_db_instance(DBInstanceIdentifier=RESTORED_WRITER, SkipFinalSnapshot=True)
@@ -396,15 +462,53 @@ def test_a_writer_that_makes_the_restore_slower_than_the_rto_exits_1(world: Worl
     time = FakeTime()
     result = invoke(
         ["restore", "aurora", "--stack", STACK, "--yes", "--interval", "3600"],
-        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds},
+        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds,
+                   "lambda": _health_check(world, [[FUNCTION, WRITTEN]])},
         sleep=time.sleep, clock=time.clock,
     )  # fmt: skip
     assert result.exit_code == 1, result.output
     out = " ".join(result.stdout.split())
     assert (
-        "Usable in 5h 00m (restore job 1h 00m, then the writer): BEYOND the corruption RTO "
-        "of 4h 00m"
+        "Usable in 5h 00m (restore job 1h 00m, then the writer and the first query): BEYOND "
+        "the corruption RTO of 4h 00m"
     ) in out
+
+
+def _restore_read_by(world: World, health: Any, *options: str) -> Result:
+    """``restore aurora --yes``: the job completes, the writer is available at once, and
+    ``health`` answers the request to read the copy."""
+    cloudformation, _ = world.cloudformation()
+    backup, stubber = _aurora_backup(world, _points(world, world.cluster_arn))
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-1"})
+    _aurora_job(stubber)
+    rds, _ = _rds_with_writer_added(world, ["available"])
+    return invoke(
+        ["restore", "aurora", "--stack", STACK, "--yes", *options],
+        overrides={"cloudformation": cloudformation, "backup": backup, "rds": rds,
+                   "lambda": health},
+        sleep=FakeTime().sleep,
+    )  # fmt: skip
+
+
+def test_a_restored_copy_without_the_canary_row_exits_1(world: World) -> None:
+    result = _restore_read_by(world, _health_check(world, []))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: the restored cluster {RESTORED_CLUSTER} answers, but its canary row could not "
+        "be read: HealthCheckError: dr_constructs.heartbeat has no row in the restored copy"
+    )
+
+
+def test_a_function_that_is_not_the_health_check_says_the_canary_was_not_read(
+    world: World,
+) -> None:
+    result = _restore_read_by(world, _health_check(world, None), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["result"]["canary"] == {
+        "verified": False,
+        "reason": f"{FUNCTION} did not read it (its code is not the library's health check, "
+        "or is older than this command)",
+    }
 
 
 def test_a_restore_slower_than_the_rto_exits_1(world: World) -> None:

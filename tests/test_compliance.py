@@ -117,9 +117,14 @@ ACKNOWLEDGED_WITH_DESTROY: dict[str, set[tuple[str, str]]] = {
 }
 
 
+#: The database user the packaged health check connects as to restored Aurora copies.
+RESTORED_COPIES = ":dbuser:cluster-*/dr_restore_validator"
+
+
 def restore_testing_acknowledgements(name: str) -> set[tuple[str, str]]:
     """The validation Lambda's reads of restored copies (see restore_testing, on by default),
-    and with the team's own code the canary writer's ENI actions (a DrFunction's)."""
+    with the team's own code the canary writer's ENI actions (a DrFunction's), and the packaged
+    health check's reads of restored Aurora copies (the operator's restore)."""
     prefix = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:"
     writer = "canary" if name == "own_code" else "function"
     found = {
@@ -138,6 +143,11 @@ def restore_testing_acknowledgements(name: str) -> set[tuple[str, str]]:
     if name == "own_code":
         found |= {(rule, "Canary/Policy") for rule, path in ACKNOWLEDGED["AwsSolutions"]
                   if path == "Function/Policy"}  # fmt: skip
+    # the packaged health check (the canary writer beside own code) reads restored copies
+    found.add((
+        f"{prefix}rds-db:<AWS::Region>:<AWS::AccountId>{RESTORED_COPIES}]",
+        f"{writer.capitalize()}/Policy",
+    ))  # fmt: skip
     return found
 
 
@@ -667,6 +677,9 @@ def test_wildcard_resources_are_only_the_justified_exceptions(synth: Synthesized
     )
     if synth.name == "own_code":  # the canary writer is a DrFunction: the same ENI grants
         expected |= {("DrCanaryPolicy", a, r) for p, a, r in expected if p == "DrFunctionPolicy"}
+    # the packaged health check reads restored Aurora copies, whose cluster resource ids are
+    # new, as its read-only database user (the operator's restore asks it to)
+    expected.add((f"Dr{writer.capitalize()}Policy", ("rds-db:connect",), RESTORED_COPIES))
     allowed = {(p.replace("Dr", prefix, 1), a, r) for p, a, r in expected}
     if synth.name == "example":
         allowed |= WILDCARD_RESOURCES_WITH_DESTROY

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from botocore.session import get_session
 from botocore.stub import Stubber
@@ -28,6 +29,7 @@ from dr_constructs import DrPlatform, contract
 from dr_constructs.cli.aws import Aws
 from dr_constructs.cli.discovery import DrStack, Objective, discover
 from dr_constructs.cli.drill import plan_drill
+from dr_constructs.health_check.runtime import handler as health_check
 from dr_constructs.objectives import FailureMode
 from dr_constructs.restore_testing.runtime import handler as validator
 
@@ -132,11 +134,33 @@ def test_the_command_finds_every_resource_the_constructs_built_for_it(
     assert discovered.vault_name == id_of(platform.backup.vault) == "dr-vault-test"
     assert discovered.backup_role == id_of(platform.backup.role)  # not another role
     assert discovered.function_name == id_of(platform.lambda_function) == "dr-function-test"
+    assert discovered.canary_function is None  # the function runs the health check itself
     assert sorted(discovered.alarms) == sorted(id_of(a) for a in platform.observability.alarms)
     assert platform.drills is not None
     assert sorted(discovered.experiment_templates) == sorted(
         physical[_logical_id_of_l1(t)] for t in platform.drills.experiments.values()
     )
+
+
+def test_the_command_finds_the_canary_writer_beside_the_team_s_own_code() -> None:
+    """With ``function_code=``, the packaged health check runs as ``dr-canary-{suffix}``: the
+    operator's restore asks it, not the team's function, to read a restored copy."""
+    app = App(analytics_reporting=False)
+    stack = Stack(app, STACK, env=Environment(account=ACCOUNT, region=REGION))
+    platform = DrPlatform(
+        stack, "Dr", environment_suffix="test", function_handler="index.h",
+        function_code=lambda_.Code.from_inline("def h(event, context):\n    return {}"),
+    )  # fmt: skip
+    template = Template.from_stack(stack).to_json()
+    physical = {
+        logical_id: _physical_id(STACK, logical_id, resource)
+        for logical_id, resource in template["Resources"].items()
+    }
+    found = discover(Aws(region=REGION, overrides={"cloudformation": _cloudformation(
+        template, physical)}), STACK)  # fmt: skip
+    assert platform.canary is not None
+    assert found.canary_function == physical[_logical_id(platform.canary.function)]
+    assert (found.function_name, found.canary_function) == ("dr-function-test", "dr-canary-test")
 
 
 def _logical_id_of_l1(cfn: Any) -> str:
@@ -190,6 +214,9 @@ def test_the_lambda_code_keeps_the_contract_s_names() -> None:
         contract.DATA_AGE,
         contract.VALIDATION_FAILED,
     )
+    # the health check reads a restored copy as the role it keeps, when the command asks
+    assert health_check.VALIDATOR_ROLE == contract.RESTORE_VALIDATOR_ROLE
+    assert health_check.VERIFY_EVENT_KEY == contract.VERIFY_RESTORED_CLUSTER
 
 
 def test_the_contract_imports_nothing() -> None:

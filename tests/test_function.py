@@ -60,6 +60,28 @@ def test_custom_code_replaces_the_health_check(template: Template) -> None:
     assert "KmsKeyArn" in fn and "DeadLetterConfig" in fn
 
 
+def _statements(template: Template) -> dict[str, Any]:
+    (policy,) = [
+        p for p in resources_of(template, "AWS::IAM::ManagedPolicy").values()
+        if "health check needs" in p["Properties"].get("Description", "")
+    ]  # fmt: skip
+    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def test_only_the_packaged_health_check_may_read_restored_copies(template: Template) -> None:
+    """The operator's restore asks the packaged health check to read a restored copy's
+    heartbeat as ``dr_restore_validator``: ``rds-db:connect`` as that user only, to any
+    cluster (a copy's resource id is new) in the stack's account and Region. Custom code
+    does not read copies, and does not get it."""
+    statement = _statements(_function()[1])["ReadRestoredCopies"]
+    assert statement["Action"] == "rds-db:connect" and statement["Effect"] == "Allow"
+    assert statement["Resource"] == {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":rds-db:", {"Ref": "AWS::Region"},
+                          ":", {"Ref": "AWS::AccountId"}, ":dbuser:cluster-*/dr_restore_validator"]]
+    }  # fmt: skip
+    assert "ReadRestoredCopies" not in _statements(template)
+
+
 def test_dead_letter_queue_is_marked_as_one(template: Template) -> None:
     """A RedriveAllowPolicy marks the queue as a dead-letter queue (AWS Control Tower
     CT.SQS.PR.1): allowAll, SQS's behaviour without one, since denyAll reads as "not a DLQ"."""

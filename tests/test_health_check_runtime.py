@@ -86,6 +86,8 @@ class FakeConnection:
         if sql == hc.HEARTBEAT_WRITE:
             self.heartbeats["table"][parameters["writer"]] = parameters["nonce"]
             return [[datetime.now(UTC), parameters["nonce"]]]
+        if sql == hc.CANARY_READ:  # a restored copy's newest row, when the test gives one
+            return list(self.heartbeats.get("canary", []))
         return []
 
     def close(self) -> None:
@@ -852,3 +854,145 @@ def test_real_postgres_the_validator_reads_the_heartbeat_after_the_admin_passwor
     with pytest.raises(pg8000.native.DatabaseError) as refused:
         _as_validator(pg_tls, database, "DELETE FROM dr_constructs.heartbeat")
     assert refused.value.args[0]["C"] == "25006"  # read_only_sql_transaction
+
+
+# --- reading a restored copy's canary (the operator's restore asks for it) -------------------
+
+#: Cluster endpoints in the form of the Aurora User Guide, "Types of Aurora endpoints"
+#: (``mydbcluster.cluster-c7tj4example.us-east-1.rds.amazonaws.com``): the source's (the
+#: secret's ``host``, as ``secret_payload`` has it) and a restored copy's in the same account
+#: and Region, named as ``dr-constructs restore`` names it.
+SOURCE_ENDPOINT = "dr-cluster.cluster-abc.us-east-1.rds.amazonaws.com"
+RESTORED_ENDPOINT = "dr-cluster-restored-20261129220000.cluster-abc.us-east-1.rds.amazonaws.com"
+WRITTEN = datetime(2026, 11, 29, 21, 58, 30, tzinfo=UTC)
+
+
+def _verify(aws: Aws, connect: Any, request: Any, **env: str) -> dict[str, Any]:
+    clients = {**aws.clients, "rds": aws.session.client("rds")}
+    event = {hc.VERIFY_EVENT_KEY: request}
+    report: dict[str, Any] = hc.handler(
+        event, None, environ=aws.env(**env), clients=clients, connect=connect
+    )
+    return report
+
+
+def test_verify_reads_the_restored_copys_newest_row_as_the_validator_with_an_iam_token(
+    aws: Aws,
+) -> None:
+    connect = FakeConnect()
+    connect.heartbeats["canary"] = [[FUNCTION, WRITTEN]]
+    report = _verify(aws, connect, {"endpoint": RESTORED_ENDPOINT, "port": 5432})
+    assert report["status"] == "ok", report
+    canary = report["canary"]
+    assert (canary["writer"], canary["checked_at"]) == (FUNCTION, "2026-11-29T21:58:30Z")
+    assert canary["ssl"] is True and canary["endpoint"] == RESTORED_ENDPOINT
+    (call,) = connect.calls
+    assert (call["user"], call["host"], call["port"]) == (
+        "dr_restore_validator",
+        RESTORED_ENDPOINT,
+        5432,
+    )
+    # botocore's real signer: a token for the copy's endpoint and the validator user, never
+    # the secret's password
+    assert call["password"].startswith(
+        f"{RESTORED_ENDPOINT}:5432/?Action=connect&DBUser=dr_restore_validator"
+    )
+    assert DB_PASSWORD not in json.dumps(call, default=str)
+    # it reads, and writes nothing: no heartbeat, no DDL
+    assert connect.connections[0].queries == [hc.DATABASE_QUERY, hc.CANARY_READ]
+    assert connect.connections[0].closed
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param({"endpoint": SOURCE_ENDPOINT, "port": 5432}, id="the source itself"),
+        pytest.param(
+            {"endpoint": "other.cluster-xyz.us-east-1.rds.amazonaws.com", "port": 5432},
+            id="another account",
+        ),
+        pytest.param(
+            {"endpoint": "copy.cluster-abc.us-west-2.rds.amazonaws.com", "port": 5432},
+            id="another Region",
+        ),
+        pytest.param({"endpoint": "evil.example.com", "port": 5432}, id="not RDS"),
+        pytest.param(
+            {"endpoint": "copy.cluster-ro-abc.us-east-1.rds.amazonaws.com", "port": 5432},
+            id="a reader endpoint",
+        ),
+        pytest.param({"endpoint": RESTORED_ENDPOINT, "port": "5432; DROP"}, id="bad port"),
+        pytest.param("not a mapping", id="not a mapping"),
+    ],
+)
+def test_verify_refuses_any_endpoint_but_a_restored_copy_without_connecting(
+    aws: Aws, request_: Any
+) -> None:
+    connect = FakeConnect()
+    report = _verify(aws, connect, request_)
+    assert report["status"] == "failed"
+    assert connect.calls == []
+    error = report["canary"]["error"]
+    assert "only a restored copy of the stack's cluster is read" in error or "port" in error
+
+
+def test_verify_of_a_copy_without_the_row_fails_naming_the_table(aws: Aws) -> None:
+    connect = FakeConnect()  # no canary row
+    report = _verify(aws, connect, {"endpoint": RESTORED_ENDPOINT, "port": 5432})
+    assert report["status"] == "failed"
+    assert report["canary"]["error"] == (
+        "HealthCheckError: dr_constructs.heartbeat has no row in the restored copy"
+    )
+
+
+def test_verify_over_an_unencrypted_session_reads_nothing(aws: Aws) -> None:
+    row = list(PG_ROW)
+    row[3] = False
+    connect = FakeConnect(rows=[row])
+    connect.heartbeats["canary"] = [[FUNCTION, WRITTEN]]
+    report = _verify(aws, connect, {"endpoint": RESTORED_ENDPOINT, "port": 5432})
+    assert report["status"] == "failed"
+    assert hc.CANARY_READ not in connect.connections[0].queries
+
+
+@pytest.mark.slow
+def test_real_postgres_a_restored_copy_is_read_as_the_validator(
+    aws: Aws, pg_tls: postgres_server.PostgresServer
+) -> None:
+    """The health check writes its row; the copy (the same server standing in for it: DNS
+    maps the copy's endpoint to it, and the IAM token is the validator's stand-in password)
+    is read over TLS as ``dr_restore_validator``, and gives back that row."""
+    database = _fresh_database(pg_tls)
+    arn = aws.put_secret("verify", secret_payload(dbname=database))
+    assert aws.run(_to_server(pg_tls), DB_SECRET_ARN=arn)["status"] == "ok"
+    ((_, written, _),) = _heartbeats(pg_tls, database)
+    _as_validator(pg_tls, database, "SELECT 1")  # sets the stand-in password
+
+    class Rds:  # PostgreSQL has no IAM: the token is the stand-in password
+        def generate_db_auth_token(self, **request: Any) -> str:
+            assert request == {
+                "DBHostname": RESTORED_ENDPOINT, "Port": 5432,
+                "DBUsername": "dr_restore_validator",
+            }  # fmt: skip
+            return "validator-stand-in-for-iam"
+
+    report = hc.handler(
+        {hc.VERIFY_EVENT_KEY: {"endpoint": RESTORED_ENDPOINT, "port": 5432}}, None,
+        environ=aws.env(DB_SECRET_ARN=arn), clients={**aws.clients, "rds": Rds()},
+        connect=_to_server(pg_tls),
+    )  # fmt: skip
+    assert report["status"] == "ok", report
+    assert report["canary"]["writer"] == FUNCTION
+    assert report["canary"]["checked_at"] == written.astimezone(UTC).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert report["canary"]["tls_version"] in ("TLSv1.2", "TLSv1.3")
+
+
+def _to_server(server: postgres_server.PostgresServer) -> Any:
+    """pg8000's connect, with the cluster endpoints resolved to the local server (a DNS
+    stand-in): the handler checks the endpoint's form before it connects."""
+
+    def connect(**kwargs: Any) -> Any:
+        return pg8000.native.Connection(**{**kwargs, "host": server.host, "port": server.port})
+
+    return connect

@@ -44,6 +44,18 @@ def function_name(name: str, suffix: str) -> str:
 HEALTH_CHECK = "function"
 #: The health check's function name without the suffix: ``dr-function-``.
 FUNCTION_PREFIX = function_name(HEALTH_CHECK, "")
+#: DrPlatform's name of the packaged health check it runs beside a Lambda of the team's own
+#: code (the canary writer), and its function name without the suffix: ``dr-canary-``.
+CANARY_WRITER = "canary"
+CANARY_PREFIX = function_name(CANARY_WRITER, "")
+
+
+#: The database role the health check keeps in Aurora for reading restored copies (IAM
+#: database authentication only, read-only on the heartbeat table).
+RESTORE_VALIDATOR_ROLE = "dr_restore_validator"
+#: The health check's event key that asks it to read a restored copy's heartbeat row instead
+#: of running its checks: ``{VERIFY_RESTORED_CLUSTER: {"endpoint": ..., "port": ...}}``.
+VERIFY_RESTORED_CLUSTER = "verify_restored_cluster"
 
 
 def cluster_identifier(suffix: str) -> str:

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from . import contract
 from .checks import Checks
+from .compliance import AWS_SOLUTIONS, acknowledge
 from .health_check import HANDLER, RUNTIME, health_check_code
 from .keys import logs_encryption_key
 from .network import DrNetwork
@@ -171,9 +172,9 @@ class DrFunction(Construct):
         )  # fmt: skip
         self.function, self.role, self.policy = built.function, built.role, built.policy
         self.log_group, self.dead_letter_queue = built.log_group, built.dead_letter_queue
+        self.runs_health_check = code is None
         self._grant(secret, table, bucket, function_name, database_proxy, database_user)
         self.schedule_rule = None
-        self.runs_health_check = code is None
         self.canary_item_key = f"{ITEM_PREFIX}{function_name}"
         self.canary_object_key = f"{OBJECT_PREFIX}{function_name}.json"
 
@@ -264,6 +265,30 @@ class DrFunction(Construct):
         )
         if database_proxy is not None:
             self._grant_proxy(database_proxy, str(database_user))
+        if self.runs_health_check:
+            self._grant_restored_copies()
+
+    def _grant_restored_copies(self) -> None:
+        """``rds-db:connect`` as the read-only validator role to the account's clusters in
+        the stack's Region: the operator command asks the packaged health check to read the
+        heartbeat row of a restored copy, whose cluster resource id is new."""
+        user = contract.RESTORE_VALIDATOR_ROLE
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="ReadRestoredCopies",
+                actions=["rds-db:connect"],
+                resources=[arn_in_account("rds-db", f"dbuser:cluster-*/{user}")],
+            )
+        )
+        acknowledge(
+            self.policy,
+            f"A restored copy of the cluster gets a new cluster resource id (cluster-<id>), "
+            f"unknown until the restore: the statement allows only the database user {user}, "
+            "which the health check keeps read-only on its heartbeat table, in this account "
+            "and Region.",
+            f"{AWS_SOLUTIONS}-IAM5[Resource::arn:<AWS::Partition>:rds-db:<AWS::Region>:"
+            f"<AWS::AccountId>:dbuser:cluster-*/{user}]",
+        )
 
     def _key_statements(self, *uses: tuple[kms.IKey | None, str]) -> list[iam.PolicyStatement]:
         """``UseKey{n}``: each key (once, however many services use it) through its services."""

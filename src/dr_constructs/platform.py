@@ -18,7 +18,7 @@ from constructs import Construct
 from .audit import DrBackupAudit
 from .backup import DEFAULT_RETENTION, DrBackupVault
 from .checks import Checks
-from .contract import BACKUP_ID, METADATA_KEY, STORAGE_ID, stated_objectives
+from .contract import BACKUP_ID, CANARY_WRITER, METADATA_KEY, STORAGE_ID, stated_objectives
 from .database import DrDatabase
 from .drills import DrDrills
 from .function import DrFunction
@@ -361,7 +361,7 @@ class DrPlatform(Construct):
                 "a STRING attribute while restore tests are on (their canary item, written by "
                 "the packaged health check, has a string key), or restore_tests=False",
             )  # fmt: skip
-        self.canary = self._lambda("Canary", name="canary", label="canary")
+        self.canary = self._lambda("Canary", name=CANARY_WRITER, label="canary")
         return self.canary
 
     def _lambda(

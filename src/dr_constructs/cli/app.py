@@ -286,6 +286,13 @@ def restore(
     if as_json:
         _print_json({"stack": stack.name, "executed": True, **plan.to_dict(), "result": result})
         return code
+    _print_restore_result(out, result)
+    return code
+
+
+def _print_restore_result(out: Console, result: dict[str, Any]) -> None:
+    """The restore's time against the RTO, what it created and, for Aurora, the writer, the
+    endpoint and the canary row read in the copy."""
     colour = "green" if result["rto_met"] else "red"
     verdict = (
         f"{'within' if result['rto_met'] else 'BEYOND'} the {RESTORE_FAILURE_MODE} RTO of "
@@ -294,7 +301,8 @@ def restore(
     if "time_to_usable_seconds" in result:
         out.print(
             f"[{colour}]Usable in {human(result['time_to_usable_seconds'])} (restore job "
-            f"{human(result['duration_seconds'])}, then the writer): {verdict}[/]"
+            f"{human(result['duration_seconds'])}, then the writer and the first query): "
+            f"{verdict}[/]"
         )
     else:
         out.print(f"[{colour}]Restored in {human(result['duration_seconds'])}: {verdict}[/]")
@@ -305,9 +313,18 @@ def restore(
             f"{result['endpoint']}:{result['port']}",
             markup=False,
         )
+    canary = result.get("canary")
+    if canary and canary["verified"]:
+        age = canary["data_age_seconds"]
+        out.print(
+            f"Canary row: written by {canary['writer']} at {canary['checked_at']}"
+            + ("" if age is None else f", {human(age)} before the point in time restored"),
+            markup=False,
+        )
+    elif canary:
+        out.print(f"Canary row not read: {canary['reason']}", markup=False)
     if "next_step" in result:
         out.print(f"Next: {result['next_step']}", markup=False)
-    return code
 
 
 _NOUN = {"aurora": "cluster", "table": "table", "bucket": "bucket"}

@@ -15,6 +15,7 @@ from typing import Any
 from ..contract import (
     ACCESS_LOGS_ID,
     BACKUP_ROLE_FRAGMENT,
+    CANARY_PREFIX,
     DATA_BUCKET_FRAGMENT,
     DRILL_TAG,
     FAILURE_MODES,
@@ -62,6 +63,8 @@ class DrStack:
     vault_name: str | None = None
     backup_role: str | None = None
     function_name: str | None = None
+    #: The packaged health check beside a function of the team's own code, when there is one.
+    canary_function: str | None = None
     alarms: list[str] = field(default_factory=list)
     experiment_templates: list[str] = field(default_factory=list)
     objectives: dict[str, Objective] = field(default_factory=dict)
@@ -134,6 +137,8 @@ def _classify(stack: DrStack, resource: Mapping[str, Any]) -> None:
         stack.backup_role = stack.backup_role or physical
     elif kind == "AWS::Lambda::Function" and physical.startswith(FUNCTION_PREFIX):
         stack.function_name = stack.function_name or physical
+    elif kind == "AWS::Lambda::Function" and physical.startswith(CANARY_PREFIX):
+        stack.canary_function = stack.canary_function or physical
     elif kind == "AWS::CloudWatch::Alarm":
         stack.alarms.append(physical)
     elif kind == "AWS::FIS::ExperimentTemplate":

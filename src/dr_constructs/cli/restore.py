@@ -16,7 +16,12 @@ from typing import Any
 
 from botocore.validate import ParamValidator  # type: ignore[import-untyped]
 
-from ..contract import BACKUP_ROLE_FRAGMENT, CORRUPTION, DATA_BUCKET_FRAGMENT
+from ..contract import (
+    BACKUP_ROLE_FRAGMENT,
+    CORRUPTION,
+    DATA_BUCKET_FRAGMENT,
+    VERIFY_RESTORED_CLUSTER,
+)
 from .aws import AWS_ERRORS, EXIT_BREACHED, Aws, OperatorError, Poll, aws_error_message
 from .commands import aws_cli_command, iso
 from .discovery import DrStack
@@ -79,6 +84,9 @@ class RestorePlan:
     #: Keys of the recovery point's restore metadata that AWS does not document for this
     #: restore, and that the request therefore leaves out.
     left_out: list[str] = field(default_factory=list)
+    #: The point in time the restored copy holds (the ``to``, a continuous point's latest
+    #: restorable time, or the snapshot's creation), when known.
+    as_of: datetime | None = None
 
     @property
     def method(self) -> str:
@@ -174,8 +182,11 @@ def run_restore(
     }
     if plan.kind == "aurora" and instance:
         writer = _add_writer(aws, plan, poll, on_progress)
-        usable = seconds + writer.pop("instance_seconds")
+        started = aws.clock()
+        canary = _read_canary(aws, stack, plan, writer["endpoint"], writer["port"])
+        usable = seconds + writer.pop("instance_seconds") + (aws.clock() - started)
         result.update(writer)
+        result["canary"] = canary
         result["time_to_usable_seconds"] = round(usable, 1)
         result["rto_met"] = usable <= rto
     elif plan.kind == "aurora":
@@ -230,6 +241,7 @@ def _plan_aurora(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
         target=target,
         recovery_point=point.describe(to),
         left_out=left_out,
+        as_of=to or point.latest or point.created,
     )
 
 
@@ -293,6 +305,54 @@ def _add_writer(
         "endpoint": cluster.get("Endpoint"),
         "port": cluster.get("Port"),
         "instance_seconds": seconds,
+    }
+
+
+def _read_canary(
+    aws: Aws, stack: DrStack, plan: RestorePlan, endpoint: str, port: int
+) -> dict[str, Any]:
+    """Ask the stack's health check (inside the VPC, which the operator's machine cannot
+    reach) to read the restored copy's newest heartbeat row; how old it was at the point in
+    time restored is the copy's data age.
+
+    Raises:
+        OperatorError: (exit 1) the copy answered without the row, or could not be read.
+    """
+    function = stack.canary_function or stack.function_name
+    if not function:
+        return {"verified": False, "reason": "the stack has no health-check function to read it"}
+    payload = json.dumps({VERIFY_RESTORED_CLUSTER: {"endpoint": endpoint, "port": port}})
+    try:
+        response = aws.client("lambda").invoke(FunctionName=function, Payload=payload.encode())
+        report = json.loads(response["Payload"].read())
+    except AWS_ERRORS as exc:
+        raise OperatorError(
+            f"could not ask {function} to read the restored copy: {aws_error_message(exc)}",
+            exit_code=EXIT_BREACHED,
+        ) from None
+    except ValueError:
+        report = None
+    canary = report.get("canary") if isinstance(report, dict) else None
+    if response.get("FunctionError") or not isinstance(canary, dict):
+        return {
+            "verified": False,
+            "reason": f"{function} did not read it (its code is not the library's "
+            "health check, or is older than this command)",
+        }
+    if report.get("status") != "ok":
+        raise OperatorError(
+            f"the restored cluster {plan.target} answers, but its canary row could not be read: "
+            f"{canary.get('error')}",
+            exit_code=EXIT_BREACHED,
+        )
+    written = datetime.fromisoformat(str(canary["checked_at"]).replace("Z", "+00:00"))
+    age = None if plan.as_of is None else max(0.0, (plan.as_of - written).total_seconds())
+    return {
+        "verified": True,
+        "writer": canary.get("writer"),
+        "checked_at": canary["checked_at"],
+        "data_age_seconds": None if age is None else round(age, 1),
+        "tls_version": canary.get("tls_version"),
     }
 
 

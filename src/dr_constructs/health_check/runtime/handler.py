@@ -16,6 +16,11 @@ dependency of the data tier is reachable and working:
 * ``s3``: a heartbeat object under ``health-check/`` is written, then read back (gateway
   endpoint).
 
+Invoked with ``{"verify_restored_cluster": {"endpoint": ..., "port": ...}}`` (the operator
+command does, after a restore), it checks nothing else: it connects to that restored copy of
+this stack's cluster as ``dr_restore_validator`` with an IAM token, proves the session is
+encrypted and reads the newest heartbeat row (see :func:`verify_restored_cluster`).
+
 Every check runs on its own and reports ``ok``, ``latency_ms`` and ``error``; a failing
 dependency never raises out of :func:`handler`. Error messages are the exception class plus
 its message, with the secret's password and username redacted; no value read from the
@@ -59,6 +64,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import ssl
 import time
 import uuid
@@ -78,6 +84,7 @@ __all__ = [
     "build_ssl_context",
     "handler",
     "run_health_check",
+    "verify_restored_cluster",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -131,6 +138,19 @@ HEARTBEAT_SQL: Final = (
     f"GRANT rds_iam TO {VALIDATOR_ROLE}",
     f"GRANT USAGE ON SCHEMA dr_constructs TO {VALIDATOR_ROLE}",
     f"GRANT SELECT ON {HEARTBEAT_TABLE} TO {VALIDATOR_ROLE}",
+)
+#: The newest heartbeat row: what a restored copy's data is as recent as.
+CANARY_READ: Final = (
+    f"SELECT writer, checked_at FROM {HEARTBEAT_TABLE} ORDER BY checked_at DESC LIMIT 1"
+)
+#: The event key that asks for a restored copy's canary instead of the health check.
+VERIFY_EVENT_KEY: Final = "verify_restored_cluster"
+#: An Aurora cluster endpoint, ``<cluster>.cluster-<id>.<region>.rds.amazonaws.com`` (Aurora
+#: User Guide, "Types of Aurora endpoints"; ``.amazonaws.com.cn`` in the China Regions). The
+#: ``cluster-<id>.<region>...`` part is the same for every cluster of an account and Region.
+CLUSTER_ENDPOINT: Final = re.compile(
+    r"(?P<cluster>[a-z][a-z0-9-]{0,62})\.(?P<zone>cluster-[a-z0-9]+\.[a-z0-9-]+\.rds\."
+    r"amazonaws\.com(?:\.cn)?)"
 )
 #: Writes this function's row with the server's clock and returns what was stored.
 HEARTBEAT_WRITE: Final = (
@@ -264,16 +284,25 @@ def handler(
 ) -> dict[str, Any]:
     """Lambda entry point: run every check and return the JSON-serialisable report.
 
-    The event is ignored (what to check comes from the environment only, so an invoker
-    cannot point the function elsewhere). The keyword arguments exist for tests and for
+    The event is ignored (what to check comes from the environment only), except
+    ``{"verify_restored_cluster": {"endpoint", "port"}}``, which reads the canary of a
+    restored copy of this stack's cluster and nothing else: :func:`verify_restored_cluster`
+    refuses any other endpoint. The keyword arguments exist for tests and for
     callers that embed the check: ``environ`` replaces ``os.environ``, ``session`` is a
     boto3 session (anything with ``client(name, config=...)``), ``clients`` maps
     ``secretsmanager``/``dynamodb``/``s3`` to ready clients, and ``connect`` replaces
     ``pg8000.native.Connection``.
     """
-    del event, context
+    del context
     try:
         settings = Settings.from_env(environ)
+        if isinstance(event, Mapping) and VERIFY_EVENT_KEY in event:
+            report = verify_restored_cluster(
+                settings, event[VERIFY_EVENT_KEY], session=session, clients=clients,
+                connect=connect,
+            )  # fmt: skip
+            LOGGER.info("restored copy: %s", json.dumps(report, default=str))
+            return report
         report = run_health_check(settings, session=session, clients=clients, connect=connect)
     except Exception as exc:  # last resort: the contract is "never raise"
         report = _failed_report(f"health check crashed: {_describe(exc)}")
@@ -338,6 +367,80 @@ def run_health_check(
         "checks": checks,
         "warnings": list(settings.warnings),
     }
+
+
+def verify_restored_cluster(
+    settings: Settings,
+    request: Any,
+    *,
+    session: Any = None,
+    clients: Mapping[str, Any] | None = None,
+    connect: ConnectFn | None = None,
+) -> dict[str, Any]:
+    """Read the newest heartbeat row of a restored copy of this stack's cluster.
+
+    ``request`` is ``{"endpoint": <cluster endpoint>, "port": <port>}``. The endpoint must be
+    another cluster's endpoint in the same account and Region as the cluster of the secret
+    (the same ``cluster-<id>.<region>`` part). The function connects to it over TLS as
+    ``dr_restore_validator`` (IAM database authentication, a token signed with the function's
+    role: no password that rotates) and proves the session is encrypted before reading.
+    Returns ``status`` ``ok`` with the row's ``writer`` and ``checked_at``, or ``failed``
+    with the ``error``; never raises.
+    """
+    started = time.perf_counter()
+    aws = _AwsClients(settings, session=session, clients=clients, extra=("rds",))
+    credentials: list[_DbCredentials] = []
+    secret = _timed(lambda: _check_secret(settings, aws, credentials))
+    if not credentials:
+        result = CheckResult(error=f"the database secret could not be read: {secret.error}")
+    else:
+        result = _timed(
+            lambda: _read_canary(settings, aws, credentials[0], request, connect or _pg8000_connect)
+        )
+    return {
+        "status": "ok" if result.ok else "failed",
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "function": settings.function_name,
+        "canary": result.to_dict(),
+    }
+
+
+def _read_canary(
+    settings: Settings, aws: _AwsClients, source: _DbCredentials, request: Any, connect: ConnectFn
+) -> dict[str, Any]:
+    endpoint = request.get("endpoint") if isinstance(request, Mapping) else None
+    port = request.get("port", source.port) if isinstance(request, Mapping) else None
+    found = CLUSTER_ENDPOINT.fullmatch(endpoint) if isinstance(endpoint, str) else None
+    home = CLUSTER_ENDPOINT.fullmatch(source.host)
+    if (
+        found is None or home is None or found["zone"] != home["zone"]
+        or found["cluster"] == home["cluster"]
+    ):  # fmt: skip
+        raise HealthCheckError(
+            f"{endpoint!r} is not the endpoint of another cluster in this stack's account and "
+            "Region: only a restored copy of the stack's cluster is read"
+        )
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise HealthCheckError(f"port {port!r} is not a TCP port")
+    token = aws.get("rds").generate_db_auth_token(
+        DBHostname=endpoint, Port=port, DBUsername=VALIDATOR_ROLE
+    )
+    connection = connect(
+        user=VALIDATOR_ROLE, password=token, host=endpoint, port=port, database=source.dbname,
+        ssl_context=build_ssl_context(settings.db_tls_ca_file),
+        timeout=settings.db_connect_timeout, application_name="dr-restore-verify",
+    )  # fmt: skip
+    try:
+        details = {"endpoint": endpoint, **_connection_details(connection.run(DATABASE_QUERY))}
+        rows = connection.run(CANARY_READ)
+    finally:
+        _close_quietly(connection)
+    if not rows:
+        raise HealthCheckError(
+            f"{HEARTBEAT_TABLE} has no row in the restored copy", details=details
+        )
+    writer, checked_at = rows[0]
+    return {**details, "writer": str(writer), "checked_at": _iso(checked_at)}
 
 
 def build_ssl_context(ca_file: str | None) -> ssl.SSLContext:
@@ -549,11 +652,18 @@ class _AwsClients:
     SERVICES: Final = ("secretsmanager", "dynamodb", "s3")
 
     def __init__(
-        self, settings: Settings, *, session: Any, clients: Mapping[str, Any] | None
+        self,
+        settings: Settings,
+        *,
+        session: Any,
+        clients: Mapping[str, Any] | None,
+        extra: tuple[str, ...] = (),
     ) -> None:
         self._clients: dict[str, Any] = dict(clients or {})
         self._errors: dict[str, Exception] = {}
-        services = (*self.SERVICES, "rds") if settings.db_iam_auth else self.SERVICES
+        services = (*self.SERVICES, *extra)
+        if settings.db_iam_auth and "rds" not in services:
+            services = (*services, "rds")
         needed = [name for name in services if name not in self._clients]
         if not needed:
             return
