@@ -80,7 +80,9 @@ class RecoveryObjectives:
         stack_deletion: override for accidental deletion of the stack. Default - ``rpo``/``rto``.
         region_loss: not accepted: a single-region design cannot meet any region-loss objective.
         restore_time: your estimate (better: a measurement) of how long restoring the largest
-            data store takes; used wherever a restore is the way back. Default - 1 hour, the
+            data store takes, until it answers; used wherever a restore is the way back. For
+            Aurora, the time to usable that ``dr-constructs restore aurora --yes`` prints (the
+            restore job, the writer it adds, the first query). Default - 1 hour, the
             library's assumption for a small data set (the report says so).
     """
 
