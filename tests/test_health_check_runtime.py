@@ -903,36 +903,61 @@ def test_verify_reads_the_restored_copys_newest_row_as_the_validator_with_an_iam
     assert connect.connections[0].closed
 
 
+NOT_A_COPY = "is not the endpoint of another cluster in this stack's account and Region"
+
+
 @pytest.mark.parametrize(
-    "request_",
+    ("request_", "error"),
     [
-        pytest.param({"endpoint": SOURCE_ENDPOINT, "port": 5432}, id="the source itself"),
-        pytest.param(
-            {"endpoint": "other.cluster-xyz.us-east-1.rds.amazonaws.com", "port": 5432},
-            id="another account",
-        ),
-        pytest.param(
-            {"endpoint": "copy.cluster-abc.us-west-2.rds.amazonaws.com", "port": 5432},
-            id="another Region",
-        ),
-        pytest.param({"endpoint": "evil.example.com", "port": 5432}, id="not RDS"),
+        pytest.param({"endpoint": SOURCE_ENDPOINT, "port": 5432}, NOT_A_COPY,
+                     id="the source itself"),
+        pytest.param({"endpoint": "other.cluster-xyz.us-east-1.rds.amazonaws.com", "port": 5432},
+                     NOT_A_COPY, id="another account"),
+        pytest.param({"endpoint": "copy.cluster-abc.us-west-2.rds.amazonaws.com", "port": 5432},
+                     NOT_A_COPY, id="another Region"),
+        pytest.param({"endpoint": "evil.example.com", "port": 5432}, NOT_A_COPY, id="not RDS"),
         pytest.param(
             {"endpoint": "copy.cluster-ro-abc.us-east-1.rds.amazonaws.com", "port": 5432},
-            id="a reader endpoint",
+            NOT_A_COPY, id="a reader endpoint",
         ),
-        pytest.param({"endpoint": RESTORED_ENDPOINT, "port": "5432; DROP"}, id="bad port"),
-        pytest.param("not a mapping", id="not a mapping"),
+        pytest.param({"endpoint": RESTORED_ENDPOINT, "port": "5432; DROP"},
+                     "port '5432; DROP' is not a TCP port", id="bad port"),
+        pytest.param("not a mapping", NOT_A_COPY, id="not a mapping"),
     ],
-)
+)  # fmt: skip
 def test_verify_refuses_any_endpoint_but_a_restored_copy_without_connecting(
-    aws: Aws, request_: Any
+    aws: Aws, request_: Any, error: str
 ) -> None:
     connect = FakeConnect()
     report = _verify(aws, connect, request_)
     assert report["status"] == "failed"
     assert connect.calls == []
-    error = report["canary"]["error"]
-    assert "only a restored copy of the stack's cluster is read" in error or "port" in error
+    assert error in report["canary"]["error"]
+
+
+@pytest.mark.parametrize(
+    ("source", "copy"),
+    [
+        pytest.param(
+            "dr-cluster.cluster-c1.us-gov-west-1.rds.amazonaws.com",
+            "dr-cluster-restored-1.cluster-c1.us-gov-west-1.rds.amazonaws.com",
+            id="GovCloud",
+        ),
+        # China: rds before the Region (see CLUSTER_ENDPOINT for the sources)
+        pytest.param(
+            "dr-cluster.cluster-c1.rds.cn-north-1.amazonaws.com.cn",
+            "dr-cluster-restored-1.cluster-c1.rds.cn-north-1.amazonaws.com.cn",
+            id="China",
+        ),
+    ],
+)
+def test_verify_reads_copies_in_other_partitions(aws: Aws, source: str, copy: str) -> None:
+    arn = aws.put_secret("partition", secret_payload(host=source))
+    connect = FakeConnect()
+    connect.heartbeats["canary"] = [[FUNCTION, WRITTEN]]
+    report = _verify(aws, connect, {"endpoint": copy, "port": 5432}, DB_SECRET_ARN=arn)
+    assert report["status"] == "ok", report
+    assert connect.calls[0]["host"] == copy
 
 
 def test_verify_of_a_copy_without_the_row_fails_naming_the_table(aws: Aws) -> None:

@@ -145,12 +145,16 @@ CANARY_READ: Final = (
 )
 #: The event key that asks for a restored copy's canary instead of the health check.
 VERIFY_EVENT_KEY: Final = "verify_restored_cluster"
-#: An Aurora cluster endpoint, ``<cluster>.cluster-<id>.<region>.rds.amazonaws.com`` (Aurora
-#: User Guide, "Types of Aurora endpoints"; ``.amazonaws.com.cn`` in the China Regions). The
-#: ``cluster-<id>.<region>...`` part is the same for every cluster of an account and Region.
+#: An Aurora cluster endpoint: ``<cluster>.cluster-<id>.<region>.rds.amazonaws.com`` (Aurora
+#: User Guide, "Types of Aurora endpoints"). In the China Regions the host names put ``rds``
+#: before the Region, ``....rds.cn-north-1.amazonaws.com.cn`` (the RDS service endpoint in the
+#: China Regions' ARN guide is ``rds.cn-north-1.amazonaws.com.cn``, and deployed hosts read so).
+#: AWS documents no China cluster-endpoint example, so both orders are accepted under both
+#: suffixes. The part after the cluster's name is the same for every cluster of an account
+#: and Region; it is what a restored copy must share with the stack's cluster.
 CLUSTER_ENDPOINT: Final = re.compile(
-    r"(?P<cluster>[a-z][a-z0-9-]{0,62})\.(?P<zone>cluster-[a-z0-9]+\.[a-z0-9-]+\.rds\."
-    r"amazonaws\.com(?:\.cn)?)"
+    r"(?P<cluster>[a-z][a-z0-9-]{0,62})\.(?P<zone>cluster-[a-z0-9]+\."
+    r"(?:[a-z0-9-]+\.rds|rds\.[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?)"
 )
 #: Writes this function's row with the server's clock and returns what was stored.
 HEARTBEAT_WRITE: Final = (
