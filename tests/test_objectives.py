@@ -129,11 +129,32 @@ def test_overrides_per_failure_mode() -> None:
     assert objectives.describe() == "RPO 15 min, RTO 1 h (az-loss: RPO 15 min, RTO 1 min)"
 
 
-def test_region_loss_is_outside_a_single_region_design() -> None:
+def test_region_loss_is_refused_without_a_recovery_region() -> None:
+    objectives = RecoveryObjectives(region_loss=Target(rto=Duration.hours(8)))
+    assert objectives.targets[FailureMode.REGION_LOSS] == (HOUR, 8 * HOUR)
     with pytest.raises(
-        DrConfigurationError, match=r"region_loss=.*single-region design, which cannot meet"
+        DrConfigurationError,
+        match=r"DrPlatform: invalid objectives=.*no region_loss target without a recovery "
+        r"region.*recovery_region=DrRecoveryRegion",
     ):
-        RecoveryObjectives(region_loss=Target(rto=Duration.hours(4)))
+        DrPlatform(new_stack(), "Dr", objectives=objectives)
+
+
+def test_region_loss_of_a_single_region_store_is_a_breach_naming_the_recovery_region() -> None:
+    """Held to region_loss outside DrPlatform (bind, DrPostureCheck): not recoverable."""
+    stack = new_stack()
+    table = dynamodb.Table(
+        stack, "T", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True),
+    )  # fmt: skip
+    objectives = RecoveryObjectives(region_loss=Target(rpo=Duration.hours(6)))
+    posture = _by(assess(objectives, [table]))[("T", FailureMode.REGION_LOSS)]
+    assert (posture.rpo_seconds, posture.rto_seconds) == (None, None)
+    assert "stays in this region" in posture.evidence
+    with pytest.raises(DrConfigurationError, match=r"rpo for loss of the whole region of "
+                       r"DynamoDB table .*recovery_region=DrRecoveryRegion"):  # fmt: skip
+        objectives.check([table])
 
 
 def test_bad_targets() -> None:
@@ -226,15 +247,24 @@ def _plan(
     completion: int = 120,
     continuous: bool = True,
     snapshots: str | None = None,
+    copy_to: str | None = None,
 ) -> None:
     """A plan with one rule (``continuous`` or not) and, with ``snapshots`` (a schedule), a
-    second rule ``Snapshots`` without continuous backup (start 1 h, completion 8 h)."""
+    second rule ``Snapshots`` without continuous backup (start 1 h, completion 8 h); with
+    ``copy_to`` (a vault ARN) the first rule copies every backup there, kept 7 days."""
+    copies = (
+        [backup.CfnBackupPlan.CopyActionResourceTypeProperty(
+            destination_backup_vault_arn=copy_to,
+            lifecycle=backup.CfnBackupPlan.LifecycleResourceTypeProperty(delete_after_days=7))]
+        if copy_to else None
+    )  # fmt: skip
     vault = backup.CfnBackupVault(stack, "Vault", backup_vault_name="v")
     rules = [
         backup.CfnBackupPlan.BackupRuleResourceTypeProperty(
             rule_name="Rule", target_backup_vault=vault.attr_backup_vault_name,
             schedule_expression=schedule, start_window_minutes=start,
             completion_window_minutes=completion, enable_continuous_backup=continuous,
+            copy_actions=copies,
         )
     ]  # fmt: skip
     if snapshots is not None:
@@ -543,20 +573,43 @@ def _configuration(draw: st.DrawFn) -> list[Any]:
             stack, [s.attr_arn if not isinstance(s, rds.CfnDBCluster) else s.ref for s in stores],
             schedule=draw(st.sampled_from(["cron(0 * * * ? *)", "cron(0 5 * * ? *)"])),
             continuous=draw(st.booleans()),
+            copy_to=draw(st.sampled_from([None, *_VAULTS.values()])),
         )  # fmt: skip
     return stores
 
 
+#: Destination vaults in the form AWS's API reference gives (CopyJob DestinationBackupVaultArn:
+#: "arn:aws:backup:us-east-1:123456789012:backup-vault:aBackupVault"), in this stack's region
+#: and in another.
+_VAULTS = {
+    region: f"arn:aws:backup:{region}:123456789012:backup-vault:aBackupVault"
+    for region in ("us-east-1", "us-west-2")
+}
+
+
 @pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_configuration(), _SECONDS, _SECONDS, _SECONDS, _SECONDS)
+@given(_configuration(), _SECONDS, _SECONDS, _SECONDS, _SECONDS, st.booleans())
 def test_a_stricter_objective_never_passes_what_a_weaker_one_rejects(
-    stores: list[Any], rpo: int, rto: int, tighter_rpo: int, tighter_rto: int
+    stores: list[Any], rpo: int, rto: int, tighter_rpo: int, tighter_rto: int, region: bool
 ) -> None:
-    weak = RecoveryObjectives(rpo=Duration.seconds(rpo), rto=Duration.seconds(rto))
-    strict = RecoveryObjectives(
-        rpo=Duration.seconds(min(rpo, tighter_rpo)), rto=Duration.seconds(min(rto, tighter_rto))
-    )
+    """Also for the loss of the region (stated or not), whose only way back is a copy in
+    another region: a copy in the store's own region never counts."""
+
+    def objectives(rpo: int, rto: int) -> RecoveryObjectives:
+        target = (
+            Target(rpo=Duration.seconds(rpo * 6), rto=Duration.seconds(rto)) if region else None
+        )
+        return RecoveryObjectives(
+            rpo=Duration.seconds(rpo), rto=Duration.seconds(rto), region_loss=target
+        )
+
+    weak = objectives(rpo, rto)
+    strict = objectives(min(rpo, tighter_rpo), min(rto, tighter_rto))
+    if region:
+        for posture in assess(weak, stores):
+            if posture.failure is FailureMode.REGION_LOSS and posture.rpo_seconds is not None:
+                assert "us-west-2" in posture.evidence  # the copy in another region only
     for store in stores:
         weak_ok = all(p.meets for p in assess(weak, [store]))
         strict_ok = all(p.meets for p in assess(strict, [store]))
@@ -1003,3 +1056,59 @@ def test_objectives_hand_out_durations_per_failure_mode() -> None:
     assert objectives.rpo(FailureMode.AZ_LOSS).to_seconds() == 1800
     assert objectives.rto(FailureMode.CORRUPTION).to_seconds() == 7200
     assert objectives.targets[FailureMode.AZ_LOSS] == (1800, 60)  # kept: the same in seconds
+
+
+# --- The loss of the region --------------------------------------------------------------------
+
+
+def _table_copied(copy_to: str | None, **objectives: Any) -> dict[FailureMode, Posture]:
+    stack = new_stack()
+    table = _table(stack, pitr=True, protection=True)
+    _plan(stack, [table.attr_arn], continuous=True, copy_to=copy_to)
+    return {
+        p.failure: p
+        for p in assess(RecoveryObjectives(region_loss=Target(rpo=Duration.hours(6)),
+                                           **objectives), [table])
+    }  # fmt: skip
+
+
+def test_region_loss_rpo_is_the_schedule_its_windows_and_the_copy_time() -> None:
+    posture = _table_copied(_VAULTS["us-west-2"])[FailureMode.REGION_LOSS]
+    # every hour + start window 1 h + completion window 2 h + copy time 1 h (assumed)
+    assert (posture.rpo_seconds, posture.rto_seconds) == (5 * HOUR, RESTORE_BASELINE_SECONDS)
+    assert (posture.target_rpo_seconds, posture.target_rto_seconds) == (6 * HOUR, 4 * HOUR)
+    assert "copy time 1 h assumed" in posture.evidence
+    assert "restored in us-west-2" in posture.evidence
+    assert "advanced features for DynamoDB" in posture.evidence  # the documented prerequisite
+    measured = _table_copied(
+        _VAULTS["us-west-2"], copy_time=Duration.minutes(20), restore_time=Duration.hours(2)
+    )[FailureMode.REGION_LOSS]
+    assert (measured.rpo_seconds, measured.rto_seconds) == (4 * HOUR + 20 * 60, 2 * HOUR)
+    assert "copy time 20 min: your estimate (copy_time)" in measured.evidence
+
+
+def test_a_copy_in_the_same_region_is_no_way_back_from_its_loss() -> None:
+    for copy_to in (_VAULTS["us-east-1"], None):
+        posture = _table_copied(copy_to)[FailureMode.REGION_LOSS]
+        assert (posture.rpo_seconds, posture.meets) == (None, False)
+        assert "recovery_region=DrRecoveryRegion" in posture.rpo_remedy
+
+
+def test_region_loss_is_assessed_only_when_stated() -> None:
+    stack = new_stack()
+    table = _table(stack, pitr=True, protection=True)
+    _plan(stack, [table.attr_arn], copy_to=_VAULTS["us-west-2"])
+    assert FailureMode.REGION_LOSS not in {p.failure for p in assess(RecoveryObjectives(), [table])}
+
+
+def test_a_region_loss_breach_names_the_copy_arithmetic() -> None:
+    stack = new_stack()
+    table = _table(stack, pitr=True, protection=True)
+    _plan(stack, [table.attr_arn], copy_to=_VAULTS["us-west-2"])
+    objectives = RecoveryObjectives(region_loss=Target(rpo=Duration.hours(4)))
+    with pytest.raises(
+        DrConfigurationError,
+        match=r"rpo for loss of the whole region of DynamoDB table Test/Table='4 h'; accepted: "
+        r"5 h or more.*copy time 1 h assumed.*Aurora Global Database",
+    ):
+        objectives.check([table])

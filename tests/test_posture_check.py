@@ -445,7 +445,7 @@ def test_drplatform_and_the_check_compute_the_same_postures(
     assert {key: theirs[key] for key in mine} == mine
     # the check also finds the store DrPlatform does not hold to objectives: the access logs
     assert set(theirs) - set(mine) == {
-        ("DrStack/Dr/Storage/AccessLogs", mode) for mode in FailureMode
+        ("DrStack/Dr/Storage/AccessLogs", mode) for mode in platform.objectives.targets
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy
@@ -15,7 +17,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .checks import Checks
-from .compliance import AWS_SOLUTIONS, HIPAA_SECURITY, NIST_800_53_R5, acknowledge, in_packs
+from .compliance import (
+    AWS_SOLUTIONS,
+    HIPAA_SECURITY,
+    NIST_800_53_R5,
+    acknowledge,
+    in_packs,
+    nag_resource,
+)
 from .contract import BACKUP_ROLE_ID, plan_name, vault_name
 from .deletion import delete_with_stack
 from .keys import customer_managed_key
@@ -55,6 +64,21 @@ MANAGED_POLICY_REASON = (
 )
 
 Protectable = rds.IDatabaseCluster | dynamodb.ITable | s3.IBucket
+
+
+@dataclass(frozen=True)
+class CopyTarget:
+    """A vault outside this stack that every backup rule copies to (e.g. the recovery vault of
+    :class:`~dr_constructs.recovery.DrRecoveryRegion`, which makes these).
+
+    ``vault_arn`` is the destination vault's ARN, ``delete_after`` how long each copy is kept,
+    ``key_statements`` what the backup role needs on the destination vault's key, and
+    ``key_reason`` why their resources hold a wildcard, if they do (AwsSolutions-IAM5)."""
+
+    vault_arn: str
+    delete_after: Duration
+    key_statements: Sequence[iam.PolicyStatement] = field(default_factory=tuple)
+    key_reason: str = ""
 
 
 class DrBackupVault(Construct):
@@ -100,6 +124,9 @@ class DrBackupVault(Construct):
             keep the copies this long, 7-3650 days. The copies outlive a compromise of this
             account's backup vault; the air-gapped vault can never be deleted while it holds
             copies. Needs ``RETAIN``. Default - no copies.
+        copy_to: also copy every backup to this vault (a :class:`CopyTarget`, e.g. another
+            region's), keeping each copy its ``delete_after``; the backup role gets its
+            ``key_statements``. Default - no such copies.
         removal_policy: ``RETAIN`` (default) keeps the vault and its key and denies deleting
             recovery points; ``DESTROY`` deletes the vault with the stack: after the plan and
             its selections are gone, a custom resource (``Custom::DrVaultDeletion``) deletes
@@ -123,10 +150,13 @@ class DrBackupVault(Construct):
         lock_min_retention: Duration | None = None,
         lock_changeable_for: Duration | None = None,
         air_gapped_retention: Duration | None = None,
+        copy_to: CopyTarget | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         check = Checks(self, "DrBackupVault")
+        if copy_to is not None:
+            check.instance_of("copy_to", copy_to, CopyTarget, "a CopyTarget, or None")
         check.removal_policy(removal_policy)
         check.key("encryption_key", encryption_key)
         suffix = check.environment_suffix(environment_suffix)
@@ -150,6 +180,8 @@ class DrBackupVault(Construct):
         self.vault = self._vault(suffix, lock, removal_policy)
         #: The logically air-gapped vault the plan copies to (``air_gapped_retention``).
         self.air_gapped_vault = self._air_gapped_vault(suffix, copy_days) if copy_days else None
+        #: The vault outside this stack the plan copies every backup to (``copy_to``).
+        self.copy_to = copy_to
         self.plan = self._plan(suffix, schedule, snapshot_schedule, self._copy_actions(copy_days))
         #: Under ``DESTROY`` without Vault Lock: the custom resource that empties the vault when
         #: the stack is deleted (the plan depends on it, so it runs after the plan is gone).
@@ -163,6 +195,8 @@ class DrBackupVault(Construct):
         #: created by the first :meth:`protect` of a resource with its own key.
         self.key_policy: iam.ManagedPolicy | None = None
         self._keys: set[str] = set()
+        if copy_to is not None and copy_to.key_statements:
+            self._allow_copy_keys(copy_to)
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -185,17 +219,28 @@ class DrBackupVault(Construct):
         )
 
     def _copy_actions(self, copy_days: int | None) -> list[backup.BackupPlanCopyActionProps]:
-        """A copy of every backup to the air-gapped vault, kept ``copy_days``, if there is one."""
-        if self.air_gapped_vault is None or copy_days is None:
-            return []
-        return [
-            backup.BackupPlanCopyActionProps(
-                destination_backup_vault=backup.BackupVault.from_backup_vault_arn(
-                    self, "AirGappedVaultRef", self.air_gapped_vault.attr_backup_vault_arn
-                ),
-                delete_after=Duration.days(copy_days),
+        """A copy of every backup to the air-gapped vault, kept ``copy_days``, if there is one,
+        and to the ``copy_to`` vault, kept its ``delete_after``."""
+        actions = []
+        if self.air_gapped_vault is not None and copy_days is not None:
+            actions.append(
+                backup.BackupPlanCopyActionProps(
+                    destination_backup_vault=backup.BackupVault.from_backup_vault_arn(
+                        self, "AirGappedVaultRef", self.air_gapped_vault.attr_backup_vault_arn
+                    ),
+                    delete_after=Duration.days(copy_days),
+                )
             )
-        ]
+        if self.copy_to is not None:
+            actions.append(
+                backup.BackupPlanCopyActionProps(
+                    destination_backup_vault=backup.BackupVault.from_backup_vault_arn(
+                        self, "CopyVaultRef", self.copy_to.vault_arn
+                    ),
+                    delete_after=self.copy_to.delete_after,
+                )
+            )
+        return actions
 
     def _role(self) -> iam.Role:
         """The role AWS Backup backs up and restores as, with AWS's service-role policies."""
@@ -261,56 +306,7 @@ class DrBackupVault(Construct):
     def _empty_on_delete(self) -> CustomResource:
         """Delete the vault's recovery points at stack deletion, after the plan and its
         selections (they depend on this resource), so CloudFormation can delete the vault."""
-
-        deletion = delete_with_stack(
-            self,
-            "VaultDeletion",
-            target=self.vault,
-            resource_type=_VAULT_DELETION,
-            code_directory=_VAULT_DELETION_CODE,
-            description="Empties dr-constructs backup vaults when their stack is deleted",
-            purpose="empties the backup vault at stack deletion, after the DESTROY opt-in",
-            statements=[
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "backup:DescribeBackupVault",
-                        "backup:ListRecoveryPointsByBackupVault",
-                        "backup:ListTags",
-                    ],
-                    "Resource": self.vault.backup_vault_arn,
-                },
-                {
-                    # A recovery point's ARN is AWS Backup's own (S3, continuous backups,
-                    # DynamoDB with advanced features) or the source service's snapshot:
-                    # Aurora's "awsbackup:job-..." cluster snapshots, DynamoDB's table backups.
-                    "Effect": "Allow",
-                    "Action": ["backup:DeleteRecoveryPoint"],
-                    "Resource": [
-                        arn_in_account("backup", "recovery-point:*"),
-                        arn_in_account("rds", "cluster-snapshot:awsbackup:*"),
-                        arn_in_account("dynamodb", "table/*/backup/*"),
-                    ],
-                },
-                {
-                    # Backup jobs still running into the vault add a point when they end;
-                    # listing jobs takes no resource-level permission.
-                    "Effect": "Allow",
-                    "Action": ["backup:ListBackupJobs"],
-                    "Resource": "*",
-                },
-                {
-                    # DeleteRecoveryPoint: AWS Backup deletes through its service-linked role;
-                    # without the right to create it, points go EXPIRED instead of deleted.
-                    "Effect": "Allow",
-                    "Action": ["iam:CreateServiceLinkedRole"],
-                    "Resource": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
-                    "backup.amazonaws.com/AWSServiceRoleForBackup",
-                    "Condition": {"StringEquals": {"iam:AWSServiceName": "backup.amazonaws.com"}},
-                },
-            ],
-            properties={"BackupVaultName": self.vault.backup_vault_name},
-        )
+        deletion = empty_on_delete(self, "VaultDeletion", self.vault)
         self.plan.node.add_dependency(deletion)
         return deletion
 
@@ -372,14 +368,7 @@ class DrBackupVault(Construct):
         if key.node.path in self._keys:
             return
         self._keys.add(key.node.path)
-        if self.key_policy is None:
-            self.key_policy = iam.ManagedPolicy(
-                self,
-                "KeyPolicy",
-                description="AWS Backup: use the keys of the DR resources it protects",
-                roles=[self.role],
-            )
-        self.key_policy.add_statements(
+        self._key_policy().add_statements(
             iam.PolicyStatement(actions=list(_KEY_ACTIONS), resources=[key.key_arn]),
             # Restoring (and copying) a KMS-encrypted Aurora cluster has RDS create a grant
             # on the key for the new cluster: for AWS resources only.
@@ -389,6 +378,89 @@ class DrBackupVault(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
         )
+
+    def _allow_copy_keys(self, copy_to: CopyTarget) -> None:
+        """Let the role use the destination vault's key, as ``copy_to`` says."""
+        policy = self._key_policy()
+        policy.add_statements(*copy_to.key_statements)
+        wildcards = {
+            nag_resource(policy, resource)
+            for statement in copy_to.key_statements
+            for resource in statement.resources
+            if "*" in resource
+        }
+        if wildcards:
+            acknowledge(
+                policy,
+                copy_to.key_reason,
+                *(f"{AWS_SOLUTIONS}-IAM5[Resource::{w}]" for w in sorted(wildcards)),
+            )
+
+    def _key_policy(self) -> iam.ManagedPolicy:
+        """The customer-managed policy with the keys the role may use (created once)."""
+        if self.key_policy is None:
+            self.key_policy = iam.ManagedPolicy(
+                self,
+                "KeyPolicy",
+                description="AWS Backup: use the keys of the DR resources it protects",
+                roles=[self.role],
+            )
+        return self.key_policy
+
+
+def empty_on_delete(scope: Construct, id: str, vault: backup.BackupVault) -> CustomResource:
+    """A custom resource (``Custom::DrVaultDeletion``) that deletes every recovery point of
+    ``vault`` when the stack is deleted, and waits until AWS has deleted them, so that
+    CloudFormation can delete the vault (the ``DESTROY`` opt-in)."""
+    return delete_with_stack(
+        scope,
+        id,
+        target=vault,
+        resource_type=_VAULT_DELETION,
+        code_directory=_VAULT_DELETION_CODE,
+        description="Empties dr-constructs backup vaults when their stack is deleted",
+        purpose="empties the backup vault at stack deletion, after the DESTROY opt-in",
+        statements=[
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "backup:DescribeBackupVault",
+                    "backup:ListRecoveryPointsByBackupVault",
+                    "backup:ListTags",
+                ],
+                "Resource": vault.backup_vault_arn,
+            },
+            {
+                # A recovery point's ARN is AWS Backup's own (S3, continuous backups,
+                # DynamoDB with advanced features) or the source service's snapshot:
+                # Aurora's "awsbackup:job-..." cluster snapshots, DynamoDB's table backups.
+                "Effect": "Allow",
+                "Action": ["backup:DeleteRecoveryPoint"],
+                "Resource": [
+                    arn_in_account("backup", "recovery-point:*"),
+                    arn_in_account("rds", "cluster-snapshot:awsbackup:*"),
+                    arn_in_account("dynamodb", "table/*/backup/*"),
+                ],
+            },
+            {
+                # Backup jobs still running into the vault add a point when they end;
+                # listing jobs takes no resource-level permission.
+                "Effect": "Allow",
+                "Action": ["backup:ListBackupJobs"],
+                "Resource": "*",
+            },
+            {
+                # DeleteRecoveryPoint: AWS Backup deletes through its service-linked role;
+                # without the right to create it, points go EXPIRED instead of deleted.
+                "Effect": "Allow",
+                "Action": ["iam:CreateServiceLinkedRole"],
+                "Resource": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+                "backup.amazonaws.com/AWSServiceRoleForBackup",
+                "Condition": {"StringEquals": {"iam:AWSServiceName": "backup.amazonaws.com"}},
+            },
+        ],
+        properties={"BackupVaultName": vault.backup_vault_name},
+    )
 
 
 def _acknowledge_managed_policies(role: iam.Role, names: tuple[str, ...]) -> None:

@@ -161,6 +161,18 @@ def acknowledge(construct: IConstruct, reason: str, *rules: str) -> None:
     )
 
 
+def nag_resource(scope: IConstruct, value: str) -> str:
+    """``value`` (e.g. an IAM statement's resource) as cdk-nag prints it in a finding's id:
+    pseudo parameters as ``<AWS::Region>``, literal parts as they are."""
+    resolved = Stack.of(scope).resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    separator, parts = resolved["Fn::Join"]
+    return str(separator).join(
+        part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts
+    )
+
+
 def in_packs(rule: str, packs: Iterable[str] = FRAMEWORK_PACKS) -> list[str]:
     """The finding ``rule`` (e.g. ``"RDSInBackupPlan"``) as each of ``packs`` names it."""
     return [f"{pack}-{rule}" for pack in packs]

@@ -16,6 +16,9 @@ METADATA_KEY = "dr-constructs"
 #: The failure modes, as the metadata and the operator command name them.
 AZ_LOSS, CORRUPTION, STACK_DELETION = "az_loss", "corruption", "stack_deletion"
 FAILURE_MODES = (AZ_LOSS, CORRUPTION, STACK_DELETION)
+#: The loss of the whole region: stated only by a stack with a recovery region (it is not in
+#: :data:`FAILURE_MODES`, the modes every stack states).
+REGION_LOSS = "region_loss"
 #: The spec's objectives, RPO 1 hour and RTO 4 hours: the library's default, and what the
 #: operator command holds a stack to when it states none.
 SPEC_RPO_SECONDS, SPEC_RTO_SECONDS = 3600, 4 * 3600
@@ -23,13 +26,24 @@ SPEC_RPO_SECONDS, SPEC_RTO_SECONDS = 3600, 4 * 3600
 OBJECTIVES, RPO_SECONDS, RTO_SECONDS = "objectives", "rpo_seconds", "rto_seconds"
 
 
-def stated_objectives(targets: dict[str, tuple[int, int]]) -> dict[str, object]:
-    """The Metadata value that states ``targets`` (failure mode -> (RPO, RTO) in seconds)."""
-    return {
+#: Key of the recovery region a stack copies its backups to:
+#: ``{"recovery_region": {"region", "vault", "stack"}}`` (only when it has one).
+RECOVERY_REGION = "recovery_region"
+
+
+def stated_objectives(
+    targets: dict[str, tuple[int, int]], recovery_region: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The Metadata value that states ``targets`` (failure mode -> (RPO, RTO) in seconds) and,
+    when there is one, the recovery region (``region``, ``vault`` name, ``stack`` name)."""
+    stated: dict[str, object] = {
         OBJECTIVES: {
             mode: {RPO_SECONDS: rpo, RTO_SECONDS: rto} for mode, (rpo, rto) in targets.items()
         }
     }
+    if recovery_region is not None:
+        stated[RECOVERY_REGION] = dict(recovery_region)
+    return stated
 
 
 # --- Physical names ------------------------------------------------------------------------
@@ -72,6 +86,21 @@ def vault_name(suffix: str) -> str:
 
 def plan_name(suffix: str) -> str:
     return f"dr-plan-{suffix}"
+
+
+def recovery_vault_name(suffix: str) -> str:
+    """The vault in the recovery region that every backup is copied to."""
+    return f"dr-recovery-vault-{suffix}"
+
+
+def recovery_key_alias(suffix: str) -> str:
+    """The alias of the recovery vault's key (the backup role is granted the key by it)."""
+    return f"alias/dr-recovery-{suffix}"
+
+
+def recovery_subnet_group_name(suffix: str) -> str:
+    """The DB subnet group restored Aurora clusters join in the recovery region."""
+    return f"dr-recovery-{suffix}"
 
 
 def alarm_name(suffix: str, id: str) -> str:

@@ -119,6 +119,12 @@ class DrNetwork(Construct):
         interface_endpoints: extra interface endpoints for the isolated tier. Default - none
             beyond Secrets Manager.
         flow_logs_key: key for the flow-log group. Default - a new key with rotation.
+        public_subnets: a new VPC's public subnets (the spec's, for internet-facing entry
+            points); False for isolated subnets only, without an internet gateway.
+            Default - True.
+        secrets_manager_endpoint: the Secrets Manager interface endpoint (the database secret
+            for the Lambda); False where nothing in the VPC reads secrets, as in the
+            recovery region. Default - True.
         removal_policy: ``RETAIN`` (default) keeps the flow-log group and key when the stack
             is deleted; ``DESTROY`` deletes them.
     """
@@ -133,12 +139,16 @@ class DrNetwork(Construct):
         cidr: str = "10.0.0.0/16",
         interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService] = (),
         flow_logs_key: kms.IKey | None = None,
+        public_subnets: bool = True,
+        secrets_manager_endpoint: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
         check = Checks(self, "DrNetwork")
         check.removal_policy(removal_policy)
         check.key("flow_logs_key", flow_logs_key)
+        check.switch("public_subnets", public_subnets)
+        check.switch("secrets_manager_endpoint", secrets_manager_endpoint)
         _check_interface_endpoints(check, interface_endpoints)
         if vpc is not None:
             _check_vpc(check, vpc, availability_zones)
@@ -146,14 +156,14 @@ class DrNetwork(Construct):
             #: The range the interface endpoints admit HTTPS from.
             self.cidr: str = _range_of(check, vpc)
         else:
-            self.vpc = self._new_vpc(check, availability_zones, cidr)
+            self.vpc = self._new_vpc(check, availability_zones, cidr, public_subnets)
         #: The subnets the data tier and the Lambda run in.
         self.private_subnets = ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
             if self.vpc.isolated_subnets
             else ec2.SubnetType.PRIVATE_WITH_EGRESS
         )
-        self._endpoints(interface_endpoints)
+        self._endpoints(interface_endpoints, secrets_manager_endpoint)
         self._flow_logs(flow_logs_key, removal_policy)
 
     def add_interface_endpoint(
@@ -192,10 +202,10 @@ class DrNetwork(Construct):
     # --- steps ---------------------------------------------------------------------------
 
     def _new_vpc(
-        self, check: Checks, availability_zones: Sequence[str] | None, cidr: str
+        self, check: Checks, availability_zones: Sequence[str] | None, cidr: str, public: bool
     ) -> ec2.Vpc:
-        """A VPC in ``availability_zones`` (default: the region's), a /24 public and a /22
-        isolated subnet in each, no NAT."""
+        """A VPC in ``availability_zones`` (default: the region's), a /24 public (unless not
+        ``public``) and a /22 isolated subnet in each, no NAT."""
         stack = Stack.of(self)
         azs = _check_availability_zones(
             check,
@@ -211,11 +221,17 @@ class DrNetwork(Construct):
             nat_gateways=0,
             restrict_default_security_group=True,
             subnet_configuration=[
-                ec2.SubnetConfiguration(
-                    name="Public",
-                    subnet_type=ec2.SubnetType.PUBLIC,
-                    cidr_mask=24,
-                    map_public_ip_on_launch=False,
+                *(
+                    [
+                        ec2.SubnetConfiguration(
+                            name="Public",
+                            subnet_type=ec2.SubnetType.PUBLIC,
+                            cidr_mask=24,
+                            map_public_ip_on_launch=False,
+                        )
+                    ]
+                    if public
+                    else []
                 ),
                 ec2.SubnetConfiguration(
                     name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
@@ -225,9 +241,13 @@ class DrNetwork(Construct):
         self._review_new_vpc(vpc)
         return vpc
 
-    def _endpoints(self, interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService]) -> None:
-        """Gateway endpoints for S3 and DynamoDB, interface endpoints for Secrets Manager and
-        ``interface_endpoints``."""
+    def _endpoints(
+        self,
+        interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService],
+        secrets_manager: bool,
+    ) -> None:
+        """Gateway endpoints for S3 and DynamoDB, interface endpoints for Secrets Manager
+        (unless not ``secrets_manager``) and ``interface_endpoints``."""
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3
         )
@@ -236,7 +256,8 @@ class DrNetwork(Construct):
         )
         #: Interface endpoints by service name, Secrets Manager first.
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        for service in [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, *interface_endpoints]:
+        secrets = [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER] if secrets_manager else []
+        for service in [*secrets, *interface_endpoints]:
             self.add_interface_endpoint(service)
 
     def _flow_logs(self, flow_logs_key: kms.IKey | None, removal_policy: RemovalPolicy) -> None:

@@ -25,6 +25,7 @@ from .posture import (
     AURORA_REBUILD_SECONDS,
     BACKUP_RESOURCE_TYPE,
     CONTINUOUS_LAG_SECONDS,
+    COPY_BASELINE_SECONDS,
     DEFAULT_COMPLETION_WINDOW_MINUTES,
     DEFAULT_START_WINDOW_MINUTES,
     MULTI_AZ_CLUSTER_FAILOVER_SECONDS,
@@ -38,6 +39,7 @@ from .posture import (
     assess,
     assess_templates,
     backup_alarm_windows,
+    copy_arrival_window,
     recovery_points,
     stores_of,
 )
@@ -78,12 +80,18 @@ class RecoveryObjectives:
         az_loss: override for the loss of one AZ. Default - ``rpo``/``rto``.
         corruption: override for logical corruption or deletion. Default - ``rpo``/``rto``.
         stack_deletion: override for accidental deletion of the stack. Default - ``rpo``/``rto``.
-        region_loss: not accepted: a single-region design cannot meet any region-loss objective.
+        region_loss: the objectives for the loss of the whole region, a ``Target`` (what it
+            leaves out is ``rpo``/``rto``). Met only by copies in another region:
+            ``DrPlatform(..., recovery_region=DrRecoveryRegion(...))``, which refuses it
+            without one (docs/recovery-region.md). Default - not assessed.
         restore_time: your estimate (better: a measurement) of how long restoring the largest
             data store takes, until it answers; used wherever a restore is the way back. For
             Aurora, the time to usable that ``dr-constructs restore aurora --yes`` prints (the
             restore job, the writer it adds, the first query). Default - 1 hour, the
             library's assumption for a small data set (the report says so).
+        copy_time: your estimate (better: a measurement) of how long a copy of a recovery
+            point takes to reach the recovery region; added to the region-loss RPO.
+            Default - 1 hour, the library's assumption (the report says so).
     """
 
     def __init__(
@@ -96,27 +104,21 @@ class RecoveryObjectives:
         stack_deletion: Target | None = None,
         region_loss: Target | None = None,
         restore_time: Duration | None = None,
+        copy_time: Duration | None = None,
     ) -> None:
-        if region_loss is not None:
-            raise DrConfigurationError(
-                "RecoveryObjectives",
-                "region_loss",
-                _target_text(region_loss),
-                "None: dr-constructs builds a single-region design, which cannot meet any "
-                "region-loss objective (the cluster, table, bucket and backup vault are all in "
-                "the one region); that needs a second region (cross-region backup copies, "
-                "Aurora Global Database, DynamoDB global tables), outside this library",
-            )
         self.rpo_seconds = check_duration("RecoveryObjectives", "rpo", rpo, 0, _MAX_TARGET)
         self.rto_seconds = check_duration("RecoveryObjectives", "rto", rto, 0, _MAX_TARGET)
         #: Target (rpo_seconds, rto_seconds) per failure mode (as Durations: :meth:`rpo`,
         #: :meth:`rto`).
         self.targets: dict[FailureMode, tuple[int, int]] = {}
-        for mode, override in (
+        overrides = [
             (FailureMode.AZ_LOSS, az_loss),
             (FailureMode.CORRUPTION, corruption),
             (FailureMode.STACK_DELETION, stack_deletion),
-        ):
+        ]
+        if region_loss is not None:  # assessed only when stated: it needs a second region
+            overrides.append((FailureMode.REGION_LOSS, region_loss))
+        for mode, override in overrides:
             prop = mode.name.lower()
             if override is not None and not isinstance(override, Target):
                 raise DrConfigurationError(
@@ -137,6 +139,12 @@ class RecoveryObjectives:
             None
             if restore_time is None
             else check_duration("RecoveryObjectives", "restore_time", restore_time, 1, _MAX_TARGET)
+        )
+        #: The copy time in seconds the user estimated, or None (the baseline is used).
+        self.copy_time_seconds = (
+            None
+            if copy_time is None
+            else check_duration("RecoveryObjectives", "copy_time", copy_time, 1, _MAX_TARGET)
         )
 
     def rpo(self, mode: FailureMode) -> Duration:
@@ -178,6 +186,11 @@ class RecoveryObjectives:
                 for mode, (rpo, rto) in self.targets.items()
             },
             "restore_time_seconds": self.restore_time_seconds,
+            **(
+                {"copy_time_seconds": self.copy_time_seconds}
+                if self.copy_time_seconds is not None
+                else {}
+            ),
         }
 
 
@@ -215,6 +228,7 @@ __all__ = [
     "AURORA_REBUILD_SECONDS",
     "BACKUP_RESOURCE_TYPE",
     "CONTINUOUS_LAG_SECONDS",
+    "COPY_BASELINE_SECONDS",
     "DEFAULT_COMPLETION_WINDOW_MINUTES",
     "DEFAULT_RPO",
     "DEFAULT_RTO",
@@ -234,6 +248,7 @@ __all__ = [
     "assess",
     "assess_templates",
     "backup_alarm_windows",
+    "copy_arrival_window",
     "posture_markdown",
     "posture_table",
     "recovery_points",

@@ -425,7 +425,7 @@ class DrObservability(Construct):
                 "one of them: a Duration for every resource type, or a mapping of AWS Backup "
                 "resource type to Duration",
             )  # fmt: skip
-        completed, alarms = self._watch_completed_backups(vault, windows)
+        completed, alarms = self._watch_completed(vault, windows)
         failed, failed_alarms = self._watch_failed_jobs(vault, resource_types)
         self.dashboard.add_widgets(
             *(
@@ -438,30 +438,58 @@ class DrObservability(Construct):
         )  # fmt: skip
         return alarms + failed_alarms
 
-    def _watch_completed_backups(
-        self, vault: backup.IBackupVault, windows: Mapping[str, Duration]
+    def watch_copies(
+        self,
+        vault: backup.IBackupVault,
+        *,
+        window: Duration,
+        resource_types: Sequence[str] = BACKUP_RESOURCE_TYPES,
+    ) -> list[cloudwatch.Alarm]:
+        """Alarms ``dr-{suffix}-NoRecentCopy{type}`` when no copy job of that resource type
+        into ``vault`` (a vault copies arrive in, e.g. another region's) completed
+        (``NumberOfCopyJobsCompleted``, dimensions ``BackupVaultName`` and ``ResourceType``)
+        for a whole ``window``, read as :meth:`watch_backups` reads its windows: missing data
+        is breaching, so copies that stop arriving alarm; graph them."""
+        completed, alarms = self._watch_completed(
+            vault, dict.fromkeys(resource_types, window), job="copy",
+            prop="watch_copies(window)",
+        )  # fmt: skip
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="AWS Backup completed copy jobs", left=completed,
+                                   width=12)
+        )  # fmt: skip
+        return alarms
+
+    def _watch_completed(
+        self,
+        vault: backup.IBackupVault,
+        windows: Mapping[str, Duration],
+        *,
+        job: str = "backup",
+        prop: str = "watch_backups(window)",
     ) -> tuple[list[cloudwatch.IMetric], list[cloudwatch.Alarm]]:
-        """``NoRecentBackup{type}`` per resource type: no completed job for a whole window."""
+        """``NoRecent{Job}{type}`` per resource type: no completed ``job`` (backup or copy)
+        for a whole window."""
         completed: list[cloudwatch.IMetric] = []
         alarms: list[cloudwatch.Alarm] = []
         for resource_type, duration in windows.items():
-            seconds = self._check.duration(
-                f"watch_backups(window) of {resource_type}", duration, 300, 604800
-            )
+            seconds = self._check.duration(f"{prop} of {resource_type}", duration, 300, 604800)
             period = math.ceil(seconds / 12 / 300) * 300
             periods = math.ceil(seconds / period)
-            done = _backup_metric(vault, "NumberOfBackupJobsCompleted", resource_type, period)
+            metric = f"NumberOf{job.title()}JobsCompleted"
+            done = _backup_metric(vault, metric, resource_type, period)
             completed.append(done)
+            where = "the backup vault" if job == "backup" else "the vault"
             alarms.append(
                 self.add_alarm(
-                    f"NoRecentBackup{resource_type}",
+                    f"NoRecent{job.title()}{resource_type}",
                     done,
                     threshold=1,
                     evaluation_periods=periods,
                     datapoints_to_alarm=periods,
                     comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                     treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
-                    description=f"No {resource_type} backup job completed in the backup vault "
+                    description=f"No {resource_type} {job} job completed in {where} "
                     f"for {seconds} s",
                 )
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, Stage, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .audit import DrBackupAudit
 from .backup import DEFAULT_RETENTION, DrBackupVault
@@ -31,9 +31,11 @@ from .objectives import (
     RecoveryObjectives,
     Templates,
     backup_alarm_windows,
+    copy_arrival_window,
     summary_markdown,
 )
 from .observability import DrObservability
+from .recovery import DrRecoveryRegion, partition_of
 from .regions import available
 from .resilience_hub import ResilienceHubApp
 from .restore_testing import DrRestoreTesting
@@ -113,6 +115,15 @@ class DrPlatform(Construct):
             the copies this long, 7-3650 days (see :class:`DrBackupVault`; needs
             ``RETAIN``: that vault can never be deleted while it holds copies).
             Default - no copies.
+        recovery_region: a :class:`~dr_constructs.recovery.DrRecoveryRegion` in a stack of
+            another region of the same partition and account: every backup rule copies each
+            recovery point of the cluster, the table and the bucket to its vault, the primary
+            stack depends on its stack (``cdk deploy --all`` deploys it first), an alarm there
+            watches the copies arrive, and ``objectives`` may state ``region_loss``
+            (docs/recovery-region.md). Both stacks need an explicit region.
+            Default - no copies in another region.
+        copy_retention: how long each copy in the recovery region is kept, 1-3650 days,
+            counted from the backup's creation. Default - 7 days.
         audit_reports: compliance evidence: an AWS Backup Audit Manager framework (resources
             protected, recovery points encrypted, backup frequency and retention, restore time
             within the corruption RTO objective) and daily restore-job and control-compliance
@@ -145,6 +156,8 @@ class DrPlatform(Construct):
         drills: bool = False,
         air_gapped_retention: Duration | None = None,
         audit_reports: bool = False,
+        recovery_region: DrRecoveryRegion | None = None,
+        copy_retention: Duration = DEFAULT_RETENTION,
     ) -> None:
         super().__init__(scope, id)
         check = Checks(self, "DrPlatform")
@@ -159,14 +172,20 @@ class DrPlatform(Construct):
             air_gapped_retention=air_gapped_retention, function_code=function_code,
         )  # fmt: skip
         self._reserved_concurrency = reserved_concurrency
+        #: The recovery region every backup is copied to (``recovery_region``), else None.
+        self.recovery_region = _check_recovery_region(
+            check, self, recovery_region, copy_retention, self.objectives
+        )
 
         self._keys(data_key)
         self._data_layers(vpc, availability_zones, instance_type, backup_retention,
                           partition_key, proxy)  # fmt: skip
         self.function = self._lambda("Function", code=function_code, handler=function_handler)
-        self._backup(backup_retention, air_gapped_retention)
+        self._backup(backup_retention, air_gapped_retention, copy_retention)
         self.postures = self._check_objectives()
         cpu_alarm = self._observe(topic)
+        if self.recovery_region is not None:
+            self._watch_copies(self.recovery_region)
         #: The AWS Resilience Hub policy and application, when ``resilience_hub=True``.
         self.resilience_hub = self._resilience_hub() if resilience_hub else None
         #: The packaged health check run as the restore tests' canary writer
@@ -229,13 +248,28 @@ class DrPlatform(Construct):
             self, STORAGE_ID, encryption_key=self.data_key, removal_policy=removal_policy
         )
 
-    def _backup(self, retention: Duration, air_gapped_retention: Duration | None) -> None:
-        """The backup vault and plan, protecting Aurora, the table and the bucket."""
+    def _backup(
+        self, retention: Duration, air_gapped_retention: Duration | None, copy_retention: Duration
+    ) -> None:
+        """The backup vault and plan, protecting Aurora, the table and the bucket, copying to
+        the recovery region when there is one (deployed first)."""
+        recovery = self.recovery_region
         self.backup = DrBackupVault(
             self, BACKUP_ID, environment_suffix=self.environment_suffix, retention=retention,
             air_gapped_retention=air_gapped_retention, removal_policy=self.removal_policy,
+            copy_to=recovery.copy_target(copy_retention) if recovery else None,
         )  # fmt: skip
         self.backup.protect(self.database.cluster, self.database.table, self.storage.bucket)
+        if recovery is not None:
+            Stack.of(self).add_stack_dependency(
+                Stack.of(recovery), "the backup plan copies to the recovery region's vault"
+            )
+
+    def _watch_copies(self, recovery: DrRecoveryRegion) -> None:
+        """Alarms in the recovery region when no copy arrives within the region-loss RPO."""
+        window = copy_arrival_window(self.objectives, self._stores, templates=self._templates)
+        if window is not None:
+            recovery.watch_arrivals(Duration.seconds(window))
 
     def _observe(self, topic: sns.ITopic | None) -> cloudwatch.IAlarm:
         """The topic, dashboard and alarms, backup alarms within the objectives' windows;
@@ -423,8 +457,19 @@ class DrPlatform(Construct):
         # The template states its objectives, for tools that read the deployed stack (the
         # dr-constructs operator command): Metadata "dr-constructs".
         targets = self.objectives.targets
+        recovery = self.recovery_region
         Stack.of(self).add_metadata(
-            METADATA_KEY, stated_objectives({mode.key: targets[mode] for mode in FailureMode})
+            METADATA_KEY,
+            stated_objectives(
+                {mode.key: target for mode, target in targets.items()},
+                None
+                if recovery is None
+                else {
+                    "region": recovery.region,
+                    "vault": recovery.vault_name,
+                    "stack": Stack.of(recovery).stack_name,
+                },
+            ),
         )
         return postures
 
@@ -482,6 +527,89 @@ def _checked_objectives(check: Checks, objectives: RecoveryObjectives | None) ->
             "a RecoveryObjectives, or None for the spec's RPO 1 hour / RTO 4 hours",
         )  # fmt: skip
     return objectives
+
+
+def _check_recovery_region(
+    check: Checks,
+    platform: Construct,
+    recovery: DrRecoveryRegion | None,
+    copy_retention: Duration,
+    objectives: RecoveryObjectives,
+) -> DrRecoveryRegion | None:
+    """The recovery region, if it is one backups can be copied to from the platform's stack;
+    a ``region_loss`` objective needs one."""
+    check.days("copy_retention", copy_retention, 1, 3650)
+    if recovery is None:
+        if FailureMode.REGION_LOSS in objectives.targets:
+            check.fail(
+                "objectives", "RecoveryObjectives(region_loss=...)",
+                "no region_loss target without a recovery region: every backup stays in this "
+                "region, lost with it; pass recovery_region=DrRecoveryRegion(...) in a stack of "
+                "another region (docs/recovery-region.md)",
+            )  # fmt: skip
+        return None
+    check.instance_of("recovery_region", recovery, DrRecoveryRegion,
+                      "a DrRecoveryRegion, or None")  # fmt: skip
+    primary, other = Stack.of(platform), Stack.of(recovery)
+    shown = f"{recovery.node.path} ({recovery.region})"
+    if Token.is_unresolved(primary.region):
+        check.fail(
+            "recovery_region",
+            shown,
+            "None in an environment-agnostic stack: copies to "
+            "another region need this stack's region (env=Environment(region=...))",
+        )
+    if recovery.region == primary.region:
+        check.fail(
+            "recovery_region",
+            shown,
+            f"a DrRecoveryRegion in a region other than "
+            f"{primary.region}: a copy in the same region is lost with it",
+        )
+    _check_pair(check, shown, primary.region, recovery.region)
+    accounts = {a for a in (primary.account, other.account) if not Token.is_unresolved(a)}
+    if len(accounts) > 1 or Token.is_unresolved(primary.account) != Token.is_unresolved(
+        other.account
+    ):
+        check.fail(
+            "recovery_region",
+            shown,
+            "a DrRecoveryRegion in a stack of the same account "
+            f"as this one ({primary.account}): its stack is in {other.account}, and "
+            "cross-account copies are not built by dr-constructs",
+        )
+    if _stage_of(primary) is not _stage_of(other):
+        check.fail(
+            "recovery_region",
+            shown,
+            "a DrRecoveryRegion in the same Stage (or App) as "
+            "this stack, so that this stack can depend on its stack",
+        )
+    return recovery
+
+
+#: Partitions whose cross-Region copies dr-constructs knows: AWS copies only within a partition
+#: ("You can make cross-Region copies only within your AWS partition"), in the China Regions
+#: "only ... between the Beijing Region and the Ningxia Region" (Amazon Backup, Getting Started
+#: with AWS in China), and GovCloud has the two Regions us-gov-east-1 and us-gov-west-1.
+COPY_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+
+def _check_pair(check: Checks, shown: str, primary: str, recovery: str) -> None:
+    partitions = {region: partition_of(region) for region in (primary, recovery)}
+    if partitions[primary] not in COPY_PARTITIONS or partitions[recovery] != partitions[primary]:
+        check.fail(
+            "recovery_region", shown,
+            f"a DrRecoveryRegion in another region of {primary}'s partition "
+            f"({partitions[primary]}): AWS Backup copies the Aurora cluster, the DynamoDB table "
+            f"and the S3 bucket only between regions of one partition, and {recovery} is in "
+            f"{partitions[recovery]}",
+        )  # fmt: skip
+
+
+def _stage_of(stack: Stack) -> IConstruct:
+    stage = Stage.of(stack)
+    return stage if stage is not None else stack.node.root
 
 
 def _check_partition_key(

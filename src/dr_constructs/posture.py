@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from aws_cdk import CfnResource, Stack
 from constructs import Construct, IConstruct
 
-from .contract import AZ_LOSS, CORRUPTION, STACK_DELETION
+from .contract import AZ_LOSS, CORRUPTION, REGION_LOSS, STACK_DELETION
 from .errors import DrConfigurationError
 from .schedules import schedule_interval_seconds
 from .templates import STORE_TYPES, RefTo, Resource, StackTemplate, Unknown, selection
@@ -44,6 +44,10 @@ CONTINUOUS_LAG_SECONDS = 300
 #: Restore time assumed when the user gives no estimate: a small data set. Restore time grows
 #: with data size, which no template shows: measure it (restore testing), pass ``restore_time``.
 RESTORE_BASELINE_SECONDS = 3600
+#: Time assumed for a copy of a recovery point to reach another region when the user gives no
+#: estimate: it grows with the data (the first copy is full, later ones incremental where the
+#: service supports it), which no template shows: measure it, pass ``copy_time``.
+COPY_BASELINE_SECONDS = 3600
 #: AWS Backup's defaults when a rule leaves its windows out (8 hours, 7 days).
 DEFAULT_START_WINDOW_MINUTES = 8 * 60
 DEFAULT_COMPLETION_WINDOW_MINUTES = 7 * 24 * 60
@@ -53,19 +57,25 @@ _RETAINED = ("Retain", "RetainExceptOnCreate")
 
 
 class FailureMode(StrEnum):
-    """The failure modes a single-region Multi-AZ design covers."""
+    """The failure modes a single-region Multi-AZ design covers, and the loss of the region
+    (assessed only for objectives that state a ``region_loss`` target)."""
 
     AZ_LOSS = "az-loss"
     CORRUPTION = "corruption"
     STACK_DELETION = "stack-deletion"
+    REGION_LOSS = "region-loss"
 
     @property
     def key(self) -> str:
         """The mode as the template's metadata and the operator command name it
-        (:data:`~dr_constructs.contract.FAILURE_MODES`)."""
-        return {"az-loss": AZ_LOSS, "corruption": CORRUPTION, "stack-deletion": STACK_DELETION}[
-            self.value
-        ]
+        (:data:`~dr_constructs.contract.FAILURE_MODES`, :data:`~dr_constructs.contract.
+        REGION_LOSS`)."""
+        return {
+            "az-loss": AZ_LOSS,
+            "corruption": CORRUPTION,
+            "stack-deletion": STACK_DELETION,
+            "region-loss": REGION_LOSS,
+        }[self.value]
 
     @property
     def label(self) -> str:
@@ -73,6 +83,7 @@ class FailureMode(StrEnum):
             "az-loss": "loss of one availability zone",
             "corruption": "logical corruption or deletion of data",
             "stack-deletion": "accidental deletion of the stack",
+            "region-loss": "loss of the whole region",
         }[self.value]
 
 
@@ -84,6 +95,8 @@ class Objectives(Protocol):
     targets: dict[FailureMode, tuple[int, int]]
     #: The restore time in seconds the user estimated, or None (the baseline is used).
     restore_time_seconds: int | None
+    #: The time in seconds a copy takes to reach another region, or None (the baseline).
+    copy_time_seconds: int | None
 
     def describe(self) -> str: ...
 
@@ -279,6 +292,15 @@ def _cfn_of(store: IConstruct) -> CfnResource:
 
 
 def _paths(
+    app: TemplateApp, store: Resource, objectives: Objectives, notes: list[str]
+) -> dict[FailureMode, _Path]:
+    paths = _single_region_paths(app, store, objectives, notes)
+    if FailureMode.REGION_LOSS in objectives.targets:
+        paths[FailureMode.REGION_LOSS] = _region_loss(app, store, objectives, notes)
+    return paths
+
+
+def _single_region_paths(
     app: TemplateApp, store: Resource, objectives: Objectives, notes: list[str]
 ) -> dict[FailureMode, _Path]:
     restore = _restore(objectives)
@@ -585,19 +607,16 @@ def _points(app: TemplateApp, store: Resource, notes: list[str]) -> list[Recover
     # AWS Backup's continuous backup covers Aurora, RDS instances and S3, not Multi-AZ DB clusters
     continuous_types = _CONTINUOUS_TYPES - (set() if _aurora(app, store) else {store.type})
     found: list[RecoveryPoints] = []
-    for rule, vault in rules:
+    for rule, vault, _ in rules:
         name, expression = str(rule.get("RuleName")), str(rule.get("ScheduleExpression", ""))
         if _true(rule.get("EnableContinuousBackup")) and store.type in continuous_types:
             found.append(RecoveryPoints("CONTINUOUS", name, vault, expression))
             continue
-        start = _int(rule.get("StartWindowMinutes"), None) or DEFAULT_START_WINDOW_MINUTES
-        completion = (
-            _int(rule.get("CompletionWindowMinutes"), None) or DEFAULT_COMPLETION_WINDOW_MINUTES
-        )
+        start, completion = _windows(rule)
         found.append(
             RecoveryPoints(
                 "SNAPSHOT", name, vault, expression, schedule_interval_seconds(expression),
-                60 * start, 60 * completion,
+                start, completion,
             )
         )  # fmt: skip
     return found
@@ -635,12 +654,127 @@ def _backups(app: TemplateApp, store: Resource, restore: _Restore, notes: list[s
     return paths
 
 
+def _region_loss(
+    app: TemplateApp, store: Resource, objectives: Objectives, notes: list[str]
+) -> _Path:
+    """The way back after the loss of the region: a copy in another region, restored there.
+
+    A rule's copy action runs after each of its backups; a copy to another region of a
+    continuous point "becomes a snapshot (periodic) backup" (AWS Backup guide, "Copy a
+    backup"), so every copy counts as the rule's snapshots do: schedule interval + start
+    window + completion window, plus the time the copy takes to arrive (``copy_time``)."""
+    restore = _restore(objectives)
+    copy = _copy_time(objectives)
+    paths: list[_Path] = []
+    unversioned = store.type == "AWS::S3::Bucket" and not _versioned(store)
+    for rule, _, stack in [] if unversioned else _backup_rules(app, store, []):
+        expression = str(rule.get("ScheduleExpression", ""))
+        interval = schedule_interval_seconds(expression)
+        start, completion = _windows(rule)
+        for action in rule.get("CopyActions") or []:
+            target = app.text(stack, action.get("DestinationBackupVaultArn"))
+            region = _arn_region(target)
+            if region is None or stack.region is None:
+                notes.append(
+                    f"rule {rule.get('RuleName')} copies to {target or 'a vault'}, whose region "
+                    "(or this stack's) is only known at deploy: not counted as another region"
+                )
+                continue
+            if region == stack.region or interval is None:
+                continue
+            paths.append(
+                _Path(
+                    interval + start + completion + copy.seconds,
+                    restore.seconds,
+                    f"AWS Backup plan rule {rule.get('RuleName')} copies every backup to "
+                    f"{target} ({region}): every {_human(interval)} ({expression}) + start "
+                    f"window {_human(start)} + completion window {_human(completion)} + "
+                    f"{copy.evidence}; restored in {region}: {restore.evidence}"
+                    + (_DYNAMODB_COPIES if store.type == "AWS::DynamoDB::Table" else ""),
+                    "shorten the backup rule's schedule and start/completion windows, measure "
+                    "the copy time (copy_time=...), or raise the target; below about 1 hour "
+                    "take Aurora Global Database / DynamoDB global tables "
+                    "(docs/recovery-region.md)",
+                    _RESTORE_REMEDY,
+                )
+            )
+    if not paths:
+        return _Path(
+            None, None, "every recovery point stays in this region: no backup is copied to "
+            "another region",
+            _NO_COPY_REMEDY, _NO_COPY_REMEDY,
+        )  # fmt: skip
+    return _best(*paths)
+
+
+_NO_COPY_REMEDY = (
+    "a recovery region: DrPlatform(..., recovery_region=DrRecoveryRegion(...)) in a stack of "
+    "the other region (docs/recovery-region.md), or copy actions to a vault in another region"
+)
+_DYNAMODB_COPIES = (
+    "; DynamoDB copies need AWS Backup's advanced features for DynamoDB turned on in the "
+    "account and region (a prerequisite: no CloudFormation resource sets it)"
+)
+
+
+@dataclass(frozen=True)
+class _Copy:
+    seconds: int
+    evidence: str
+
+
+def _copy_time(objectives: Objectives) -> _Copy:
+    if objectives.copy_time_seconds is not None:
+        return _Copy(
+            objectives.copy_time_seconds,
+            f"copy time {_human(objectives.copy_time_seconds)}: your estimate (copy_time)",
+        )
+    return _Copy(
+        COPY_BASELINE_SECONDS,
+        f"copy time {_human(COPY_BASELINE_SECONDS)} assumed: it grows with the data, which the "
+        "template does not show; pass copy_time= once measured",
+    )
+
+
+def _windows(rule: Mapping[str, Any]) -> tuple[int, int]:
+    """A rule's start and completion windows in seconds (AWS Backup's defaults if absent)."""
+    start = _int(rule.get("StartWindowMinutes"), None) or DEFAULT_START_WINDOW_MINUTES
+    completion = _int(rule.get("CompletionWindowMinutes"), None) or (
+        DEFAULT_COMPLETION_WINDOW_MINUTES
+    )
+    return 60 * start, 60 * completion
+
+
+def _arn_region(arn: str | None) -> str | None:
+    """The region of an ARN known at synth, else None."""
+    parts = (arn or "").split(":")
+    if len(parts) < 6 or not parts[3] or "\x01" in parts[3]:
+        return None
+    return parts[3]
+
+
+def copy_arrival_window(
+    objectives: Objectives, stores: Iterable[Construct], *, templates: Templates | None = None
+) -> int | None:
+    """How long "no copy arrived in the recovery vault" may last before it means copies
+    stopped: the region-loss RPO target when the objectives state one, else the longest
+    region-loss RPO the stores achieve; None when no store is copied to another region."""
+    if FailureMode.REGION_LOSS in objectives.targets:
+        return max(300, objectives.targets[FailureMode.REGION_LOSS][0])
+    achieved = [
+        _region_loss(app, store, objectives, []).rpo
+        for app, store in _in_templates(stores, templates)
+    ]
+    known = [rpo for rpo in achieved if rpo is not None]
+    return max(300, *known) if known else None
+
+
 def _backup_rules(
     app: TemplateApp, store: Resource, notes: list[str]
-) -> list[tuple[Mapping[str, Any], str]]:
-    """(rule, vault) of every backup plan rule whose plan selects ``store``; what cannot be
-    decided from the templates goes to ``notes`` and is not counted."""
-    found: list[tuple[Mapping[str, Any], str]] = []
+) -> list[tuple[Mapping[str, Any], str, StackTemplate]]:
+    """(rule, vault, the plan's stack) of every backup plan rule whose plan selects ``store``;
+    what cannot be decided from the templates goes to ``notes`` and is not counted."""
+    found: list[tuple[Mapping[str, Any], str, StackTemplate]] = []
     for resource in app.resources("AWS::Backup::BackupSelection"):
         chosen = selection(app, resource, store)
         if chosen.note is not None:
@@ -659,7 +793,9 @@ def _backup_rules(
         for rule in (plan.props.get("BackupPlan") or {}).get("BackupPlanRule", []):
             target = rule.get("TargetBackupVault")
             vault = app.resource(plan.stack, target, "AWS::Backup::BackupVault")
-            found.append((rule, vault.l1_path if isinstance(vault, Resource) else str(target)))
+            found.append(
+                (rule, vault.l1_path if isinstance(vault, Resource) else str(target), plan.stack)
+            )
     return found
 
 

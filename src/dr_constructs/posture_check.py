@@ -49,6 +49,7 @@ _LOCATIONS = {
     FailureMode.AZ_LOSS: "Properties",
     FailureMode.CORRUPTION: "Properties",
     FailureMode.STACK_DELETION: "DeletionPolicy",
+    FailureMode.REGION_LOSS: "Properties",
 }
 
 
@@ -94,7 +95,7 @@ class DrPostureCheck:
 
     @property
     def rule_ids(self) -> list[str]:
-        return [mode.value for mode in FailureMode]
+        return [mode.value for mode in self.objectives.targets]
 
     @classmethod
     def rule_id(cls, failure: FailureMode) -> str:
