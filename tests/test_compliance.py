@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Stage
 from aws_cdk import aws_lambda as lambda_
 from cfnlint.api import ManualArgs, lint
 from constructs import Construct
 
-from dr_constructs import DrPlatform
+from dr_constructs import DrPlatform, RecoveryObjectives, Target
 from dr_constructs.compliance import (
     CONTROL_TOWER,
     RULE_PACKS,
@@ -43,6 +43,7 @@ from dr_constructs.compliance import (
     apply_rule_packs,
     rule_id,
 )
+from dr_constructs.recovery import DrRecoveryRegion
 
 from .conftest import ACCOUNT, RECOMMENDED_FLAGS, REGION
 
@@ -549,11 +550,24 @@ def test_cfn_lint_ignores_only_pinned_azs_per_resource(synth: Synthesized) -> No
 # --- checkov -------------------------------------------------------------------------------
 
 
+def _templates(
+    synthesized: dict[str, Synthesized], pairs: dict[str, RegionApp]
+) -> dict[Path, dict[str, Any]]:
+    """Every template the gates read: the variants' and both stacks of every region pair."""
+    found = {s.template_path: s.template for s in synthesized.values()}
+    for pair in pairs.values():
+        found |= {path: template for path, template, _ in pair.stacks.values()}
+    return found
+
+
 @pytest.fixture(scope="module")
-def checkov(synthesized: dict[str, Synthesized]) -> list[dict[str, Any]]:
-    """One checkov run (CloudFormation framework) over the three templates, as an isolated
-    tool: its pins conflict with the project's. If it cannot be installed, the gate fails."""
-    files = [arg for s in synthesized.values() for arg in ("-f", str(s.template_path))]
+def checkov(
+    synthesized: dict[str, Synthesized], pairs: dict[str, RegionApp]
+) -> list[dict[str, Any]]:
+    """One checkov run (CloudFormation framework) over every template (the variants' and the
+    region pairs'), as an isolated tool: its pins conflict with the project's. If it cannot be
+    installed, the gate fails."""
+    files = [arg for path in _templates(synthesized, pairs) for arg in ("-f", str(path))]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
     proc = subprocess.run(
         [str(UV), "tool", "run", "--from", CHECKOV, "checkov", *files,
@@ -566,7 +580,9 @@ def checkov(synthesized: dict[str, Synthesized]) -> list[dict[str, Any]]:
 
 
 def test_checkov_fails_no_check(
-    checkov: list[dict[str, Any]], synthesized: dict[str, Synthesized]
+    checkov: list[dict[str, Any]],
+    synthesized: dict[str, Synthesized],
+    pairs: dict[str, RegionApp],
 ) -> None:
     (result,) = checkov  # one CloudFormation result for the three templates
     assert result["check_type"] == "cloudformation"
@@ -576,12 +592,14 @@ def test_checkov_fails_no_check(
     ]
     assert failed == []
     scanned = {Path(c["file_path"]).parts[-2:] for c in result["results"]["passed_checks"]}
-    assert scanned == {s.template_path.parts[-2:] for s in synthesized.values()}
+    assert scanned == {path.parts[-2:] for path in _templates(synthesized, pairs)}
     assert result["summary"]["passed"] > 3 * 100
 
 
 def test_checkov_skips_are_declared_next_to_the_resource_with_a_reason(
-    checkov: list[dict[str, Any]], synthesized: dict[str, Synthesized]
+    checkov: list[dict[str, Any]],
+    synthesized: dict[str, Synthesized],
+    pairs: dict[str, RegionApp],
 ) -> None:
     skipped = {
         (c["check_id"], c["resource"].split(".", 1)[1])
@@ -589,8 +607,8 @@ def test_checkov_skips_are_declared_next_to_the_resource_with_a_reason(
         for c in result["results"]["skipped_checks"]
     }
     declared = set()
-    for synth in synthesized.values():
-        for logical_id, resource in synth.resources.items():
+    for template in _templates(synthesized, pairs).values():
+        for logical_id, resource in template["Resources"].items():
             for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 assert len(skip["comment"]) >= 80, (logical_id, skip)
                 declared.add((skip["id"], logical_id))
@@ -723,3 +741,140 @@ def test_no_resource_policy_allows_anonymous_principals(synth: Synthesized) -> N
             for statement in properties[key]["Statement"]:
                 if statement["Effect"] == "Allow":
                     assert statement["Principal"] not in ("*", {"AWS": "*"}), logical_id
+
+
+# --- The recovery region: both stacks of each real layout --------------------------------------
+
+
+#: (primary, recovery) regions of each layout. "pipeline" is a CDK Pipelines-like app: two
+#: stages (staging and prod), each with its own pair of stacks.
+PAIRS = {
+    "us": ("us-east-1", "us-west-2"),
+    "eu": ("eu-west-1", "eu-central-1"),
+    "gov": ("us-gov-west-1", "us-gov-east-1"),
+    "cn": ("cn-north-1", "cn-northwest-1"),
+    "pipeline": ("us-east-1", "us-west-2"),
+}
+#: The findings acknowledged on the recovery region's stack: CDK's provider that empties the
+#: default security group (as on the primary's VPC), and under DESTROY the vault-emptying one.
+ACKNOWLEDGED_RECOVERY = {("CT.LAMBDA.PR.3", "Custom::VpcRestrictDefaultSGCustomResourceProvider")}
+ACKNOWLEDGED_RECOVERY_WITH_DESTROY = {
+    ("CT.LAMBDA.PR.3", "Custom::DrVaultDeletionCustomResourceProvider")
+}
+
+
+@dataclass
+class RegionApp:
+    name: str
+    report: dict[str, Any]
+    #: stack name -> (template path, template, region)
+    stacks: dict[str, tuple[Path, dict[str, Any], str]]
+
+
+def _pair(scope: Construct, suffix: str, primary: str, recovery: str, **props: Any) -> None:
+    rec = Stack(scope, f"DrRecovery-{suffix}", env=Environment(account=ACCOUNT, region=recovery))
+    removal_policy = props.get("removal_policy", RemovalPolicy.RETAIN)
+    region = DrRecoveryRegion(
+        rec, "Recovery", environment_suffix=suffix, removal_policy=removal_policy
+    )
+    region_loss = Target(rpo=Duration.hours(6), rto=Duration.hours(8))
+    DrPlatform(
+        Stack(scope, f"DrStack-{suffix}", env=Environment(account=ACCOUNT, region=primary)),
+        "Dr",
+        environment_suffix=suffix,
+        recovery_region=region,
+        objectives=RecoveryObjectives(region_loss=region_loss),
+        **props,
+    )
+
+
+def _synthesize_pair(name: str, outdir: Path) -> RegionApp:
+    primary, recovery = PAIRS[name]
+    app = App(outdir=str(outdir), analytics_reporting=False, context=RECOMMENDED_FLAGS)
+    if name == "pipeline":
+        for stage_name, removal in (
+            ("Staging", RemovalPolicy.DESTROY),
+            ("Prod", RemovalPolicy.RETAIN),
+        ):
+            stage = Stage(app, stage_name)
+            _pair(stage, stage_name.lower(), primary, recovery, removal_policy=removal)
+    else:
+        _pair(app, name, primary, recovery)
+    apply_rule_packs(app)
+    assembly = app.synth()  # raises on unacknowledged errors
+    stacks = {}
+    for nested in [
+        assembly,
+        *(assembly.get_nested_assembly(a.id) for a in assembly.nested_assemblies),
+    ]:
+        for artifact in nested.stacks:
+            stacks[artifact.hierarchical_id] = (
+                Path(artifact.template_full_path),
+                artifact.template,
+                artifact.environment.region,
+            )
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return RegionApp(name, report, stacks)
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RegionApp]:
+    return {name: _synthesize_pair(name, tmp_path_factory.mktemp(name)) for name in PAIRS}
+
+
+@pytest.fixture(params=list(PAIRS))
+def pair(request: pytest.FixtureRequest, pairs: dict[str, RegionApp]) -> RegionApp:
+    return pairs[request.param]
+
+
+def test_both_stacks_of_every_pair_pass_every_gate(pair: RegionApp) -> None:
+    assert len(pair.stacks) == (4 if pair.name == "pipeline" else 2)
+    reports = {r["pluginName"]: r for r in pair.report["pluginReports"]}
+    assert {*RULE_PACKS, CONTROL_TOWER} <= set(reports)
+    findings = [
+        (name, v["ruleName"], [c.get("constructPath") for c in v["violatingConstructs"]])
+        for name, report in reports.items()
+        for v in report.get("violations", [])
+    ]
+    assert findings == []
+
+
+def test_the_recovery_stacks_acknowledge_only_the_reviewed_findings(pair: RegionApp) -> None:
+    found: set[tuple[str, str, str]] = set()
+    for report in pair.report["pluginReports"]:
+        for suppressed in report.get("suppressedViolations", []):
+            at = suppressed["acknowledgedAt"]
+            if "DrRecovery-" not in at:
+                continue
+            assert len(suppressed["reason"]) >= 80, suppressed["reason"]
+            control = re.match(r"\[(CT\.[A-Z0-9]+\.PR\.\d+)\]", suppressed.get("description", ""))
+            stack, _, below = at.partition("DrRecovery-")[2].partition("/")
+            found.add((stack, control[1] if control else suppressed["ruleName"], below))
+    expected = set()
+    for stack in (
+        [s.lower() for s in ("Staging", "Prod")] if pair.name == "pipeline" else [pair.name]
+    ):
+        expected |= {(stack, rule, path) for rule, path in ACKNOWLEDGED_RECOVERY}
+        if stack == "staging":
+            expected |= {(stack, rule, path) for rule, path in ACKNOWLEDGED_RECOVERY_WITH_DESTROY}
+    assert found == expected
+
+
+def test_the_backup_role_names_the_recovery_key_by_alias_with_a_reason(pair: RegionApp) -> None:
+    recovery = PAIRS[pair.name][1]
+    (report,) = (r for r in pair.report["pluginReports"] if r["pluginName"] == "AwsSolutions")
+    keys = {
+        s["ruleName"]: s["reason"] for s in report.get("suppressedViolations", [])
+        if s["acknowledgedAt"].endswith("/Dr/Backup/KeyPolicy")
+    }  # fmt: skip
+    partition = {"gov": "aws-us-gov", "cn": "aws-cn"}.get(pair.name, "aws")
+    assert set(keys) == {
+        f"AwsSolutions-IAM5[Resource::arn:{partition}:kms:{recovery}:{ACCOUNT}:key/*]"
+    }
+    assert "kms:ResourceAliases" in next(iter(keys.values()))
+
+
+def test_cfn_lint_reports_nothing_on_either_stack_in_its_region(pair: RegionApp) -> None:
+    for name, (path, _, region) in pair.stacks.items():
+        matches = lint(path.read_text(), config=ManualArgs(regions=[region]))
+        assert [str(m) for m in matches] == [], name
