@@ -31,6 +31,8 @@ OUTPUTS = {
 }
 
 pytestmark = pytest.mark.slow
+#: The recovery region of the two-region variant (--context recoveryRegion=...).
+RECOVERY = "us-west-2"
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,10 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
     runs = {
         "prod": (["--context", "environmentSuffix=prod"], {"ENVIRONMENT_SUFFIX": "ignored"}),
         "staging": ([], {"ENVIRONMENT_SUFFIX": "staging"}),
+        "recovery": (
+            ["--context", "environmentSuffix=prod", "--context", f"recoveryRegion={RECOVERY}"],
+            {},
+        ),
     }
     procs = {}
     for name, (args, extra_env) in runs.items():
@@ -62,9 +68,18 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
         assert "feature flags are not configured" not in log, log
         manifest = json.loads((out / "manifest.json").read_text())
         stacks = {k: v for k, v in manifest["artifacts"].items() if v["type"].endswith("stack")}
-        ((stack_name, artifact),) = stacks.items()
-        template = json.loads((out / artifact["properties"]["templateFile"]).read_text())
-        result[name] = {"stack": stack_name, "artifact": artifact, "template": template, "out": out}
+        templates = {
+            k: json.loads((out / v["properties"]["templateFile"]).read_text())
+            for k, v in stacks.items()
+        }
+        # one stack, the primary; with a recovery region, the recovery stack beside it
+        assert len(stacks) == (2 if name == "recovery" else 1), sorted(stacks)
+        (stack_name,) = [k for k in stacks if k.startswith("DrStack-")]
+        result[name] = {
+            "stack": stack_name, "artifact": stacks[stack_name],
+            "template": templates[stack_name], "out": out,
+            "artifacts": stacks, "templates": templates,
+        }  # fmt: skip
     return result
 
 
@@ -164,3 +179,68 @@ def test_readme_synth_command_leaves_the_template_and_prints_the_summary() -> No
     assert (EXAMPLES / "cdk.out" / "DrStack-dev.dr-posture.md").exists()
     template = json.loads((EXAMPLES / "cdk.out" / "DrStack-dev.template.json").read_text())
     assert "AWS::RDS::DBCluster" in {r["Type"] for r in template["Resources"].values()}
+
+
+# --- The two-region variant: --context recoveryRegion=us-west-2 ------------------------------
+
+
+def test_without_the_context_the_example_stays_single_region(
+    synthesized: dict[str, dict[str, Any]],
+) -> None:
+    for suffix in ("prod", "staging"):
+        template = synthesized[suffix]["template"]
+        (plan,) = _resources(template, "AWS::Backup::BackupPlan")
+        assert all(
+            "CopyActions" not in r for r in plan["Properties"]["BackupPlan"]["BackupPlanRule"]
+        )
+        stated = template["Metadata"]["dr-constructs"]
+        assert set(stated) == {"objectives"}
+        assert set(stated["objectives"]) == {"az_loss", "corruption", "stack_deletion"}
+        assert "Single-region" in template["Description"]
+
+
+def test_the_recovery_stack_is_built_in_the_recovery_region_and_deployed_first(
+    synthesized: dict[str, dict[str, Any]],
+) -> None:
+    run = synthesized["recovery"]
+    artifacts = run["artifacts"]
+    assert artifacts["DrRecovery-prod"]["environment"].endswith(f"/{RECOVERY}")
+    assert artifacts["DrStack-prod"]["environment"].endswith("/us-east-1")
+    assert "DrRecovery-prod" in artifacts["DrStack-prod"]["dependencies"]
+    recovery = run["templates"]["DrRecovery-prod"]
+    (vault,) = _resources(recovery, "AWS::Backup::BackupVault")
+    assert vault["Properties"]["BackupVaultName"] == "dr-recovery-vault-prod"
+    assert vault["DeletionPolicy"] == "Delete"  # the example's DESTROY, as the primary's
+    assert set(recovery["Outputs"]) == {
+        "RecoveryVaultName", "RecoveryKeyArn", "RecoverySubnetGroupName",
+        "RecoverySecurityGroupId", "RecoveryTopicArn",
+    }  # fmt: skip
+    (plan,) = _resources(run["template"], "AWS::Backup::BackupPlan")
+    for rule in plan["Properties"]["BackupPlan"]["BackupPlanRule"]:
+        (copy,) = rule["CopyActions"]
+        assert f":backup:{RECOVERY}:" in json.dumps(copy["DestinationBackupVaultArn"])
+
+
+def test_the_primary_states_the_region_loss_objective_and_its_posture(
+    synthesized: dict[str, dict[str, Any]],
+) -> None:
+    run = synthesized["recovery"]
+    stated = run["template"]["Metadata"]["dr-constructs"]
+    assert stated["objectives"]["region_loss"] == {"rpo_seconds": 6 * 3600, "rto_seconds": 8 * 3600}
+    assert stated["recovery_region"] == {
+        "region": RECOVERY,
+        "vault": "dr-recovery-vault-prod",
+        "stack": "DrRecovery-prod",
+    }
+    posture = json.loads((run["out"] / "DrStack-prod.dr-posture.json").read_text())
+    rows = [p for p in posture["postures"] if p["failure"] == "region-loss"]
+    assert [(r["resource"].rsplit("/", 1)[-1], r["rpo_seconds"], r["rto_seconds"], r["meets"])
+            for r in rows] == [("Cluster", 5 * 3600, 3600, True), ("Table", 5 * 3600, 3600, True),
+                               ("Bucket", 5 * 3600, 3600, True)]  # fmt: skip
+    report = json.loads((run["out"] / "validation-report.json").read_text())
+    (check,) = [r for r in report["pluginReports"] if r["pluginName"] == "DrPostureCheck"]
+    assert (check["conclusion"], check["violations"]) == ("success", [])
+    assert {(a["ruleName"], a["acknowledgedAt"]) for a in check["suppressedViolations"]} == {
+        ("stack-deletion", "DrStack-prod/Dr/Storage/AccessLogs"),
+        ("region-loss", "DrStack-prod/Dr/Storage/AccessLogs"),
+    }

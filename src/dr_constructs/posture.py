@@ -22,7 +22,7 @@ from constructs import Construct, IConstruct
 from .contract import AZ_LOSS, CORRUPTION, REGION_LOSS, STACK_DELETION
 from .errors import DrConfigurationError
 from .schedules import schedule_interval_seconds
-from .templates import STORE_TYPES, RefTo, Resource, StackTemplate, Unknown, selection
+from .templates import STORE_TYPES, RefTo, Resource, StackTemplate, Unknown, selection, shown
 from .templates import App as TemplateApp
 
 # --- Documented figures (sources in docs/objectives.md) ------------------------------------
@@ -672,8 +672,8 @@ def _region_loss(
         interval = schedule_interval_seconds(expression)
         start, completion = _windows(rule)
         for action in rule.get("CopyActions") or []:
-            target = app.text(stack, action.get("DestinationBackupVaultArn"))
-            region = _arn_region(target)
+            found = app.text(stack, action.get("DestinationBackupVaultArn"))
+            region, target = _arn_region(found), shown(found or "")
             if region is None or stack.region is None:
                 notes.append(
                     f"rule {rule.get('RuleName')} copies to {target or 'a vault'}, whose region "

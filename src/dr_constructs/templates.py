@@ -412,6 +412,14 @@ def _fill(text: str, sample: str) -> str:
     return _PLACEHOLDER.sub(sample, text)
 
 
+def shown(text: str) -> str:
+    """``text`` for people: each placeholder as the pseudo parameter it stands for
+    (``${AWS::AccountId}``)."""
+    names = {"account": "AccountId", "region": "Region", "partition": "Partition",
+             "urlsuffix": "URLSuffix"}  # fmt: skip
+    return _PLACEHOLDER.sub(lambda m: "${AWS::" + names.get(m[1], m[1]) + "}", text)
+
+
 @cache
 def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(".*" if pattern == "*" else r"\S*".join(map(re.escape, pattern.split("*"))))
