@@ -8,6 +8,8 @@ Layers, one module each, composed by :class:`DrPlatform`:
 * :class:`DrFunction` - the VPC Lambda health check (``function``)
 * :class:`DrBackupVault` - AWS Backup (``backup``)
 * :class:`DrObservability` - SNS, alarms, dashboard, EventBridge (``observability``)
+* :class:`DrRecoveryRegion` - the vault copies go to in a second region, and what a restore
+  there needs (``recovery``)
 
 Assurance, built on the layers:
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from .observability import DrObservability
     from .platform import DrPlatform
     from .posture_check import DrPostureCheck
+    from .recovery import DrRecoveryRegion
     from .restore_testing import DrRestoreTesting
     from .storage import DrBucket
 
@@ -53,6 +56,7 @@ _EXPORTS = {
     "DrObservability": "observability",
     "DrPlatform": "platform",
     "DrPostureCheck": "posture_check",
+    "DrRecoveryRegion": "recovery",
     "DrRestoreTesting": "restore_testing",
     "RecoveryObjectives": "objectives",
     "Target": "objectives",
@@ -83,6 +87,7 @@ __all__ = [
     "DrObservability",
     "DrPlatform",
     "DrPostureCheck",
+    "DrRecoveryRegion",
     "DrRestoreTesting",
     "RecoveryObjectives",
     "Target",
