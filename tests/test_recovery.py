@@ -334,3 +334,18 @@ def test_the_names_are_claimed_once_per_region() -> None:
     DrRecoveryRegion(Stack(app, "A", env=env), "Recovery")
     with pytest.raises(DrConfigurationError, match=r"backup vault 'dr-recovery-vault-dev'"):
         DrRecoveryRegion(Stack(app, "B", env=env), "Recovery")
+
+
+def test_resilience_hub_gets_the_region_loss_objective() -> None:
+    """The resiliency policy's optional ``Region`` entry, from the same objectives."""
+    platform, _ = two_stacks(resilience_hub=True)
+    (policy,) = (
+        Template.from_stack(Stack.of(platform))
+        .find_resources("AWS::ResilienceHub::ResiliencyPolicy")
+        .values()
+    )
+    assert policy["Properties"]["Policy"]["Region"] == {
+        "RpoInSecs": 6 * HOUR,
+        "RtoInSecs": 8 * HOUR,
+    }
+    assert policy["Properties"]["Policy"]["AZ"] == {"RpoInSecs": HOUR, "RtoInSecs": 4 * HOUR}

@@ -85,6 +85,9 @@ class ResilienceHubApp(Construct):
                 "AZ": failure(FailureMode.AZ_LOSS),
                 "Hardware": failure(FailureMode.AZ_LOSS),
                 "Software": failure(FailureMode.CORRUPTION),
+                # optional in the policy map: only when the objectives state the region's loss
+                **({"Region": failure(FailureMode.REGION_LOSS)}
+                   if FailureMode.REGION_LOSS in objectives.targets else {}),
             },
         )  # fmt: skip
         self.invoker_role = self._invoker_role()
