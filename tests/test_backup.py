@@ -9,12 +9,14 @@ import pytest
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from dr_constructs import DrBackupVault, DrConfigurationError
+from dr_constructs.backup import CopyTarget
 
-from .conftest import new_stack, normalised, only
+from .conftest import new_stack, normalised, only, resources_of
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +210,33 @@ def test_the_air_gapped_vault_is_never_emptied(immutable: Template) -> None:
     assert immutable.find_resources("Custom::DrVaultDeletion") == {}
     (vault,) = immutable.find_resources("AWS::Backup::LogicallyAirGappedBackupVault").values()
     assert vault["DeletionPolicy"] == "Retain"
+
+
+def test_copy_to_adds_a_copy_action_to_every_rule_and_the_key_statements() -> None:
+    """A vault elsewhere (``CopyTarget``): each rule copies there, the role gets its key."""
+    stack = new_stack()
+    # a destination vault ARN as AWS's API reference writes one (CopyJob DestinationBackupVaultArn)
+    arn = "arn:aws:backup:us-west-2:123456789012:backup-vault:aBackupVault"
+    keys = "arn:aws:kms:us-west-2:123456789012:key/*"
+    statement = iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[keys])
+    DrBackupVault(stack, "Backup", copy_to=CopyTarget(
+        vault_arn=arn, delete_after=Duration.days(14), key_statements=[statement],
+        key_reason="a reason long enough for a reviewer: the destination key's id is unknown "
+        "here, so the key is named by its region and account",
+    ))  # fmt: skip
+    template = Template.from_stack(stack)
+    (plan,) = resources_of(template, "AWS::Backup::BackupPlan").values()
+    for rule in plan["Properties"]["BackupPlan"]["BackupPlanRule"]:
+        assert rule["CopyActions"] == [
+            {"DestinationBackupVaultArn": arn, "Lifecycle": {"DeleteAfterDays": 14}}
+        ]
+    (policy,) = resources_of(template, "AWS::IAM::ManagedPolicy").values()
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "kms:DescribeKey", "Effect": "Allow", "Resource": keys}
+    ]
+    # its AwsSolutions-IAM5 acknowledgement (with key_reason) is held by test_compliance
+
+
+def test_copy_to_must_be_a_copy_target() -> None:
+    with pytest.raises(DrConfigurationError, match=r"invalid copy_to=.*a CopyTarget, or None"):
+        DrBackupVault(new_stack(), "Backup", copy_to="arn:aws:backup:::v")  # type: ignore[arg-type]

@@ -222,3 +222,28 @@ def test_imported_vpc_needs_its_route_tables_and_range() -> None:
     )
     DrNetwork(stack, "Network2", vpc=with_range)
     assert endpoint_ingress(stack) == ["10.30.0.0/16"]
+
+
+def test_isolated_only_network_has_no_public_tier_and_no_interface_endpoint() -> None:
+    """The recovery region's network: isolated subnets, gateway endpoints, no internet."""
+    stack = new_stack()
+    DrNetwork(stack, "Network", public_subnets=False, secrets_manager_endpoint=False)
+    template = Template.from_stack(stack)
+    subnets = resources_of(template, "AWS::EC2::Subnet")
+    assert len(subnets) == 3 and all(
+        s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values()
+    )
+    for absent in (
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::VPCGatewayAttachment",
+        "AWS::EC2::Route",
+    ):
+        assert resources_of(template, absent) == {}, absent
+    endpoints = resources_of(template, "AWS::EC2::VPCEndpoint").values()
+    assert sorted(e["Properties"]["VpcEndpointType"] for e in endpoints) == ["Gateway", "Gateway"]
+
+
+@pytest.mark.parametrize("prop", ["public_subnets", "secrets_manager_endpoint"])
+def test_the_tier_switches_are_booleans(prop: str) -> None:
+    with pytest.raises(DrConfigurationError, match=rf"DrNetwork: invalid {prop}='no'"):
+        DrNetwork(new_stack(), "Network", **{prop: "no"})

@@ -473,3 +473,21 @@ def test_watch_backups_per_type_windows() -> None:
         "NoRecentBackupDynamoDBAlarm", "VaultBackupJobsFailedAlarm", "VaultCopyJobsFailedAlarm",
         "VaultRestoreJobsFailedAlarm",
     ]  # fmt: skip
+
+
+def test_watch_copies_alarms_per_type_when_no_copy_arrives() -> None:
+    stack = new_stack()
+    observability = DrObservability(stack, "Observability")
+    vault = backup.BackupVault.from_backup_vault_name(stack, "Vault", "v")
+    alarms = observability.watch_copies(vault, window=Duration.hours(5), resource_types=["S3"])
+    assert [a.node.id for a in alarms] == ["NoRecentCopyS3Alarm"]
+    props = only(Template.from_stack(stack), "AWS::CloudWatch::Alarm")
+    assert (props["MetricName"], props["TreatMissingData"]) == (
+        "NumberOfCopyJobsCompleted",
+        "breaching",
+    )
+    assert props["Period"] * props["EvaluationPeriods"] == 5 * 3600
+    with pytest.raises(
+        DrConfigurationError, match=r"invalid watch_copies\(window\) of S3='4 minutes'"
+    ):
+        observability.watch_copies(vault, window=Duration.minutes(4), resource_types=["S3"])

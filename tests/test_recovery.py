@@ -349,3 +349,12 @@ def test_resilience_hub_gets_the_region_loss_objective() -> None:
         "RtoInSecs": 8 * HOUR,
     }
     assert policy["Properties"]["Policy"]["AZ"] == {"RpoInSecs": HOUR, "RtoInSecs": 4 * HOUR}
+
+
+def test_every_alarm_of_the_recovery_stack_reads_a_documented_series(recovery: Template) -> None:
+    """As test_observability holds the primary's: AWS/Backup per vault and resource type."""
+    from .test_observability import DOCUMENTED_METRICS, _alarm_series
+
+    series = _alarm_series(recovery.to_json())
+    assert {s[2] for s in series} >= {"NumberOfCopyJobsCompleted"}
+    assert [s for s in series if s[3] not in DOCUMENTED_METRICS.get((s[1], s[2]), [])] == []

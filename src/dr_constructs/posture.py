@@ -336,23 +336,30 @@ def _single_region_paths(
 
 
 @dataclass(frozen=True)
-class _Restore:
+class _Estimate:
+    """A duration the template does not show (a restore, a copy): the user's or assumed."""
+
     seconds: int
     evidence: str
 
 
+_Restore = _Estimate
+
+
+def _estimate(given: int | None, baseline: int, name: str, prop: str, assumed: str) -> _Estimate:
+    """``given`` (the user's estimate, prop ``prop``), else ``baseline`` and why it is
+    assumed."""
+    if given is not None:
+        return _Estimate(given, f"{name} {_human(given)}: your estimate ({prop})")
+    return _Estimate(baseline, f"{name} {_human(baseline)} assumed{assumed}")
+
+
 def _restore(objectives: Objectives) -> _Restore:
-    if objectives.restore_time_seconds is not None:
-        return _Restore(
-            objectives.restore_time_seconds,
-            f"restore time {_human(objectives.restore_time_seconds)}: your estimate (restore_time)",
-        )
-    return _Restore(
-        RESTORE_BASELINE_SECONDS,
-        f"restore time {_human(RESTORE_BASELINE_SECONDS)} assumed for a small data set: it "
-        "grows with data size, which the template does not show; pass restore_time= or "
-        "measure it with restore testing",
-    )
+    return _estimate(
+        objectives.restore_time_seconds, RESTORE_BASELINE_SECONDS, "restore time",
+        "restore_time", " for a small data set: it grows with data size, which the template "
+        "does not show; pass restore_time= or measure it with restore testing",
+    )  # fmt: skip
 
 
 _RESTORE_REMEDY = (
@@ -717,23 +724,12 @@ _DYNAMODB_COPIES = (
 )
 
 
-@dataclass(frozen=True)
-class _Copy:
-    seconds: int
-    evidence: str
-
-
-def _copy_time(objectives: Objectives) -> _Copy:
-    if objectives.copy_time_seconds is not None:
-        return _Copy(
-            objectives.copy_time_seconds,
-            f"copy time {_human(objectives.copy_time_seconds)}: your estimate (copy_time)",
-        )
-    return _Copy(
-        COPY_BASELINE_SECONDS,
-        f"copy time {_human(COPY_BASELINE_SECONDS)} assumed: it grows with the data, which the "
-        "template does not show; pass copy_time= once measured",
-    )
+def _copy_time(objectives: Objectives) -> _Estimate:
+    return _estimate(
+        objectives.copy_time_seconds, COPY_BASELINE_SECONDS, "copy time", "copy_time",
+        ": it grows with the data, which the template does not show; pass copy_time= once "
+        "measured",
+    )  # fmt: skip
 
 
 def _windows(rule: Mapping[str, Any]) -> tuple[int, int]:
