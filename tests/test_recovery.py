@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Stage
 from aws_cdk.assertions import Match, Template
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from syrupy.assertion import SnapshotAssertion
 
 from dr_constructs import DrConfigurationError, DrPlatform, RecoveryObjectives, Target
@@ -358,3 +361,43 @@ def test_every_alarm_of_the_recovery_stack_reads_a_documented_series(recovery: T
     series = _alarm_series(recovery.to_json())
     assert {s[2] for s in series} >= {"NumberOfCopyJobsCompleted"}
     assert [s for s in series if s[3] not in DOCUMENTED_METRICS.get((s[1], s[2]), [])] == []
+
+
+# --- Property: the library accepts exactly the pairs AWS can copy between ----------------------
+
+_REGIONS = ["us-east-1", "us-west-2", "us-gov-west-1", "us-gov-east-1", "cn-north-1",
+            "cn-northwest-1", None]  # fmt: skip
+_PARTITIONS = {"us-": "aws", "us-gov-": "aws-us-gov", "cn-": "aws-cn"}
+
+
+def _partition(region: str) -> str:
+    prefix = max((p for p in _PARTITIONS if region.startswith(p)), key=len)
+    return _PARTITIONS[prefix]
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(_REGIONS),
+    st.sampled_from(_REGIONS),
+    st.sampled_from([ACCOUNT, ACCOUNT, "210987654321", None]),
+)
+def test_a_pair_builds_exactly_when_aws_can_copy_between_its_stacks(
+    primary: str | None, recovery: str | None, account: str | None
+) -> None:
+    """Both stacks explicit, one account, two regions of one partition: the copies and the
+    region-loss rows; anything else: a DrConfigurationError at synth, never a template."""
+    copyable = (
+        primary is not None and recovery is not None and primary != recovery
+        and _partition(primary) == _partition(recovery) and account == ACCOUNT
+    )  # fmt: skip
+    try:
+        platform, region = two_stacks(primary, recovery, recovery_account=account)
+    except DrConfigurationError as error:
+        assert not copyable, error
+        assert re.search(r"invalid (recovery_region|the stack's env)=", str(error)), error
+        return
+    assert copyable
+    rows = [p for p in platform.postures if p.failure is FailureMode.REGION_LOSS]
+    assert len(rows) == 3 and all(f"restored in {recovery}" in p.evidence for p in rows)
+    assert Stack.of(region) in Stack.of(platform).dependencies
