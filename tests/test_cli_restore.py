@@ -362,6 +362,7 @@ def test_aurora_restore_with_yes_adds_the_writer_and_measures_the_time_to_usable
         "time_to_usable_seconds": 240.0,
         "rto_seconds": 14400,
         "rto_met": True,
+        "failure_mode": "corruption",
     }
     assert len(RESTORED_WRITER) == 63
     assert time.sleeps == [60.0] * 4  # two for the job, two for the instance

@@ -29,6 +29,8 @@ OBJECTIVES, RPO_SECONDS, RTO_SECONDS = "objectives", "rpo_seconds", "rto_seconds
 #: Key of the recovery region a stack copies its backups to:
 #: ``{"recovery_region": {"region", "vault", "stack"}}`` (only when it has one).
 RECOVERY_REGION = "recovery_region"
+#: The keys inside it: the region, the recovery vault's name, the recovery stack's name.
+RECOVERY_REGION_NAME, RECOVERY_VAULT, RECOVERY_STACK = "region", "vault", "stack"
 
 
 def stated_objectives(
@@ -101,6 +103,11 @@ def recovery_key_alias(suffix: str) -> str:
 def recovery_subnet_group_name(suffix: str) -> str:
     """The DB subnet group restored Aurora clusters join in the recovery region."""
     return f"dr-recovery-{suffix}"
+
+
+#: DrRecoveryRegion's construct id of the security group of restored Aurora clusters (its
+#: logical id holds it; the command tells it from the VPC's other groups by it).
+RESTORED_CLUSTER_SECURITY_GROUP_ID = "RestoredClusterSecurityGroup"
 
 
 def alarm_name(suffix: str, id: str) -> str:

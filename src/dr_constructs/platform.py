@@ -18,7 +18,16 @@ from constructs import Construct, IConstruct
 from .audit import DrBackupAudit
 from .backup import DEFAULT_RETENTION, DrBackupVault
 from .checks import Checks
-from .contract import BACKUP_ID, CANARY_WRITER, METADATA_KEY, STORAGE_ID, stated_objectives
+from .contract import (
+    BACKUP_ID,
+    CANARY_WRITER,
+    METADATA_KEY,
+    RECOVERY_REGION_NAME,
+    RECOVERY_STACK,
+    RECOVERY_VAULT,
+    STORAGE_ID,
+    stated_objectives,
+)
 from .database import DrDatabase
 from .drills import DrDrills
 from .function import DrFunction
@@ -465,9 +474,9 @@ class DrPlatform(Construct):
                 None
                 if recovery is None
                 else {
-                    "region": recovery.region,
-                    "vault": recovery.vault_name,
-                    "stack": Stack.of(recovery).stack_name,
+                    RECOVERY_REGION_NAME: recovery.region,
+                    RECOVERY_VAULT: recovery.vault_name,
+                    RECOVERY_STACK: Stack.of(recovery).stack_name,
                 },
             ),
         )

@@ -21,7 +21,12 @@ from constructs import Construct
 
 from .backup import CopyTarget, empty_on_delete
 from .checks import Checks
-from .contract import recovery_key_alias, recovery_subnet_group_name, recovery_vault_name
+from .contract import (
+    RESTORED_CLUSTER_SECURITY_GROUP_ID,
+    recovery_key_alias,
+    recovery_subnet_group_name,
+    recovery_vault_name,
+)
 from .errors import DrConfigurationError
 from .keys import customer_managed_key
 from .network import DrNetwork
@@ -143,7 +148,7 @@ class DrRecoveryRegion(Construct):
         #: team opens what its clients need.
         self.security_group = ec2.SecurityGroup(
             self,
-            "RestoredClusterSecurityGroup",
+            RESTORED_CLUSTER_SECURITY_GROUP_ID,
             vpc=self.network.vpc,
             description="Aurora clusters restored in the recovery region (no rule until needed)",
             allow_all_outbound=False,

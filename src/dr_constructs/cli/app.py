@@ -30,7 +30,7 @@ from .aws import (
 )
 from .discovery import DrStack, discover, human
 from .drill import DRILL_FAILURE_MODE, DRILLS, plan_drill, run_drill
-from .restore import KINDS, RESTORE_FAILURE_MODE, plan_restore, run_restore
+from .restore import KINDS, plan_restore, run_restore
 from .status import collect_status
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,6 +135,7 @@ def status(aws: Aws, stack: DrStack, as_json: bool) -> int:
         if resource["kind"] == "aurora":
             out.print(_topology_line(resource), markup=False)
     out.print(_tests_table(report["resources"], objective.rto_seconds))
+    out.print(_copies_table(report))
     alarms = report["alarms_in_alarm"]
     out.print(
         "Alarms in ALARM: "
@@ -174,6 +175,34 @@ def _points_table(resources: list[dict[str, Any]]) -> Table:
             restorable or "-",
             f"[{colour}]{human(age) if age is not None else 'none'} ({verdict})[/]",
         )
+    return table
+
+
+def _copies_table(report: dict[str, Any]) -> Table | str:
+    """The newest copy of each store in the recovery region, against the region-loss RPO."""
+    recovery = report["recovery_region"]
+    if recovery is None:
+        return "Recovery region: not configured (every backup stays in this region)"
+    rpo = recovery["rpo_seconds"]
+    objective = f"region-loss RPO {human(rpo)}" if rpo is not None else "no region-loss RPO stated"
+    table = Table(
+        title=f"Copies in the recovery region {recovery['region']} (vault {recovery['vault']}, "
+        f"{objective})"
+    )
+    for column in ("resource", "name", "newest copy", "age"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("newest copy", "age"))
+    for resource in report["resources"]:
+        copy = resource["recovery_copy"]
+        if not isinstance(copy, dict):
+            table.add_row(resource["kind"], resource["name"], _cell(copy, str), "-")
+            continue
+        met = copy["rpo_met"]
+        colour = {True: "green", False: "red", None: "yellow"}[met]
+        verdict = {True: "within RPO", False: "beyond RPO", None: "no objective"}[met]
+        table.add_row(
+            resource["kind"], resource["name"], copy["created"],
+            f"[{colour}]{human(copy['age_seconds'])} ({verdict})[/]",
+        )  # fmt: skip
     return table
 
 
@@ -227,7 +256,14 @@ def _tests_table(resources: list[dict[str, Any]], rto_seconds: int) -> Table:
 @click.option(
     "--to", "to", type=IsoTime(), default=None,
     help="Restore to this time (ISO 8601, UTC unless an offset is given), from the "
-    "continuous backup. Default - the latest recovery point.",
+    "continuous backup; with --from-region, the newest copy at or before it. Default - the "
+    "latest recovery point.",
+)  # fmt: skip
+@click.option(
+    "--from-region", "from_region", default=None, metavar="REGION",
+    help="Restore from the newest copy (at or before --to) in the stack's recovery region, "
+    "into that region's network and key. Must be the recovery region the stack states. "
+    "Default - restore in the stack's own region.",
 )  # fmt: skip
 @click.option("--yes", is_flag=True, help="Start the restore. Default - only show it.")
 @click.option(
@@ -242,8 +278,8 @@ def _tests_table(resources: list[dict[str, Any]], rto_seconds: int) -> Table:
               help="Seconds between polls.")  # fmt: skip
 @_common
 def restore(
-    aws: Aws, stack: DrStack, kind: str, to: datetime | None, yes: bool, no_instance: bool,
-    timeout: int, interval: float, as_json: bool,
+    aws: Aws, stack: DrStack, kind: str, to: datetime | None, from_region: str | None, yes: bool,
+    no_instance: bool, timeout: int, interval: float, as_json: bool,
 ) -> int:  # fmt: skip
     """Restore the Aurora cluster, the DynamoDB table or the data bucket to a NEW resource.
 
@@ -251,12 +287,13 @@ def restore(
     then follows the job (for Aurora, also the writer it adds) and prints the time to a usable
     resource against the RTO objective. The original resources are never touched.
     """
-    plan = plan_restore(aws, stack, kind, to)
+    plan = plan_restore(aws, stack, kind, to, from_region)
     out = _console()
     if not as_json:
+        where = f" in the recovery region {plan.region}, from its copy" if plan.region else ""
         out.print(
             f"Restore {kind} [bold]{plan.source}[/] to a new {_NOUN[kind]} "
-            f"[bold]{plan.target}[/] (the original is not touched)"
+            f"[bold]{plan.target}[/]{where} (the original is not touched)"
         )
         point = plan.recovery_point
         out.print(f"Recovery point: {json.dumps(point)}")
@@ -295,7 +332,7 @@ def _print_restore_result(out: Console, result: dict[str, Any]) -> None:
     endpoint and the canary row read in the copy."""
     colour = "green" if result["rto_met"] else "red"
     verdict = (
-        f"{'within' if result['rto_met'] else 'BEYOND'} the {RESTORE_FAILURE_MODE} RTO of "
+        f"{'within' if result['rto_met'] else 'BEYOND'} the {result['failure_mode']} RTO of "
         f"{human(result['rto_seconds'])}"
     )
     if "time_to_usable_seconds" in result:

@@ -61,7 +61,8 @@ AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 
 @dataclass
 class Aws:
-    """boto3 clients for one region and profile; ``overrides`` replaces some (tests).
+    """boto3 clients for one region and profile; ``overrides`` replaces some (tests): a
+    service's name for this region's client, ``service@region`` for :meth:`in_region`'s.
 
     ``sleep`` and ``clock`` drive every poll, so tests follow a job without waiting.
     """
@@ -83,6 +84,22 @@ class Aws:
                 self._session = boto3.Session(profile_name=self.profile, region_name=self.region)
             self._clients[service] = self._session.client(service)
         return self._clients[service]
+
+    def in_region(self, region: str) -> Aws:
+        """The same profile and clocks, with clients for ``region`` (the recovery region)."""
+        suffix = f"@{region}"
+        return Aws(
+            region=region,
+            profile=self.profile,
+            overrides={
+                key.removesuffix(suffix): client
+                for key, client in self.overrides.items()
+                if key.endswith(suffix)
+            },
+            sleep=self.sleep,
+            clock=self.clock,
+            now=self.now,
+        )
 
     @property
     def region_name(self) -> str:

@@ -22,10 +22,16 @@ from ..contract import (
     FUNCTION_PREFIX,
     METADATA_KEY,
     OBJECTIVES,
+    RECOVERY_REGION,
+    RECOVERY_REGION_NAME,
+    RECOVERY_STACK,
+    RECOVERY_VAULT,
+    RESTORED_CLUSTER_SECURITY_GROUP_ID,
     RPO_SECONDS,
     RTO_SECONDS,
     SPEC_RPO_SECONDS,
     SPEC_RTO_SECONDS,
+    recovery_key_alias,
 )
 from .aws import AWS_ERRORS, Aws, OperatorError, aws_error_message
 
@@ -38,7 +44,10 @@ __all__ = [
     "SPEC_RTO_SECONDS",
     "DrStack",
     "Objective",
+    "RecoveryRegion",
+    "RecoveryTarget",
     "discover",
+    "discover_recovery",
     "human",
 ]
 
@@ -49,6 +58,27 @@ class Objective:
 
     rpo_seconds: int
     rto_seconds: int
+
+
+@dataclass(frozen=True)
+class RecoveryRegion:
+    """The recovery region a stack copies every backup to, as its metadata states it."""
+
+    region: str
+    vault: str
+    stack: str
+
+
+@dataclass(frozen=True)
+class RecoveryTarget:
+    """What a restore in the recovery region uses, read from the recovery stack there."""
+
+    region: str
+    vault: str
+    stack: str
+    subnet_group: str
+    security_group: str
+    key_arn: str
 
 
 @dataclass
@@ -69,6 +99,8 @@ class DrStack:
     experiment_templates: list[str] = field(default_factory=list)
     objectives: dict[str, Objective] = field(default_factory=dict)
     objectives_from_stack: bool = False
+    #: The recovery region the stack copies its backups to; None for a single-region stack.
+    recovery: RecoveryRegion | None = None
 
     def objective(self, mode: str) -> Objective:
         return self.objectives[mode]
@@ -109,8 +141,59 @@ def discover(aws: Aws, stack_name: str) -> DrStack:
             f"stack {stack_name} was not built with dr-constructs (no Aurora cluster, "
             "DynamoDB table, data bucket or backup vault of the library in it)"
         )
-    stack.objectives, stack.objectives_from_stack = _objectives(cloudformation, stack_name)
+    metadata = _metadata(cloudformation, stack_name)
+    stack.objectives, stack.objectives_from_stack = _objectives(metadata, stack_name)
+    stack.recovery = _recovery_region(metadata, stack_name)
     return stack
+
+
+def discover_recovery(aws: Aws, stack: DrStack) -> RecoveryTarget:
+    """The recovery stack's DB subnet group, restored clusters' security group and key, read
+    in the recovery region (``aws`` is a client factory for that region).
+
+    Raises:
+        OperatorError: the stack has no recovery region, or the recovery stack lacks them.
+    """
+    recovery = stack.recovery
+    if recovery is None:
+        raise OperatorError(f"stack {stack.name} has no recovery region (single-region)")
+    try:
+        pages = (
+            aws.client("cloudformation")
+            .get_paginator("list_stack_resources")
+            .paginate(StackName=recovery.stack)
+        )
+        resources = [r for page in pages for r in page["StackResourceSummaries"]]
+        found: dict[str, str] = {}
+        for resource in resources:
+            kind, physical = resource["ResourceType"], resource.get("PhysicalResourceId")
+            if not physical or str(resource.get("ResourceStatus", "")).startswith("DELETE"):
+                continue
+            if kind == "AWS::RDS::DBSubnetGroup":
+                found.setdefault("subnet_group", physical)
+            elif (
+                kind == "AWS::EC2::SecurityGroup"
+                and RESTORED_CLUSTER_SECURITY_GROUP_ID in resource["LogicalResourceId"]
+            ):
+                found.setdefault("security_group", physical)
+            elif kind == "AWS::KMS::Alias" and physical.startswith(recovery_key_alias("")):
+                found.setdefault("alias", physical)
+        missing = {"subnet_group", "security_group", "alias"} - found.keys()
+        if missing:
+            raise OperatorError(
+                f"recovery stack {recovery.stack} ({recovery.region}) has no "
+                + ", ".join(sorted(missing)) + " of DrRecoveryRegion"
+            )  # fmt: skip
+        key = aws.client("kms").describe_key(KeyId=found["alias"])["KeyMetadata"]["Arn"]
+    except AWS_ERRORS as exc:
+        raise OperatorError(
+            f"recovery stack {recovery.stack} ({recovery.region}): {aws_error_message(exc)}"
+        ) from None
+    return RecoveryTarget(
+        region=recovery.region, vault=recovery.vault, stack=recovery.stack,
+        subnet_group=found["subnet_group"], security_group=found["security_group"],
+        key_arn=str(key),
+    )  # fmt: skip
 
 
 def _classify(stack: DrStack, resource: Mapping[str, Any]) -> None:
@@ -145,9 +228,8 @@ def _classify(stack: DrStack, resource: Mapping[str, Any]) -> None:
         stack.experiment_templates.append(physical)
 
 
-def _objectives(cloudformation: Any, stack_name: str) -> tuple[dict[str, Objective], bool]:
-    spec = Objective(SPEC_RPO_SECONDS, SPEC_RTO_SECONDS)
-    defaults = dict.fromkeys(FAILURE_MODES, spec)
+def _metadata(cloudformation: Any, stack_name: str) -> Mapping[str, Any]:
+    """The template's ``Metadata["dr-constructs"]`` ({} when it has none)."""
     try:
         body = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
     except AWS_ERRORS as exc:
@@ -156,8 +238,30 @@ def _objectives(cloudformation: Any, stack_name: str) -> tuple[dict[str, Objecti
         try:
             body = json.loads(body)
         except ValueError:
-            return defaults, False  # a YAML template: the library writes JSON
-    declared = ((body.get("Metadata") or {}).get(METADATA_KEY) or {}).get(OBJECTIVES)
+            return {}  # a YAML template: the library writes JSON
+    found = (body.get("Metadata") or {}).get(METADATA_KEY)
+    return found if isinstance(found, Mapping) else {}
+
+
+def _recovery_region(metadata: Mapping[str, Any], stack_name: str) -> RecoveryRegion | None:
+    stated = metadata.get(RECOVERY_REGION)
+    if stated is None:
+        return None
+    keys = (RECOVERY_REGION_NAME, RECOVERY_VAULT, RECOVERY_STACK)
+    if not isinstance(stated, Mapping) or not all(
+        isinstance(stated.get(k), str) and stated.get(k) for k in keys
+    ):
+        raise OperatorError(
+            f"stack {stack_name}: Metadata {METADATA_KEY}.{RECOVERY_REGION} needs strings "
+            f"{', '.join(keys)}, got {stated!r}"
+        )
+    return RecoveryRegion(*(str(stated[k]) for k in keys))
+
+
+def _objectives(metadata: Mapping[str, Any], stack_name: str) -> tuple[dict[str, Objective], bool]:
+    spec = Objective(SPEC_RPO_SECONDS, SPEC_RTO_SECONDS)
+    defaults = dict.fromkeys(FAILURE_MODES, spec)
+    declared = metadata.get(OBJECTIVES)
     if not isinstance(declared, Mapping):
         return defaults, False
     objectives = dict(defaults)

@@ -2,8 +2,10 @@
 
 Aurora and the S3 bucket restore through AWS Backup (``start_restore_job`` with the recovery
 point's restore metadata); the DynamoDB table through its own point-in-time recovery
-(``restore_table_to_point_in_time``). Every restore creates a new resource: the originals
-are never touched.
+(``restore_table_to_point_in_time``). With ``--from-region`` every store restores through
+AWS Backup from its newest copy in the recovery vault, into the recovery stack's network and
+key, in the recovery region. Every restore creates a new resource: the originals are never
+touched.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from ..contract import (
     BACKUP_ROLE_FRAGMENT,
     CORRUPTION,
     DATA_BUCKET_FRAGMENT,
+    REGION_LOSS,
     VERIFY_RESTORED_CLUSTER,
 )
 from .aws import AWS_ERRORS, EXIT_BREACHED, Aws, OperatorError, Poll, aws_error_message
 from .commands import aws_cli_command, iso
-from .discovery import DrStack
+from .discovery import DrStack, RecoveryTarget, discover_recovery
 
 KINDS = ("aurora", "table", "bucket")
 #: A restore from backup is the recovery from corruption (and, the vault surviving, from
@@ -62,7 +65,19 @@ RESTORE_METADATA_KEYS: dict[tuple[str, bool], tuple[str, ...]] = {
     ),
     ("S3", False): ("DestinationBucketName", *_S3_OPTIONAL),
     ("S3", True): ("DestinationBucketName", "RestoreTime", *_S3_OPTIONAL),
+    # AWS Backup guide, "Restore testing inferred metadata", DynamoDB: inferred
+    # deletionProtection, encryptionType, targetTableName; overridable encryptionType,
+    # kmsMasterKeyArn (a copy in another region restores through AWS Backup, not PITR)
+    ("DynamoDB", False): (
+        "targetTableName", "encryptionType", "kmsMasterKeyArn", "deletionProtection",
+    ),
 }  # fmt: skip
+#: A copy's restore metadata names the source region's Aurora settings; these do not exist
+#: in the recovery region (its AZs, parameter and option groups) and are left out, so the
+#: restored cluster takes the region's defaults.
+_SOURCE_REGION_ONLY = ("AvailabilityZones", "DBClusterParameterGroupName", "OptionGroupName")
+#: AWS Backup's resource type of each store.
+RESOURCE_TYPES = {"aurora": "Aurora", "table": "DynamoDB", "bucket": "S3"}
 _DONE_BACKUP = {"COMPLETED"}
 _FAILED_BACKUP = {"ABORTED", "FAILED"}
 
@@ -87,6 +102,10 @@ class RestorePlan:
     #: The point in time the restored copy holds (the ``to``, a continuous point's latest
     #: restorable time, or the snapshot's creation), when known.
     as_of: datetime | None = None
+    #: The recovery region it restores in (``--from-region``); None in the stack's region.
+    region: str | None = None
+    #: The failure mode whose RTO the restore is measured against.
+    failure_mode: str = RESTORE_FAILURE_MODE
 
     @property
     def method(self) -> str:
@@ -105,24 +124,38 @@ class RestorePlan:
             "request": _jsonable(self.request),
             "aws_cli": self.cli,
             "left_out_metadata": self.left_out,
+            **({"region": self.region} if self.region else {}),
         }
 
 
-def plan_restore(aws: Aws, stack: DrStack, kind: str, to: datetime | None) -> RestorePlan:
-    """The complete, validated request for ``kind`` (``aurora``, ``table`` or ``bucket``).
+def plan_restore(
+    aws: Aws, stack: DrStack, kind: str, to: datetime | None, from_region: str | None = None
+) -> RestorePlan:
+    """The complete, validated request for ``kind`` (``aurora``, ``table`` or ``bucket``);
+    with ``from_region``, from the newest copy (at or before ``to``) in the recovery region.
 
     Raises:
-        OperatorError: no recovery point yet, ``to`` outside the window, a missing resource.
+        OperatorError: no recovery point yet, ``to`` outside the window, a missing resource,
+            ``from_region`` other than the recovery region the stack states.
     """
     builders: Mapping[str, Callable[[Aws, DrStack, datetime | None], RestorePlan]] = {
         "aurora": _plan_aurora,
         "table": _plan_table,
         "bucket": _plan_bucket,
     }
+    if from_region is not None:
+        check_from_region(stack, from_region, aws)
+        aws_there = aws.in_region(from_region)
+        target = discover_recovery(aws_there, stack)
     try:
-        plan = builders[kind](aws, stack, to)
+        if from_region is None:
+            plan = builders[kind](aws, stack, to)
+        else:
+            plan = _plan_copy(aws, stack, kind, to, target)
     except AWS_ERRORS as exc:
         raise OperatorError(aws_error_message(exc)) from None
+    if from_region is not None:
+        aws = aws_there
     client = aws.client(plan.service)
     shape = client.meta.service_model.operation_model(plan.operation).input_shape
     report = ParamValidator().validate(plan.request, shape)
@@ -158,7 +191,8 @@ def run_restore(
         OperatorError: (exit 1) the job or the instance failed, or did not finish within the
             poll's timeout.
     """
-    rto = stack.objective(RESTORE_FAILURE_MODE).rto_seconds
+    rto = stack.objective(plan.failure_mode).rto_seconds
+    source_aws, aws = aws, (aws.in_region(plan.region) if plan.region else aws)
     client = aws.client(plan.service)
     try:
         response = getattr(client, plan.method)(**plan.request)
@@ -179,11 +213,20 @@ def run_restore(
         "duration_seconds": round(seconds, 1),
         "rto_seconds": rto,
         "rto_met": seconds <= rto,
+        "failure_mode": plan.failure_mode,
     }
     if plan.kind == "aurora" and instance:
-        writer = _add_writer(aws, plan, poll, on_progress)
+        writer = _add_writer(aws, plan, poll, on_progress, source_aws)
         started = aws.clock()
-        canary = _read_canary(aws, stack, plan, writer["endpoint"], writer["port"])
+        canary = (
+            _read_canary(aws, stack, plan, writer["endpoint"], writer["port"])
+            if plan.region is None
+            else {
+                "verified": False,
+                "reason": "the stack's health check runs in its own region's VPC and cannot "
+                f"reach a cluster restored in {plan.region}",
+            }
+        )
         usable = seconds + writer.pop("instance_seconds") + (aws.clock() - started)
         result.update(writer)
         result["canary"] = canary
@@ -194,7 +237,7 @@ def run_restore(
             f"aws rds create-db-instance {aws.cli_flags()} --db-cluster-identifier "
             f"{plan.target} --db-instance-identifier {_instance_name(plan.target)} --engine "
             f"{_engine(plan)} --db-instance-class "
-            f"{_source_class(aws, plan.source) or '<the source writer class>'}  "
+            f"{_source_class(source_aws, plan.source) or '<the source writer class>'}  "
             "(a restored cluster has no instances)"
         )
     return result
@@ -261,13 +304,15 @@ def _add_writer(
     plan: RestorePlan,
     poll: Poll,
     on_progress: Callable[[float | None, str], None] | None,
+    source_aws: Aws,
 ) -> dict[str, Any]:
-    """Add the restored cluster's writer, in the source writer's class, and wait until it is
-    available: the restored cluster's endpoint then answers."""
+    """Add the restored cluster's writer, in the source writer's class (read with
+    ``source_aws``, in the source's region), and wait until it is available: the restored
+    cluster's endpoint then answers."""
     rds = aws.client("rds")
     name = _instance_name(plan.target)
     try:
-        instance_class = _source_class(aws, plan.source)
+        instance_class = _source_class(source_aws, plan.source)
         if instance_class is None:
             raise OperatorError(
                 f"the source cluster {plan.source} has no writer to take the instance class "
@@ -459,6 +504,130 @@ def _plan_table(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
             "window": [iso(earliest), iso(latest)],
         },
     )
+
+
+# --- from the copies in the recovery region -------------------------------------------------
+
+
+def check_from_region(stack: DrStack, from_region: str, aws: Aws) -> None:
+    """``--from-region`` must name the recovery region the stack states.
+
+    Raises:
+        OperatorError: (exit 2) a single-region stack, or another region.
+    """
+    recovery = stack.recovery
+    if recovery is None:
+        raise OperatorError(
+            f"--from-region {from_region}: stack {stack.name} has no recovery region (its "
+            "template states none: every backup stays in its own region); run without "
+            "--from-region"
+        )
+    if from_region != recovery.region:
+        raise OperatorError(
+            f"--from-region {from_region}: stack {stack.name} copies its backups to "
+            f"{recovery.region} (vault {recovery.vault}), not {from_region}: pass "
+            f"--from-region {recovery.region}"
+        )
+
+
+def _plan_copy(
+    aws: Aws, stack: DrStack, kind: str, to: datetime | None, target: RecoveryTarget
+) -> RestorePlan:
+    """A restore of the newest copy (at or before ``to``) in the recovery vault, into the
+    recovery stack's DB subnet group and security group (Aurora) and its key (every store).
+    Nothing is read in the stack's own region but its names (the region may be lost)."""
+    there = aws.in_region(target.region)
+    source = {
+        "aurora": lambda: stack.require("cluster_id", "Aurora cluster (AWS::RDS::DBCluster)"),
+        "table": lambda: stack.require("table_name", "DynamoDB table (AWS::DynamoDB::Table)"),
+        "bucket": lambda: stack.require(
+            "bucket_name", f"data bucket (AWS::S3::Bucket '*{DATA_BUCKET_FRAGMENT}*')"
+        ),
+    }[kind]()
+    point = _newest_copy(there, target, kind, source, to)
+    metadata = _restore_metadata(there, target.vault, point.arn)
+    resource_type = RESOURCE_TYPES[kind]
+    new = _new_name(source, aws.now(), 255 if kind == "table" else 63)
+    if kind == "aurora":
+        new = new.lower()
+        metadata = {k: v for k, v in metadata.items()
+                    if k.lower() not in {r.lower() for r in _SOURCE_REGION_ONLY}}  # fmt: skip
+        metadata.update({
+            "DBClusterIdentifier": new, "DBSubnetGroupName": target.subnet_group,
+            "VpcSecurityGroupIds": json.dumps([target.security_group]),
+            "KmsKeyId": target.key_arn,
+        })  # fmt: skip
+    elif kind == "table":
+        metadata.update(
+            {"targetTableName": new, "encryptionType": "KMS", "kmsMasterKeyArn": target.key_arn}
+        )
+    else:
+        new = new.lower()
+        metadata.update({
+            "DestinationBucketName": new, "NewBucket": "true", "Encrypted": "true",
+            "EncryptionType": "SSE-KMS", "KMSKey": target.key_arn,
+        })  # fmt: skip
+    metadata, left_out = documented_metadata(metadata, resource_type, False)
+    described = {**point.describe(None), "region": target.region, "vault": target.vault}
+    if to is not None:
+        described["at_or_before"] = iso(to)
+    return RestorePlan(
+        kind=kind,
+        service="backup",
+        operation="StartRestoreJob",
+        request=_backup_request(aws, stack, point, metadata, resource_type, new),
+        source=source,
+        target=new,
+        recovery_point=described,
+        left_out=left_out,
+        as_of=point.created,
+        region=target.region,
+        failure_mode=REGION_LOSS if REGION_LOSS in stack.objectives else RESTORE_FAILURE_MODE,
+    )
+
+
+def _newest_copy(
+    aws: Aws, target: RecoveryTarget, kind: str, name: str, to: datetime | None
+) -> _Point:
+    """The newest COMPLETED copy of the store in the recovery vault, at or before ``to``.
+    Copies are snapshots (a continuous point is copied as a snapshot), so there is no point in
+    time to choose inside a window; a copy's ``ResourceArn`` is its source resource's."""
+    pages = (
+        aws.client("backup")
+        .get_paginator("list_recovery_points_by_backup_vault")
+        .paginate(BackupVaultName=target.vault)
+    )
+    copies = [
+        p
+        for page in pages
+        for p in page["RecoveryPoints"]
+        if p.get("Status") == "COMPLETED"
+        and is_resource(str(p.get("ResourceArn", "")), kind, name)
+        and (to is None or p["CreationDate"] <= to)
+    ]
+    if not copies:
+        raise OperatorError(
+            f"no completed copy of {kind} {name} in vault {target.vault} ({target.region})"
+            + (f" at or before --to {iso(to)}" if to is not None else "")
+        )
+    newest = max(copies, key=lambda p: p["CreationDate"])
+    return _Point(newest["RecoveryPointArn"], newest["CreationDate"], False)
+
+
+def is_resource(arn: str, kind: str, name: str) -> bool:
+    """Whether ``arn`` is the store's, in the forms of the Service Authorization Reference:
+    ``arn:${Partition}:rds:${Region}:${Account}:cluster:${DbClusterInstanceName}``,
+    ``...:dynamodb:${Region}:${Account}:table/${TableName}``,
+    ``arn:${Partition}:s3:::${BucketName}``."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return False
+    service, resource = parts[2], parts[5]
+    return {
+        "aurora": service == "rds" and resource == f"cluster:{name}",
+        "table": service == "dynamodb" and resource == f"table/{name}",
+        "bucket": service == "s3" and resource == name,
+    }[kind]
 
 
 # --- shared -------------------------------------------------------------------------------

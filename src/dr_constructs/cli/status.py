@@ -1,4 +1,5 @@
-"""``status``: recovery points, PITR, the cluster's instances, restore tests and alarms.
+"""``status``: recovery points, PITR, the cluster's instances, restore tests and alarms, and
+for a stack with a recovery region the newest copy of each store there.
 
 Each section is read on its own: a call that is not allowed or not available (AccessDenied,
 an endpoint without the API, throttling that outlasts botocore's retries) marks only its
@@ -11,17 +12,19 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from ..contract import REGION_LOSS
 from .aws import AWS_ERRORS, Aws, error_code
 from .commands import iso
-from .discovery import DrStack
-from .restore import RESTORE_FAILURE_MODE, S3_RESTORE_LAG, is_continuous
+from .discovery import DrStack, Objective
+from .restore import RESTORE_FAILURE_MODE, S3_RESTORE_LAG, is_continuous, is_resource
 
 #: Recovery points serve the recovery from corruption: their age is held against its RPO.
 STATUS_FAILURE_MODE = RESTORE_FAILURE_MODE
 #: How far back to look for restore tests (AWS Backup keeps restore jobs about 30 days).
 RESTORE_TEST_LOOKBACK = timedelta(days=30)
 #: The sections of the report, each read independently.
-SECTIONS = ("recovery points", "PITR", "cluster topology", "last restore test", "alarms")
+SECTIONS = ("recovery points", "PITR", "cluster topology", "last restore test", "alarms",
+            "recovery copies")  # fmt: skip
 _BACKUP_TYPE = {"aurora": "Aurora", "table": "DynamoDB", "bucket": "S3"}
 T = TypeVar("T")
 
@@ -103,6 +106,7 @@ def collect_status(aws: Aws, stack: DrStack) -> dict[str, Any]:
                 )
         resource["last_restore_test"] = test if tests is not None else "not read"
     alarms = reader.section("alarms", lambda: _alarms_in_alarm(reader, stack.alarms))
+    recovery = _recovery_copies(aws, reader, stack, resources, now, breaches)
     return {
         "stack": stack.name,
         "region": aws.region_name,
@@ -116,6 +120,7 @@ def collect_status(aws: Aws, stack: DrStack) -> dict[str, Any]:
         "measured_against": STATUS_FAILURE_MODE,
         "resources": [_public(r) for r in resources],
         "alarms_in_alarm": alarms,
+        "recovery_region": recovery,
         "breaches": breaches,
         "unreadable": reader.unreadable,
     }
@@ -213,23 +218,76 @@ def _alarms_in_alarm(reader: _Reader, names: list[str]) -> list[str]:
     return sorted(firing)
 
 
+def _recovery_copies(
+    aws: Aws,
+    reader: _Reader,
+    stack: DrStack,
+    resources: list[dict[str, Any]],
+    now: datetime,
+    breaches: list[str],
+) -> dict[str, Any] | None:
+    """Each store's newest completed copy in the recovery vault (read in the recovery region),
+    its age held against the region-loss RPO when the stack states one; None for a
+    single-region stack (and no ``recovery_copy`` key on its stores)."""
+    recovery = stack.recovery
+    if recovery is None:
+        return None
+    regional = _Reader(aws.in_region(recovery.region))
+    regional.unreadable = reader.unreadable  # one list of what could not be read
+    points = regional.section(
+        f"recovery copies ({recovery.region})",
+        lambda: regional.pages(
+            "backup", "list_recovery_points_by_backup_vault", "RecoveryPoints",
+            BackupVaultName=recovery.vault,
+        ),
+    )  # fmt: skip
+    objective = stack.objectives.get(REGION_LOSS)
+    for resource in resources:
+        resource["recovery_copy"] = _newest_copy(
+            resource, points, now, objective, recovery.region, breaches
+        )
+    return {
+        "region": recovery.region,
+        "vault": recovery.vault,
+        "stack": recovery.stack,
+        "rpo_seconds": objective.rpo_seconds if objective else None,
+    }
+
+
 # --- per resource -------------------------------------------------------------------------
 
 
-def is_resource(arn: str, kind: str, name: str) -> bool:
-    """Whether ``arn`` is the store's, in the forms of the Service Authorization Reference:
-    ``arn:${Partition}:rds:${Region}:${Account}:cluster:${DbClusterInstanceName}``,
-    ``...:dynamodb:${Region}:${Account}:table/${TableName}``,
-    ``arn:${Partition}:s3:::${BucketName}``."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6:
-        return False
-    service, resource = parts[2], parts[5]
+def _newest_copy(
+    resource: Mapping[str, Any],
+    points: list[dict[str, Any]] | None,
+    now: datetime,
+    objective: Objective | None,
+    region: str,
+    breaches: list[str],
+) -> dict[str, Any] | str | None:
+    """The store's newest COMPLETED copy: a copy's ``ResourceArn`` is its source resource's
+    (copies of continuous points are snapshots, so every copy is one)."""
+    if points is None:
+        return "not read"
+    kind, name = resource["kind"], resource["name"]
+    mine = [p for p in points if p.get("Status") == "COMPLETED"
+            and is_resource(str(p.get("ResourceArn", "")), kind, name)]  # fmt: skip
+    newest = max(mine, key=lambda p: p["CreationDate"], default=None)
+    rpo = objective.rpo_seconds if objective else None
+    if newest is None:
+        if rpo is not None:
+            breaches.append(f"{kind} {name}: no copy in {region} (region-loss RPO {rpo}s)")
+        return None
+    age = round(max(0.0, (now - newest["CreationDate"]).total_seconds()))
+    met = None if rpo is None else age <= rpo
+    if met is False:
+        breaches.append(f"{kind} {name}: region-loss RPO {rpo}s (newest copy in {region})")
     return {
-        "aurora": service == "rds" and resource == f"cluster:{name}",
-        "table": service == "dynamodb" and resource == f"table/{name}",
-        "bucket": service == "s3" and resource == name,
-    }[kind]
+        "arn": newest["RecoveryPointArn"],
+        "created": iso(newest["CreationDate"]),
+        "age_seconds": age,
+        "rpo_met": met,
+    }
 
 
 def _recovery(resource: dict[str, Any], points: list[dict[str, Any]] | None, now: datetime) -> None:
