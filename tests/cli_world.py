@@ -46,7 +46,7 @@ OBJECTIVES = {
 }
 
 
-def _template(with_metadata: bool = True) -> dict[str, Any]:
+def _template(with_metadata: bool = True, recovery: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stack's template: CDK's logical ids, only resource types moto's CFN supports."""
     template: dict[str, Any] = {
         "Resources": {
@@ -76,6 +76,8 @@ def _template(with_metadata: bool = True) -> dict[str, Any]:
     }  # fmt: skip
     if with_metadata:
         template["Metadata"] = {"dr-constructs": {"objectives": OBJECTIVES}}
+    if recovery is not None:  # DrPlatform(recovery_region=...) states both
+        template["Metadata"] = {"dr-constructs": recovery}
     return template
 
 
@@ -162,13 +164,14 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return moto_endpoint
 
 
-def build_world(endpoint: str) -> World:
-    """Reset the moto server and deploy the stack there."""
+def build_world(endpoint: str, recovery: dict[str, Any] | None = None) -> World:
+    """Reset the moto server and deploy the stack there (``recovery``: the template's
+    ``dr-constructs`` Metadata of a stack with a recovery region)."""
     requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     world = World(endpoint)
     world.key_arn = world.client("kms").create_key(Description="DR data")["KeyMetadata"]["Arn"]
     cloudformation = world.client("cloudformation")
-    world.template_body = json.dumps(_template())
+    world.template_body = json.dumps(_template(recovery=recovery))
     cloudformation.create_stack(StackName=STACK, TemplateBody=world.template_body)
     resources = {
         r["LogicalResourceId"]: r
