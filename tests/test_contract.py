@@ -19,15 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Stack
+from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from botocore.session import get_session
 from botocore.stub import Stubber
 
-from dr_constructs import DrPlatform, contract
+from dr_constructs import DrPlatform, DrRecoveryRegion, RecoveryObjectives, Target, contract
 from dr_constructs.cli.aws import Aws
-from dr_constructs.cli.discovery import DrStack, Objective, discover
+from dr_constructs.cli.discovery import (
+    DrStack,
+    Objective,
+    RecoveryRegion,
+    discover,
+    discover_recovery,
+)
 from dr_constructs.cli.drill import plan_drill
 from dr_constructs.health_check.runtime import handler as health_check
 from dr_constructs.objectives import FailureMode
@@ -48,6 +54,7 @@ NAME_PROPERTIES = {
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::S3::Bucket": "BucketName",
     "AWS::IAM::Role": "RoleName",
+    "AWS::KMS::Alias": "AliasName",
 }
 _RANDOM = random.Random(19)
 
@@ -84,8 +91,14 @@ def deployed() -> tuple[DrPlatform, dict[str, Any], dict[str, str]]:
     return platform, template, physical
 
 
-def _cloudformation(template: dict[str, Any], physical: dict[str, str]) -> Any:
-    client = get_session().create_client("cloudformation", region_name=REGION)
+def _cloudformation(
+    template: dict[str, Any],
+    physical: dict[str, str],
+    stack_name: str = STACK,
+    region: str = REGION,
+    body: bool = True,
+) -> Any:
+    client = get_session().create_client("cloudformation", region_name=region)
     stubber = Stubber(client)
     summaries = [
         {
@@ -98,11 +111,12 @@ def _cloudformation(template: dict[str, Any], physical: dict[str, str]) -> Any:
         for logical_id, resource in template["Resources"].items()
     ]
     stubber.add_response(
-        "list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": STACK}
+        "list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": stack_name}
     )
-    stubber.add_response(
-        "get_template", {"TemplateBody": json.dumps(template)}, {"StackName": STACK}
-    )
+    if body:
+        stubber.add_response(
+            "get_template", {"TemplateBody": json.dumps(template)}, {"StackName": stack_name}
+        )
     stubber.activate()
     return client
 
@@ -161,6 +175,52 @@ def test_the_command_finds_the_canary_writer_beside_the_team_s_own_code() -> Non
     assert platform.canary is not None
     assert found.canary_function == physical[_logical_id(platform.canary.function)]
     assert (found.function_name, found.canary_function) == ("dr-function-test", "dr-canary-test")
+
+
+def test_the_command_finds_the_recovery_region_and_what_a_restore_there_uses() -> None:
+    """The primary template states the recovery region; in the recovery stack, the command
+    finds the subnet group, the restored clusters' security group and the key (by its alias)."""
+    recovery_region, recovery_stack = "us-west-2", "DrRecovery-test"
+    app = App(analytics_reporting=False)
+    there = Stack(app, recovery_stack, env=Environment(account=ACCOUNT, region=recovery_region))
+    region = DrRecoveryRegion(there, "Recovery", environment_suffix="test")
+    here = Stack(app, STACK, env=Environment(account=ACCOUNT, region=REGION))
+    target = Target(rpo=Duration.hours(6), rto=Duration.hours(8))
+    DrPlatform(here, "Dr", environment_suffix="test", recovery_region=region,
+               objectives=RecoveryObjectives(region_loss=target))  # fmt: skip
+    templates = {s: Template.from_stack(s).to_json() for s in (here, there)}
+    physical = {
+        s: {logical: _physical_id(s.stack_name, logical, resource)
+            for logical, resource in templates[s]["Resources"].items()}
+        for s in (here, there)
+    }  # fmt: skip
+    found = discover(Aws(region=REGION, overrides={"cloudformation": _cloudformation(
+        templates[here], physical[here])}), STACK)  # fmt: skip
+    assert found.recovery == RecoveryRegion(recovery_region, "dr-recovery-vault-test",
+                                            recovery_stack)  # fmt: skip
+    assert found.objectives[contract.REGION_LOSS] == Objective(6 * 3600, 8 * 3600)
+    # AWS KMS developer guide, key ARN example: arn:aws:kms:<region>:<account>:key/<key id>
+    key_arn = f"arn:aws:kms:{recovery_region}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    kms = get_session().create_client("kms", region_name=recovery_region)
+    kms_stub = Stubber(kms)
+    kms_stub.add_response(
+        "describe_key",
+        {"KeyMetadata": {"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "Arn": key_arn}},
+        {"KeyId": "alias/dr-recovery-test"},
+    )
+    kms_stub.activate()
+    cloudformation = _cloudformation(
+        templates[there], physical[there], recovery_stack, recovery_region, body=False
+    )
+    aws = Aws(overrides={f"cloudformation@{recovery_region}": cloudformation,
+                         f"kms@{recovery_region}": kms})  # fmt: skip
+    restore_into = discover_recovery(aws.in_region(recovery_region), found)
+    kms_stub.assert_no_pending_responses()
+    assert restore_into.subnet_group == physical[there][_logical_id(region.subnet_group)]
+    assert restore_into.subnet_group == "dr-recovery-test"
+    assert restore_into.security_group == physical[there][_logical_id(region.security_group)]
+    assert restore_into.key_arn == key_arn
+    assert (restore_into.region, restore_into.vault) == (recovery_region, region.vault_name)
 
 
 def _logical_id_of_l1(cfn: Any) -> str:
