@@ -36,6 +36,7 @@ from .cli_world import (
     STACK,
     SUFFIX,
     TABLE,
+    FakeTime,
     World,
     aws_env,  # noqa: F401  (fixture)
     build_world,
@@ -499,3 +500,50 @@ def test_the_recovery_key_is_read_from_its_alias_in_the_recovery_region(
     document = json.loads(_restore(world, recovery, "table").stdout)
     assert document["request"]["Metadata"]["kmsMasterKeyArn"] == recovery.key_arn
     assert f":kms:{RECOVERY}:" in recovery.key_arn
+
+
+def test_yes_starts_the_restore_in_the_recovery_region_and_holds_it_to_the_region_loss_rto(
+    world: World, recovery: Recovery
+) -> None:
+    """The bucket's copy restored with --yes: StartRestoreJob and DescribeRestoreJob go to
+    us-west-2's AWS Backup (the Stubber holds the only answers), and the time is measured
+    against the region-loss RTO (8 h)."""
+    arn = COPY_ARNS["bucket"].format(n=10800)
+    target = f"{world.bucket[:39].rstrip('-')}-restored-{STAMP}"
+
+    # botocore backup DescribeRestoreJobOutput: Status, PercentDone, CreatedResourceArn (an S3
+    # bucket ARN, Service Authorization Reference: arn:${Partition}:s3:::${BucketName})
+    def started(stubber: Stubber) -> None:
+        stubber.add_response("start_restore_job", {"RestoreJobId": "job-west-1"})
+        for status, extra in (
+            ("RUNNING", {"PercentDone": "40.00%"}),
+            (
+                "COMPLETED",
+                {"PercentDone": "100.00%", "CreatedResourceArn": f"arn:aws:s3:::{target}"},
+            ),
+        ):
+            stubber.add_response("describe_restore_job",
+                                 {"RestoreJobId": "job-west-1", "Status": status, **extra},
+                                 {"RestoreJobId": "job-west-1"})  # fmt: skip
+
+    copies, stubber = _recovery_backup(
+        world, _copies(world, FRESH), _metadata_answer("bucket", arn), started
+    )
+    time = FakeTime()
+    cloudformation, _ = world.cloudformation()
+    result = invoke(
+        ["restore", "bucket", "--stack", STACK, "--from-region", RECOVERY, "--yes", "--json",
+         "--interval", "1800"],
+        overrides={"cloudformation": cloudformation,
+                   f"cloudformation@{RECOVERY}": _recovery_cloudformation(world, recovery),
+                   f"backup@{RECOVERY}": copies},
+        now=lambda: NOW, sleep=time.sleep, clock=time.clock,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stubber.assert_no_pending_responses()
+    document = json.loads(result.stdout)
+    assert document["result"] == {
+        "job_id": "job-west-1", "status": "COMPLETED", "created": f"arn:aws:s3:::{target}",
+        "duration_seconds": 1800.0, "rto_seconds": 8 * 3600, "rto_met": True,
+        "failure_mode": "region_loss",
+    }  # fmt: skip
