@@ -144,18 +144,16 @@ def plan_restore(
         "bucket": _plan_bucket,
     }
     if from_region is not None:
-        check_from_region(stack, from_region, aws)
-        aws_there = aws.in_region(from_region)
-        target = discover_recovery(aws_there, stack)
+        check_from_region(stack, from_region)
+        target = discover_recovery(aws.in_region(from_region), stack)
     try:
         if from_region is None:
             plan = builders[kind](aws, stack, to)
         else:
             plan = _plan_copy(aws, stack, kind, to, target)
+            aws = aws.in_region(from_region)  # the request goes to the recovery region
     except AWS_ERRORS as exc:
         raise OperatorError(aws_error_message(exc)) from None
-    if from_region is not None:
-        aws = aws_there
     client = aws.client(plan.service)
     shape = client.meta.service_model.operation_model(plan.operation).input_shape
     report = ParamValidator().validate(plan.request, shape)
@@ -509,7 +507,7 @@ def _plan_table(aws: Aws, stack: DrStack, to: datetime | None) -> RestorePlan:
 # --- from the copies in the recovery region -------------------------------------------------
 
 
-def check_from_region(stack: DrStack, from_region: str, aws: Aws) -> None:
+def check_from_region(stack: DrStack, from_region: str) -> None:
     """``--from-region`` must name the recovery region the stack states.
 
     Raises:
