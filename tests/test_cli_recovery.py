@@ -196,11 +196,11 @@ def _copy(world: World, kind: str, age: timedelta, status: str = "COMPLETED") ->
 
 
 def _copies(world: World, ages: dict[str, timedelta]) -> list[dict[str, Any]]:
-    """Two completed copies of each store (``age`` and twice it) and a newer one still
-    in progress (a copy job not yet done: AWS Backup's RecoveryPointStatus PARTIAL)."""
+    """Two completed copies of each store (``age`` and twice it) and a newer one still being
+    made (botocore ``backup`` RecoveryPointStatus ``CREATING``), which no command may use."""
     return [
         *(_copy(world, kind, age * n) for kind, age in ages.items() for n in (1, 2)),
-        *(_copy(world, kind, timedelta(minutes=1), "PARTIAL") for kind in ages),
+        *(_copy(world, kind, timedelta(minutes=1), "CREATING") for kind in ages),
     ]
 
 
@@ -249,7 +249,7 @@ def test_status_shows_the_newest_copy_of_each_store_within_the_region_loss_rpo(
     }  # fmt: skip
     assert {r["kind"]: r["recovery_copy"] for r in report["resources"]} == {
         kind: {
-            "arn": COPY_ARNS[kind].format(n=int(age.total_seconds())),  # not the PARTIAL one
+            "arn": COPY_ARNS[kind].format(n=int(age.total_seconds())),  # not the CREATING one
             "created": (NOW - age).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "age_seconds": int(age.total_seconds()),
             "rpo_met": True,
