@@ -221,7 +221,7 @@ def _tests_table(resources: list[dict[str, Any]], rto_seconds: int, rpo_seconds:
         tests.add_row(
             resource["kind"], f"{test['job_id']} {test['status']}", test["started"],
             f"[{'green' if test['rto_met'] else 'red'}]{took}[/]",
-            f"[{age_colour}]{human(round(age)) if isinstance(age, float) else age or '-'}[/]",
+            f"[{age_colour}]{_measure(age)}[/]",
             test["validation"] or "-",
         )  # fmt: skip
         if test.get("validation_message"):
@@ -229,6 +229,12 @@ def _tests_table(resources: list[dict[str, Any]], rto_seconds: int, rpo_seconds:
     if notes:
         tests.caption = "\n".join(notes)
     return tests
+
+
+def _measure(seconds: Any) -> str:
+    if isinstance(seconds, float):
+        return human(round(seconds))
+    return "not read" if seconds == "not read" else "not measured"
 
 
 # --- restore --------------------------------------------------------------------------------
