@@ -252,6 +252,10 @@ def test_status_json_end_to_end(world: World) -> None:
             "started": (NOW - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "duration_seconds": 42 * 60,
             "validation": "SUCCESSFUL",
+            "validation_message": None,
+            "data_age_seconds": None,  # no measurement published in the lookback
+            "time_to_usable_seconds": None,
+            "data_age_met": None,
             "rto_met": True,
         },
     }
@@ -277,6 +281,86 @@ def test_status_json_end_to_end(world: World) -> None:
     assert report["unreadable"] == []
     assert report["objectives"] == OBJECTIVES and report["objectives_from_stack"] is True
     assert report["stack"] == STACK and report["region"] == "us-east-1"
+
+
+def _publish(world: World, resource_type: str, **values: float) -> None:
+    """What the restore tests publish (contract.py's names), four hours ago."""
+    world.client("cloudwatch").put_metric_data(
+        Namespace="DrConstructs/RestoreTesting",
+        MetricData=[
+            {"MetricName": name, "Value": value, "Unit": "Seconds",
+             "Timestamp": NOW - timedelta(hours=4),
+             "Dimensions": [{"Name": "ResourceType", "Value": resource_type}]}
+            for name, value in values.items()
+        ],
+    )  # fmt: skip
+
+
+def test_status_holds_aurora_s_time_to_usable_and_data_age_against_the_objectives(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last Aurora restore test took 42 minutes as a restore job, but the copy answered
+    its first query 5 hours after the job started: the RTO (4 hours) is missed. Its data age
+    (95 s) meets the RPO. AWS Backup's validation message is shown as the state machine
+    wrote it."""
+    _publish(world, "Aurora", DataAge=95.0, TimeToUsable=5 * 3600.0)
+    _publish(world, "DynamoDB", DataAge=7200.0)  # a table test older than the RPO: no job
+    cloudformation, _ = world.cloudformation()
+    backup = world.client("backup")
+    stubber = Stubber(backup)
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault", {"RecoveryPoints": _vault_points(
+            world, timedelta(minutes=10))}, {"BackupVaultName": VAULT},
+    )  # fmt: skip
+    message = "the restored cluster awsbackup-restore-test5c1d9e72 holds the heartbeat row of x"
+    jobs = [{**job, "ValidationStatusMessage": message} for job in _restore_test_jobs(world)]
+    stubber.add_response("list_restore_jobs", {"RestoreJobs": jobs})
+    stubber.activate()
+    result = invoke(
+        ["status", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup}, now=lambda: NOW,
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    test = report["resources"][0]["last_restore_test"]
+    assert test == {
+        "job_id": "test-1", "status": "COMPLETED",
+        "started": (NOW - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_seconds": 42 * 60, "validation": "SUCCESSFUL", "validation_message": message,
+        "data_age_seconds": 95.0, "time_to_usable_seconds": 5 * 3600.0, "data_age_met": True,
+        "rto_met": False,
+    }  # fmt: skip
+    assert report["breaches"] == [f"aurora {CLUSTER}: restore test vs RTO 14400s"]
+    assert result.exit_code == 1
+
+    # the table: shown for people too, the RTO column judged on what was measured
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: no cell wraps
+    text = invoke(
+        ["status", "--stack", STACK],
+        overrides={"cloudformation": world.cloudformation()[0], "backup": _status_backup(
+            world, timedelta(minutes=10))[0]}, now=lambda: NOW,
+    ).output  # fmt: skip
+    assert "usable 5h 00m (job 42m 00s)" in text and "1m 35s" in text
+
+
+def test_status_reads_the_jobs_when_the_measurements_cannot_be_read(world: World) -> None:
+    cloudformation, _ = world.cloudformation()
+    backup, _ = _status_backup(world)
+    cloudwatch = world.client("cloudwatch")
+    stubber = Stubber(cloudwatch)
+    stubber.add_client_error("get_metric_data", "AccessDenied", http_status_code=403)
+    stubber.add_response("describe_alarms", {"MetricAlarms": [], "CompositeAlarms": []})
+    stubber.activate()
+    result = invoke(
+        ["status", "--stack", STACK, "--json"],
+        overrides={"cloudformation": cloudformation, "backup": backup, "cloudwatch": cloudwatch},
+        now=lambda: NOW,
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    test = report["resources"][0]["last_restore_test"]
+    assert test["validation"] == "SUCCESSFUL" and test["data_age_seconds"] == "not read"
+    assert test["rto_met"] is True  # judged on the job's duration, what could be read
+    assert {"section": "restore test measurements", "call": "cloudwatch:GetMetricData",
+            "error": "AccessDenied"} in report["unreadable"]  # fmt: skip
 
 
 def test_a_completed_continuous_bucket_point_is_restorable_15_minutes_back(world: World) -> None:
@@ -316,7 +400,7 @@ def test_status_screen(world: World) -> None:
     out = result.stdout
     assert f"writer {WRITER} (us-east-1a); readers {READER} (us-east-1b)" in out
     assert "2h 00m (beyond RPO)" in out
-    assert "42m 00s (RTO 4h 00m)" in out
+    assert "time (RTO 4h 00m)" in out and "42m 00s" in out
     assert "Alarms in ALARM: none" in out
     assert "STOPPED since" in out
     assert f"Objective breached: bucket {world.bucket}: RPO 3600s" in out

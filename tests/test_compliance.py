@@ -134,13 +134,22 @@ def restore_testing_acknowledgements(name: str) -> set[tuple[str, str]]:
             (f"{prefix}{pattern}]", "RestoreTesting/Policy")
             for pattern in (
                 "dynamodb:<AWS::Region>:<AWS::AccountId>:table/awsbackup-restore-test-*",
-                "rds:<AWS::Region>:<AWS::AccountId>:cluster:awsbackup-restore-test*",
                 "backup:<AWS::Region>:<AWS::AccountId>:recovery-point:*",
                 "dynamodb:<AWS::Region>:<AWS::AccountId>:table/*/backup/*",
                 f"s3:::awsbackup-restore-test-*/health-check/dr-{writer}-{SUFFIXES[name]}.json",
             )
         ),
     }
+    # Aurora's restore test adds an instance to restored clusters (restore_testing/aurora.py)
+    found |= {
+        (f"{prefix.rsplit('[', 1)[0]}[Resource::*]", "RestoreTesting/AuroraProof/Policy"),
+        *(
+            (f"{prefix}rds:<AWS::Region>:<AWS::AccountId>:{pattern}]",
+             "RestoreTesting/AuroraProof/Policy")
+            for pattern in ("db:awsbackup-restore-test*", "cluster:awsbackup-restore-test*",
+                            "pg:default.aurora-postgresql*", "og:default:aurora-postgresql*")
+        ),
+    }  # fmt: skip
     if name == "own_code":
         found |= {(rule, "Canary/Policy") for rule, path in ACKNOWLEDGED["AwsSolutions"]
                   if path == "Function/Policy"}  # fmt: skip
@@ -293,10 +302,31 @@ WILDCARD_RESOURCES |= {
     ),
     ("DrRestoreTestingPolicy", ("cloudwatch:PutMetricData",), "*"),
     ("DrRestoreTestingPolicy", ("dynamodb:GetItem",), ":table/awsbackup-restore-test-*"),
-    ("DrRestoreTestingPolicy", ("rds:DescribeDBClusters",), ":cluster:awsbackup-restore-test*"),
     ("DrRestoreTestingPolicy", ("backup:DescribeRecoveryPoint",), ":recovery-point:*"),
     ("DrRestoreTestingPolicy", ("backup:DescribeRecoveryPoint",), ":table/*/backup/*"),
-}
+    # Aurora's restore test (restore_testing/aurora.py): the instance it adds to a restored
+    # cluster and that cluster, named by AWS Backup's prefix; the default parameter and option
+    # groups the instance gets; reports, measurements, log delivery and traces on "*"
+    *(
+        ("DrRestoreTestingAuroraProofPolicy", ("rds:AddTagsToResource", "rds:CreateDBInstance"),
+         pattern)
+        for pattern in (":db:awsbackup-restore-test*", ":cluster:awsbackup-restore-test*",
+                        ":pg:default.aurora-postgresql*", ":og:default:aurora-postgresql*")
+    ),
+    ("DrRestoreTestingAuroraProofPolicy", ("rds:DeleteDBInstance", "rds:DescribeDBInstances"),
+     ":db:awsbackup-restore-test*"),
+    ("DrRestoreTestingAuroraProofPolicy", ("rds:DescribeDBClusters",),
+     ":cluster:awsbackup-restore-test*"),
+    ("DrRestoreTestingAuroraProofPolicy", ("backup:PutRestoreValidationResult",), "*"),
+    ("DrRestoreTestingAuroraProofPolicy", ("cloudwatch:PutMetricData",), "*"),
+    ("DrRestoreTestingAuroraProofPolicy", tuple(sorted((
+        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"))), "*"),
+    ("DrRestoreTestingAuroraProofPolicy", ("xray:GetSamplingRules", "xray:GetSamplingTargets",
+                                           "xray:PutTelemetryRecords", "xray:PutTraceSegments"),
+     "*"),
+}  # fmt: skip
 #: AWS-managed policies attached to roles, by role logical-id prefix.
 AWS_MANAGED_POLICIES = {
     # AWS Backup's service-role policies (acknowledged AwsSolutions-IAM4, see backup.py).

@@ -960,6 +960,39 @@ def test_verify_reads_copies_in_other_partitions(aws: Aws, source: str, copy: st
     assert connect.calls[0]["host"] == copy
 
 
+def test_verify_measures_the_data_age_and_the_time_to_usable_from_the_times_given(
+    aws: Aws,
+) -> None:
+    """The restore test's state machine passes the point in time restored and the restore
+    job's start (ASL has no date arithmetic): the row's age at that point, and the time from
+    the job's start to this first successful read."""
+    connect = FakeConnect()
+    connect.heartbeats["canary"] = [[FUNCTION, WRITTEN]]
+    job_created = datetime.now(UTC) - timedelta(minutes=25)
+    before = datetime.now(UTC)
+    report = _verify(aws, connect, {
+        "endpoint": RESTORED_ENDPOINT, "port": 5432,
+        "restored_at": (WRITTEN + timedelta(seconds=90)).isoformat().replace("+00:00", "Z"),
+        "job_created_at": job_created.isoformat(),
+    })  # fmt: skip
+    after = datetime.now(UTC)
+    canary = report["canary"]
+    assert report["status"] == "ok" and canary["data_age_seconds"] == 90.0
+    assert (before - job_created).total_seconds() <= canary["time_to_usable_seconds"]
+    assert canary["time_to_usable_seconds"] <= (after - job_created).total_seconds()
+
+
+def test_verify_with_a_time_that_is_not_iso_fails_naming_it(aws: Aws) -> None:
+    connect = FakeConnect()
+    connect.heartbeats["canary"] = [[FUNCTION, WRITTEN]]
+    report = _verify(aws, connect, {"endpoint": RESTORED_ENDPOINT, "port": 5432,
+                                    "restored_at": "yesterday"})  # fmt: skip
+    assert report["status"] == "failed"
+    assert report["canary"]["error"] == (
+        "HealthCheckError: restored_at 'yesterday' is not an ISO 8601 time"
+    )
+
+
 def test_verify_of_a_copy_without_the_row_fails_naming_the_table(aws: Aws) -> None:
     connect = FakeConnect()  # no canary row
     report = _verify(aws, connect, {"endpoint": RESTORED_ENDPOINT, "port": 5432})

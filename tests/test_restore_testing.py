@@ -6,6 +6,7 @@ import fnmatch
 import io
 import itertools
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -55,7 +56,10 @@ def _logical_id(template: Template, type_: str, contains: str = "") -> str:
 def test_snapshot(template: Template, snapshot_json: Any) -> None:
     body = normalised(template)["Resources"]
     assert {
-        k: v for k, v in body.items() if k.startswith("DrRestoreTesting") or "RestoreT" in k
+        k: v
+        for k, v in body.items()
+        if (k.startswith("DrRestoreTesting") or "RestoreT" in k)
+        and not k.startswith("DrRestoreTestingAuroraProof")  # test_restore_testing_aurora's
     } == snapshot_json
 
 
@@ -187,6 +191,7 @@ def test_validation_function_reads_only_restored_copies(template: Template) -> N
     writes = {a for s in statements.values() for a in _as_list(s["Action"])} - {
         "backup:PutRestoreValidationResult", "cloudwatch:PutMetricData", "logs:CreateLogStream",
         "logs:PutLogEvents", "sqs:SendMessage", "kms:GenerateDataKey",
+        "states:StartExecution",  # Aurora's restore test: see test_restore_testing_aurora
     }  # fmt: skip
     assert all(a.split(":")[1].startswith(("Get", "Describe", "Decrypt")) for a in writes)
 
@@ -214,7 +219,10 @@ def test_alarms_hold_the_measurements_to_the_objectives(
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["TreatMissingData"] == "notBreaching"  # no restore test that day
     stats = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
-    assert {s["Metric"]["MetricName"] for s in stats} == {metric}
+    names = {s["Metric"]["Dimensions"][0]["Value"]: s["Metric"]["MetricName"] for s in stats}
+    # Aurora's restore time is its time to usable: see test_restore_testing_aurora
+    aurora = "TimeToUsable" if metric == "RestoreTime" else metric
+    assert names == {"Aurora": aurora, "DynamoDB": metric, "S3": metric}
     assert {s["Metric"]["Namespace"] for s in stats} == {METRIC_NAMESPACE}
     assert sorted(s["Metric"]["Dimensions"][0]["Value"] for s in stats) == [
         "Aurora", "DynamoDB", "S3",
@@ -277,8 +285,17 @@ def test_validation_may_read_every_documented_restored_copy(
 ) -> None:
     """The IAM resource patterns match AWS's documented names of restored copies (the
     Aurora cluster identifier starts with awsbackup-restore-test, no hyphen guaranteed)."""
-    statement = {"DynamoDB": "ReadRestoredCanaryItem", "S3": "ReadRestoredCanaryObject",
-                 "Aurora": "DescribeRestoredCluster"}[restored.split()[0]]  # fmt: skip
+    if restored.startswith("Aurora"):  # the state machine's role acts on restored clusters
+        statements = {
+            s["Sid"]: s for k, p in resources_of(template, "AWS::IAM::ManagedPolicy").items()
+            if k.startswith("DrRestoreTestingAuroraProofPolicy")
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+        }  # fmt: skip
+        (pattern,) = _patterns(statements["DescribeRestoredCluster"])
+        assert fnmatch.fnmatchcase(RESTORED[restored], pattern), (restored, pattern)
+        return
+    statement = {"DynamoDB": "ReadRestoredCanaryItem",
+                 "S3": "ReadRestoredCanaryObject"}[restored]  # fmt: skip
     (pattern,) = _patterns(_validation_statements(template)[statement])
     arn = RESTORED[restored] + (f"/{CANARY_OBJECT}" if restored == "S3" else "")
     assert fnmatch.fnmatchcase(arn, pattern), (arn, pattern)
@@ -344,7 +361,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     with mock_aws():
-        clients = {n: boto3.client(n) for n in ("dynamodb", "s3", "rds", "cloudwatch")}
+        clients = {n: boto3.client(n) for n in ("dynamodb", "s3", "stepfunctions", "cloudwatch")}
+        # Aurora's restore test, which the validator starts (moto records the executions)
+        machine = clients["stepfunctions"].create_state_machine(
+            name="dr-restore-test-aurora-prod", definition=json.dumps(
+                {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/dr-restore-test-aurora-prod",
+        )["stateMachineArn"]  # fmt: skip
+        monkeypatch.setenv("AURORA_STATE_MACHINE_ARN", machine)
         # moto has no restore jobs: the real service model, stubbed
         clients["backup"] = boto3.client("backup")
         yield clients
@@ -461,14 +485,6 @@ def _restored_bucket(aws: dict[str, Any], canary_at: datetime | None,
     return arn
 
 
-def _restored_cluster(aws: dict[str, Any], arn: str = RESTORED["Aurora"]) -> str:
-    aws["rds"].create_db_cluster(
-        DBClusterIdentifier=_name(arn), Engine="aurora-postgresql",
-        MasterUsername="dradmin", MasterUserPassword="not-a-real-password-1",
-    )  # fmt: skip
-    return arn
-
-
 def test_a_snapshot_copy_with_the_canary_passes_and_measures_rto_and_rpo(aws: Any) -> None:
     _restored_table(aws, SNAPSHOT_TIME - timedelta(seconds=50))
     result = _run(aws, _job("DynamoDB"), "SUCCESSFUL", point="SNAPSHOT")
@@ -539,13 +555,50 @@ def test_restored_bucket_without_the_canary_fails(aws: Any) -> None:
     assert "has no canary object" in result["message"]
 
 
+def _executions(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    sfn = aws["stepfunctions"]
+    arn = os.environ["AURORA_STATE_MACHINE_ARN"]
+    return [
+        sfn.describe_execution(executionArn=e["executionArn"])
+        for e in sfn.list_executions(stateMachineArn=arn)["executions"]
+    ]
+
+
 @pytest.mark.parametrize("restored", ["Aurora", "Aurora (hyphen)"])
-def test_restored_cluster_must_be_available(aws: Any, restored: str) -> None:
-    arn = _restored_cluster(aws, RESTORED[restored])
-    result = _run(aws, _job("Aurora", created=arn), "SUCCESSFUL")
-    assert result["validation"] == "SUCCESSFUL", result
-    assert "is available" in result["message"]
-    assert "DataAge" not in _metrics(aws, "Aurora")  # not queried: no data age claimed
+def test_a_restored_cluster_is_handed_to_the_state_machine(aws: Any, restored: str) -> None:
+    """A restored cluster has no instance to query: the validator starts Aurora's restore test
+    with what ASL cannot compute (the instance's name, the point in time restored, the job's
+    start), named after the job, and neither reports nor publishes itself."""
+    job = _job("Aurora", created=RESTORED[restored], point="CONTINUOUS")
+    result = _run(aws, job, None, point="CONTINUOUS")
+    (execution,) = _executions(aws)
+    assert execution["name"] == JOB_ID and result["execution"] == execution["executionArn"]
+    cluster = RESTORED[restored].rsplit(":", 1)[1]
+    assert json.loads(execution["input"]) == {
+        "restore_job_id": JOB_ID, "cluster_identifier": cluster,
+        "instance_identifier": f"{cluster}-1",
+        # a continuous point: restored to its latest restorable time, the job's start
+        "restored_at": RESTORE_STARTED.isoformat(),
+        "job_created_at": RESTORE_STARTED.isoformat(), "restore_time_seconds": 720.0,
+    }  # fmt: skip
+    assert _metrics(aws, "Aurora") == {}  # the state machine publishes them
+
+
+def test_the_added_instance_fits_rds_identifiers() -> None:
+    """RDS DB instance identifiers: 1-63 letters, digits or hyphens, no hyphen at the end and
+    no two in a row (RDS API reference, CreateDBInstance DBInstanceIdentifier)."""
+    longest = "awsbackup-restore-test" + "a" * 38 + "-b"  # a 62-character cluster identifier
+    for cluster in ("awsbackup-restore-test5c1d9e72", longest, longest[:61] + "-"):
+        name = validation.instance_name(cluster)
+        assert len(name) <= 63 and re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", name), name
+        assert "--" not in name
+
+
+def test_a_cluster_that_cannot_be_handed_over_fails_validation(aws: Any) -> None:
+    os.environ["AURORA_STATE_MACHINE_ARN"] += "-gone"
+    result = _run(aws, _job("Aurora"), "FAILED", point="SNAPSHOT")
+    assert result["validation"] == "FAILED" and "StateMachineDoesNotExist" in result["message"]
+    assert _metrics(aws, "Aurora")["ValidationFailed"] == 1.0
 
 
 def test_a_copy_outside_the_documented_names_fails_clearly(aws: Any) -> None:
@@ -582,18 +635,17 @@ def test_jobs_of_other_plans_are_left_alone(aws: Any, created_by: dict[str, str]
 @pytest.mark.parametrize(
     ("resource_type", "point", "measured"),
     [("DynamoDB", "SNAPSHOT", {"RestoreTime", "DataAge", "ValidationFailed"}),
-     ("S3", "CONTINUOUS", {"RestoreTime", "DataAge", "ValidationFailed"}),
-     ("Aurora", None, {"RestoreTime", "ValidationFailed"})],
+     ("S3", "CONTINUOUS", {"RestoreTime", "DataAge", "ValidationFailed"})],
 )  # fmt: skip
 def test_documented_restore_jobs_are_validated_and_measured(
     aws: Any, resource_type: str, point: str | None, measured: set[str]
 ) -> None:
     """AWS's documented plan ARN, restored names and ARNs, both kinds of recovery point: a
-    result reported to AWS Backup and the metrics published (Aurora's data is not read, so it
-    has no data age)."""
+    result reported to AWS Backup and the metrics published (Aurora's: see
+    test_restore_testing_aurora)."""
     {"DynamoDB": lambda: _restored_table(aws, SNAPSHOT_TIME),
-     "S3": lambda: _restored_bucket(aws, RESTORE_STARTED - timedelta(minutes=2)),
-     "Aurora": lambda: _restored_cluster(aws)}[resource_type]()  # fmt: skip
+     "S3": lambda: _restored_bucket(aws, RESTORE_STARTED - timedelta(minutes=2))}[
+        resource_type]()  # fmt: skip
     result = _run(aws, _job(resource_type, point=point or "SNAPSHOT"), "SUCCESSFUL", point=point)
     assert result["validation"] == "SUCCESSFUL", result
     assert set(_metrics(aws, resource_type)) == measured

@@ -142,6 +142,9 @@ def az_drill(zone: str) -> str:
 #: The restore tests' measurements (dimension ``ResourceType``), published by the validator.
 RESTORE_TESTING_NAMESPACE = "DrConstructs/RestoreTesting"
 RESTORE_TIME, DATA_AGE, VALIDATION_FAILED = "RestoreTime", "DataAge", "ValidationFailed"
+#: Aurora's restore tests also measure the time from the restore job's start to the first
+#: successful query of the restored copy (an instance added, the canary row read).
+TIME_TO_USABLE = "TimeToUsable"
 #: The health check's failed reports, counted by a metric filter on its log group.
 HEALTH_CHECK_NAMESPACE = "DrConstructs/HealthCheck"
 HEALTH_CHECK_FAILURES = "Failures"

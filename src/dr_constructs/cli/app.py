@@ -134,7 +134,7 @@ def status(aws: Aws, stack: DrStack, as_json: bool) -> int:
     for resource in report["resources"]:
         if resource["kind"] == "aurora":
             out.print(_topology_line(resource), markup=False)
-    out.print(_tests_table(report["resources"], objective.rto_seconds))
+    out.print(_tests_table(report["resources"], objective.rto_seconds, objective.rpo_seconds))
     out.print(_copies_table(report))
     alarms = report["alarms_in_alarm"]
     out.print(
@@ -225,27 +225,45 @@ def _topology_line(resource: dict[str, Any]) -> str:
     )
 
 
-def _tests_table(resources: list[dict[str, Any]], rto_seconds: int) -> Table:
+def _tests_table(resources: list[dict[str, Any]], rto_seconds: int, rpo_seconds: int) -> Table:
+    """The last restore test per store: the time it took until usable (Aurora, when measured:
+    the job, an instance added, the first query; otherwise the restore job) against the RTO,
+    the restored data's age against the RPO, and AWS Backup's validation."""
     tests = Table(title="Last restore test (AWS Backup restore testing)")
-    for column in ("resource", "job", "started", "duration", "validation"):
+    for column in ("resource", "job", "started", f"time (RTO {human(rto_seconds)})",
+                   f"data age (RPO {human(rpo_seconds)})", "validation"):  # fmt: skip
         tests.add_column(column)
+    notes = []
     for resource in resources:
         test = resource["last_restore_test"]
         if not isinstance(test, dict):
             shown = "[yellow]not read[/]" if test == "not read" else "[yellow]none yet[/]"
-            tests.add_row(resource["kind"], shown, "-", "-", "-")
+            tests.add_row(resource["kind"], shown, "-", "-", "-", "-")
             continue
-        colour = "green" if test["rto_met"] else "red"
-        duration = test["duration_seconds"]
+        duration, usable = test["duration_seconds"], test.get("time_to_usable_seconds")
+        took = human(duration) if duration is not None else "running"
+        if isinstance(usable, float):
+            took = f"usable {human(round(usable))} (job {took})"
+        age = test.get("data_age_seconds")
+        met = test.get("data_age_met")
+        age_colour = "yellow" if met is None else "green" if met else "red"
         tests.add_row(
-            resource["kind"],
-            f"{test['job_id']} {test['status']}",
-            test["started"],
-            f"[{colour}]{human(duration) if duration is not None else 'running'} "
-            f"(RTO {human(rto_seconds)})[/]",
+            resource["kind"], f"{test['job_id']} {test['status']}", test["started"],
+            f"[{'green' if test['rto_met'] else 'red'}]{took}[/]",
+            f"[{age_colour}]{_measure(age)}[/]",
             test["validation"] or "-",
-        )
+        )  # fmt: skip
+        if test.get("validation_message"):
+            notes.append(f"{resource['kind']}: {test['validation_message']}")
+    if notes:
+        tests.caption = "\n".join(notes)
     return tests
+
+
+def _measure(seconds: Any) -> str:
+    if isinstance(seconds, float):
+        return human(round(seconds))
+    return "not read" if seconds == "not read" else "not measured"
 
 
 # --- restore --------------------------------------------------------------------------------

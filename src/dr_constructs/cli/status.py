@@ -1,6 +1,11 @@
 """``status``: recovery points, PITR, the cluster's instances, restore tests and alarms, and
 for a stack with a recovery region the newest copy of each store there.
 
+The last restore test of each store shows AWS Backup's validation status and message, and
+the newest measurements the restore tests published (namespace ``DrConstructs/RestoreTesting``,
+dimension ``ResourceType``): the data age against the RPO and, for Aurora, the time to usable
+(the restore job's start to the first query of the copy) against the RTO.
+
 Each section is read on its own: a call that is not allowed or not available (AccessDenied,
 an endpoint without the API, throttling that outlasts botocore's retries) marks only its
 section as not read, with the call and the error code, and the others are still shown.
@@ -12,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from ..contract import REGION_LOSS
+from ..contract import DATA_AGE, REGION_LOSS, RESTORE_TESTING_NAMESPACE, TIME_TO_USABLE
 from .aws import AWS_ERRORS, Aws, error_code
 from .commands import iso
 from .discovery import DrStack, Objective
@@ -23,9 +28,17 @@ STATUS_FAILURE_MODE = RESTORE_FAILURE_MODE
 #: How far back to look for restore tests (AWS Backup keeps restore jobs about 30 days).
 RESTORE_TEST_LOOKBACK = timedelta(days=30)
 #: The sections of the report, each read independently.
-SECTIONS = ("recovery points", "PITR", "cluster topology", "last restore test", "alarms",
-            "recovery copies")  # fmt: skip
+SECTIONS = (
+    "recovery points", "PITR", "cluster topology", "last restore test",
+    "restore test measurements", "alarms", "recovery copies",
+)  # fmt: skip
 _BACKUP_TYPE = {"aurora": "Aurora", "table": "DynamoDB", "bucket": "S3"}
+#: What the restore tests measure per store: (metric, key in the report).
+_MEASURED = {
+    "aurora": ((DATA_AGE, "data_age_seconds"), (TIME_TO_USABLE, "time_to_usable_seconds")),
+    "table": ((DATA_AGE, "data_age_seconds"),),
+    "bucket": ((DATA_AGE, "data_age_seconds"),),
+}
 T = TypeVar("T")
 
 
@@ -89,21 +102,14 @@ def collect_status(aws: Aws, stack: DrStack) -> dict[str, Any]:
     resources = _resources(reader, stack)
     points = reader.section("recovery points", lambda: _vault_points(reader, stack))
     tests = reader.section("last restore test", lambda: _restore_tests(reader, stack, now))
+    measured = reader.section("restore test measurements", lambda: _measurements(reader, now))
     breaches: list[str] = []
     for resource in resources:
         _recovery(resource, points, now)
         _judge_rpo(resource, objective.rpo_seconds, now, breaches)
         test = None if tests is None else _last_test(tests, resource)
         if test is not None:
-            test["rto_met"] = (
-                test["duration_seconds"] is not None
-                and test["duration_seconds"] <= objective.rto_seconds
-            )
-            if not test["rto_met"] or test["validation"] == "FAILED":
-                breaches.append(
-                    f"{resource['kind']} {resource['name']}: restore test vs RTO "
-                    f"{objective.rto_seconds}s"
-                )
+            _judge_test(resource, test, measured, objective, breaches)
         resource["last_restore_test"] = test if tests is not None else "not read"
     alarms = reader.section("alarms", lambda: _alarms_in_alarm(reader, stack.alarms))
     recovery = _recovery_copies(aws, reader, stack, resources, now, breaches)
@@ -204,6 +210,52 @@ def _restore_tests(reader: _Reader, stack: DrStack, now: datetime) -> list[Mappi
         "backup", "list_restore_jobs", "RestoreJobs", ByCreatedAfter=now - RESTORE_TEST_LOOKBACK
     )
     return [job for job in jobs if (job.get("CreatedBy") or {}).get("RestoreTestingPlanArn")]
+
+
+def _measurements(reader: _Reader, now: datetime) -> dict[tuple[str, str], float]:
+    """The newest value of each restore-test measurement of the lookback, by (store kind,
+    metric): hourly maxima, newest first (GetMetricData ``ScanBy``)."""
+    wanted = [(kind, metric) for kind, pairs in _MEASURED.items() for metric, _ in pairs]
+    response = reader.call(
+        "cloudwatch", "get_metric_data", StartTime=now - RESTORE_TEST_LOOKBACK, EndTime=now,
+        ScanBy="TimestampDescending",
+        MetricDataQueries=[
+            {"Id": f"m{index}", "ReturnData": True, "MetricStat": {
+                "Metric": {"Namespace": RESTORE_TESTING_NAMESPACE, "MetricName": metric,
+                           "Dimensions": [{"Name": "ResourceType",
+                                           "Value": _BACKUP_TYPE[kind]}]},
+                "Period": 3600, "Stat": "Maximum",
+            }}
+            for index, (kind, metric) in enumerate(wanted)
+        ],
+    )  # fmt: skip
+    found: dict[tuple[str, str], float] = {}
+    for result in response.get("MetricDataResults", []):
+        points = sorted(zip(result.get("Timestamps", []), result.get("Values", []), strict=False))
+        if points:
+            found[wanted[int(result["Id"][1:])]] = float(points[-1][1])
+    return found
+
+
+def _judge_test(
+    resource: Mapping[str, Any], test: dict[str, Any],
+    measured: dict[tuple[str, str], float] | None, objective: Objective, breaches: list[str],
+) -> None:  # fmt: skip
+    """The test's measurements against the objectives: the data age against the RPO, and the
+    time to usable (Aurora, when measured) or else the restore job's duration against the
+    RTO; a breach for each missed, and for a FAILED validation."""
+    kind, name = resource["kind"], resource["name"]
+    for metric, key in _MEASURED[kind]:
+        test[key] = "not read" if measured is None else measured.get((kind, metric))
+    age = test["data_age_seconds"]
+    test["data_age_met"] = age <= objective.rpo_seconds if isinstance(age, float) else None
+    usable = test.get("time_to_usable_seconds")
+    took = usable if isinstance(usable, float) else test["duration_seconds"]
+    test["rto_met"] = took is not None and took <= objective.rto_seconds
+    if not test["rto_met"] or test["validation"] == "FAILED":
+        breaches.append(f"{kind} {name}: restore test vs RTO {objective.rto_seconds}s")
+    if test["data_age_met"] is False:
+        breaches.append(f"{kind} {name}: restored data age vs RPO {objective.rpo_seconds}s")
 
 
 def _alarms_in_alarm(reader: _Reader, names: list[str]) -> list[str]:
@@ -358,6 +410,7 @@ def _last_test(jobs: list[Mapping[str, Any]], resource: Mapping[str, Any]) -> di
         "started": iso(job["CreationDate"]),
         "duration_seconds": round((done - job["CreationDate"]).total_seconds()) if done else None,
         "validation": job.get("ValidationStatus"),
+        "validation_message": job.get("ValidationStatusMessage"),
     }
 
 

@@ -33,6 +33,7 @@ from ..contract import (
     RESTORE_TESTING_NAMESPACE,
     RESTORE_TIME,
     RESTORED_NAME_PREFIXES,
+    TIME_TO_USABLE,
     VALIDATION_FAILED,
 )
 from ..database import DrDatabase
@@ -42,6 +43,7 @@ from ..keys import logs_encryption_key
 from ..observability import DrObservability
 from ..parts import arn_in_account, private_lambda, via_service
 from ..storage import DrBucket
+from .aurora import AuroraDataProof
 
 #: Every Sunday at 05:00 UTC.
 WEEKLY = events.Schedule.cron(minute="0", hour="5", week_day="SUN")
@@ -75,10 +77,11 @@ RESTORED_COPIES_REASON = (
 RECOVERY_POINT_PATTERNS = (("backup", "recovery-point:*"), ("dynamodb", "table/*/backup/*"))
 #: Why the validation Lambda runs outside the VPC (HIPAA/NIST/PCI LambdaInsideVPC, CKV_AWS_117).
 OUTSIDE_VPC_REASON = (
-    "The restore-validation Lambda calls AWS control-plane APIs only (AWS Backup, RDS, "
-    "CloudWatch) plus one read of a restored DynamoDB item and S3 object; it opens no database "
-    "connection. From the DR VPC's isolated subnets it would need interface endpoints for "
-    "AWS Backup, RDS and CloudWatch (about 9 endpoint-AZs, billed hourly) to run once a week. "
+    "The restore-validation Lambda calls AWS control-plane APIs only (AWS Backup, Step "
+    "Functions, CloudWatch) plus one read of a restored DynamoDB item and S3 object; it opens "
+    "no database connection. From the DR VPC's isolated subnets it would need interface "
+    "endpoints for AWS Backup, Step Functions and CloudWatch (about 9 endpoint-AZs, billed "
+    "hourly) to run once a week. "
     "Its role and its narrow policy, not network placement, bound what it can reach."
 )
 
@@ -94,14 +97,19 @@ class DrRestoreTesting(Construct):
       and key; the table and bucket are restored under the stack's key. AWS Backup deletes
       every restored copy after ``validation_window`` (or once it is validated).
     * A validation Lambda, run by each restore job's final "Restore Job State Change" event:
-      the restored table and bucket must hold the health check's canary item and object, the
-      restored cluster must be available. It reports SUCCESSFUL or FAILED (with the reason) to
-      AWS Backup with ``PutRestoreValidationResult``. It acts on jobs of this plan only (the
-      job's ``CreatedBy.RestoreTestingPlanArn`` is the plan's ARN).
-    * Measured RTO and RPO: restore time (completion - creation) and data age (the point in
-      time restored - the canary's timestamp in the restored copy; that point is the
-      snapshot's time, or for a continuous point the restore job's start, as AWS restores it
-      to its latest restorable time) per resource type in
+      the restored table and bucket must hold the health check's canary item and object. It
+      reports SUCCESSFUL or FAILED (with the reason) to AWS Backup with
+      ``PutRestoreValidationResult``. It acts on jobs of this plan only (the job's
+      ``CreatedBy.RestoreTestingPlanArn`` is the plan's ARN).
+    * For a restored Aurora cluster, which has no instance, the Lambda starts a Step Functions
+      state machine (:class:`~dr_constructs.restore_testing.aurora.AuroraDataProof`,
+      ``aurora``) that adds an instance, has the health check read the restored heartbeat
+      row, deletes the instance, and reports and measures like the Lambda, with the time to
+      usable (the restore job's start to the first successful query) besides.
+    * Measured RTO and RPO: restore time (completion - creation; Aurora: time to usable) and
+      data age (the point in time restored - the canary's timestamp in the restored copy;
+      that point is the snapshot's time, or for a continuous point the restore job's start,
+      as AWS restores it to its latest restorable time) per resource type in
       ``DrConstructs/RestoreTesting``, on the dashboard against the objectives, with alarms
       to the topic when a test fails or fails validation, takes longer than ``rto``, or
       restores data older than ``rpo``.
@@ -187,7 +195,17 @@ class DrRestoreTesting(Construct):
         self._stack = Stack.of(self)
         self.plan = self._plan(vault, schedule, start_hours, selection_days)
         self.selections = self._selections(vault, database, bucket, validation_hours)
-        self.function = self._validation_function(vault, function, database, bucket, logs_key,
+        key = logs_key or logs_encryption_key(
+            self, "LogsKey", description=f"DR restore tests ({self.suffix})",
+            removal_policy=removal_policy,
+        )  # fmt: skip
+        check.claim("state machine", f"dr-restore-test-aurora-{self.suffix}")
+        #: The state machine that adds an instance to a restored cluster and reads its data.
+        self.aurora = AuroraDataProof(
+            self, "AuroraProof", database=database, health_check=function, key=key,
+            timeout=validation_window, suffix=self.suffix, removal_policy=removal_policy,
+        )  # fmt: skip
+        self.function = self._validation_function(vault, function, database, bucket, key,
                                                   removal_policy)  # fmt: skip
         self._alarms(observability)
 
@@ -268,15 +286,11 @@ class DrRestoreTesting(Construct):
         health_check: DrFunction,
         database: DrDatabase,
         bucket: DrBucket | None,
-        logs_key: kms.IKey | None,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> lambda_.Function:
         """The Lambda that validates each restored copy (with its role, logs and dead letters),
-        invoked when a restore job ends."""
-        key = logs_key or logs_encryption_key(
-            self, "LogsKey", description=f"DR restore tests ({self.suffix})",
-            removal_policy=removal_policy,
-        )  # fmt: skip
+        invoked when a restore job ends; Aurora's it hands to the state machine."""
         function_name = f"dr-restore-validation-{self.suffix}"
         built = private_lambda(
             self, function_name=function_name,
@@ -313,6 +327,7 @@ class DrRestoreTesting(Construct):
                 {database.partition_key_name: {"S": health_check.canary_item_key}}
             ),
             "CANARY_OBJECT_KEY": health_check.canary_object_key,
+            "AURORA_STATE_MACHINE_ARN": self.aurora.state_machine.state_machine_arn,
         }
 
     def _statements(
@@ -343,11 +358,6 @@ class DrRestoreTesting(Construct):
                 },
             ),
             iam.PolicyStatement(
-                sid="DescribeRestoredCluster",
-                actions=["rds:DescribeDBClusters"],
-                resources=[arn_in_account("rds", f"cluster:{_restored('Aurora')}")],
-            ),
-            iam.PolicyStatement(
                 sid="TellContinuousFromSnapshotPoints",
                 actions=["backup:DescribeRecoveryPoint"],
                 resources=[arn_in_account(*pattern) for pattern in RECOVERY_POINT_PATTERNS],
@@ -356,6 +366,11 @@ class DrRestoreTesting(Construct):
                 sid="ReadBackupRules",
                 actions=["backup:GetBackupPlan"],
                 resources=[vault.plan.backup_plan_arn],
+            ),
+            iam.PolicyStatement(
+                sid="StartAuroraRestoreTest",
+                actions=["states:StartExecution"],
+                resources=[self.aurora.state_machine.state_machine_arn],
             ),
         ]
 
@@ -398,8 +413,13 @@ class DrRestoreTesting(Construct):
 
     def _alarms(self, observability: DrObservability) -> None:
         """Alarms on the measured figures, thresholds from the objectives, and their graphs."""
-        #: Restore time per resource type (seconds), the highest of the day.
-        self.restore_time = _measured(RESTORE_TIME, "Maximum", "Restore time (s)")
+        #: Time until the restored copy is usable per resource type (seconds), the highest of
+        #: the day: the restore job's duration for DynamoDB and S3; for Aurora the time to
+        #: usable (job, instance added, first query), which the RTO is about.
+        self.restore_time = _measured(
+            RESTORE_TIME, "Maximum", "Restore time, Aurora time to usable (s)",
+            aurora=TIME_TO_USABLE,
+        )  # fmt: skip
         #: Data age at the recovery point per resource type (seconds), the highest of the day.
         self.data_age = _measured(DATA_AGE, "Maximum", "Data age (s)")
         #: Failed restore tests or validations per day.
@@ -413,7 +433,7 @@ class DrRestoreTesting(Construct):
                 "RestoreTimeAboveRto", self.restore_time, threshold=self.rto_seconds,
                 evaluation_periods=1,
                 description=f"A restore test took longer than the RTO objective "
-                f"({self.rto_seconds} s)",
+                f"({self.rto_seconds} s) to give a usable copy (Aurora: until the first query)",
             ),
             observability.add_alarm(
                 "RestoredDataOlderThanRpo", self.data_age, threshold=self.rpo_seconds,
@@ -424,7 +444,7 @@ class DrRestoreTesting(Construct):
         ]  # fmt: skip
         observability.dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Restore tests: restore time (s) vs RTO",
+                title="Restore tests: restore time, Aurora time to usable (s) vs RTO",
                 left=[self.restore_time],
                 left_annotations=[
                     cloudwatch.HorizontalAnnotation(value=self.rto_seconds, label="RTO objective")
@@ -466,20 +486,23 @@ def _acknowledge_restored_copies(policy: iam.ManagedPolicy, health_check: DrFunc
             for pattern in (
                 in_account.format("dynamodb", f"table/{_restored('DynamoDB')}"),
                 f"arn:<AWS::Partition>:s3:::{_restored('S3')}/{health_check.canary_object_key}",
-                in_account.format("rds", f"cluster:{_restored('Aurora')}"),
                 *(in_account.format(*pattern) for pattern in RECOVERY_POINT_PATTERNS),
             )
         ),
     )
 
 
-def _measured(metric_name: str, statistic: str, label: str) -> cloudwatch.MathExpression:
-    """``metric_name``'s ``statistic``, the highest over the resource types."""
+def _measured(
+    metric_name: str, statistic: str, label: str, *, aurora: str | None = None
+) -> cloudwatch.MathExpression:
+    """``metric_name``'s ``statistic`` (for Aurora ``aurora``'s, if given), the highest over
+    the resource types."""
     return cloudwatch.MathExpression(
         expression="MAX([" + ", ".join(t.lower() for t in RESOURCE_TYPES) + "])",
         using_metrics={
             t.lower(): cloudwatch.Metric(
-                namespace=METRIC_NAMESPACE, metric_name=metric_name,
+                namespace=METRIC_NAMESPACE,
+                metric_name=(aurora or metric_name) if t == "Aurora" else metric_name,
                 dimensions_map={"ResourceType": t}, statistic=statistic,
                 period=_METRICS_PERIOD,
             )

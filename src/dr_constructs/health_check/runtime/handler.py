@@ -71,7 +71,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 __all__ = [
@@ -383,7 +383,9 @@ def verify_restored_cluster(
 ) -> dict[str, Any]:
     """Read the newest heartbeat row of a restored copy of this stack's cluster.
 
-    ``request`` is ``{"endpoint": <cluster endpoint>, "port": <port>}``. The endpoint must be
+    ``request`` is ``{"endpoint": <cluster endpoint>, "port": <port>}``, with optionally
+    ``restored_at`` and ``job_created_at`` (ISO 8601) to measure the copy's data age and time
+    to usable (see :func:`_measured`). The endpoint must be
     another cluster's endpoint in the same account and Region as the cluster of the secret
     (the same ``cluster-<id>.<region>`` part). The function connects to it over TLS as
     ``dr_restore_validator`` (IAM database authentication, a token signed with the function's
@@ -444,7 +446,40 @@ def _read_canary(
             f"{HEARTBEAT_TABLE} has no row in the restored copy", details=details
         )
     writer, checked_at = rows[0]
-    return {**details, "writer": str(writer), "checked_at": _iso(checked_at)}
+    return {
+        **details, "writer": str(writer), "checked_at": _iso(checked_at),
+        **_measured(request, checked_at, _utc_now()),
+    }  # fmt: skip
+
+
+def _measured(
+    request: Mapping[str, Any], checked_at: datetime, read_at: datetime
+) -> dict[str, Any]:
+    """What the restore tests measure, from the times given in the request (ASL has no date
+    arithmetic): ``data_age_seconds`` (``restored_at``, the point in time restored, minus the
+    row's time) and ``time_to_usable_seconds`` (the first successful read minus
+    ``job_created_at``, the restore job's start)."""
+    given = {key: _request_time(request, key) for key in ("restored_at", "job_created_at")}
+    measured: dict[str, Any] = {}
+    if given["restored_at"] is not None:
+        measured["data_age_seconds"] = _seconds(given["restored_at"] - checked_at)
+    if given["job_created_at"] is not None:
+        measured["time_to_usable_seconds"] = _seconds(read_at - given["job_created_at"])
+    return measured
+
+
+def _request_time(request: Mapping[str, Any], key: str) -> datetime | None:
+    if request.get(key) is None:
+        return None
+    try:
+        at = datetime.fromisoformat(str(request[key]))
+    except ValueError:
+        raise HealthCheckError(f"{key} {request[key]!r} is not an ISO 8601 time") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _seconds(delta: timedelta) -> float:
+    return round(max(delta.total_seconds(), 0.0), 3)
 
 
 def build_ssl_context(ca_file: str | None) -> ssl.SSLContext:

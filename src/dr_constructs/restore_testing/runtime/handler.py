@@ -7,7 +7,11 @@ equal to the plan's own ARN, ``RESTORE_TESTING_PLAN_ARN``) it:
 1. measures the restore time (``CompletionDate - CreationDate``, the RTO a real restore of
    that recovery point would take) and publishes it as ``RestoreTime`` (seconds);
 2. checks the restored copy at the data level: the DynamoDB table and the S3 bucket must hold
-   the health check's canary item and object; the Aurora cluster must be ``available``;
+   the health check's canary item and object. A restored Aurora cluster has no instance to
+   query: for a completed Aurora job it starts the state machine ``AURORA_STATE_MACHINE_ARN``
+   instead (named after the job; input: the job's id, the cluster and the instance to add,
+   the point in time restored, the job's start and its restore time), which adds an instance,
+   reads the canary row, reports and publishes the measurements itself;
 3. measures how old the newest data in the copy was at the point in time restored, the RPO
    actually achieved, and publishes it as ``DataAge`` (seconds): that point in time minus
    the canary's ``checked_at`` in the copy. The point in time is the snapshot's time
@@ -23,7 +27,8 @@ The handler never raises for a job it validated: every failure ends up in the re
 
 It depends on the standard library at import time; boto3 comes with the Lambda runtime.
 Environment: ``RESTORE_TESTING_PLAN_ARN``, ``METRIC_NAMESPACE``, ``CANARY_ITEM_KEY`` (the
-canary item's key, DynamoDB JSON), ``CANARY_OBJECT_KEY`` (the canary object's key).
+canary item's key, DynamoDB JSON), ``CANARY_OBJECT_KEY`` (the canary object's key),
+``AURORA_STATE_MACHINE_ARN`` (Aurora's restore test).
 """
 
 from __future__ import annotations
@@ -87,19 +92,20 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
             raise ValidationError(
                 f"the restore job ended {job['Status']}: {job.get('StatusMessage', '')}".strip()
             )
-        validate, name_of = _VALIDATORS[resource_type]
         created = job["CreatedResourceArn"]
-        _check_restored_name(resource_type, name_of(created))
-        checked_at, detail = validate(client, created)
+        _check_restored_name(resource_type, _NAMES[resource_type](created))
+        if resource_type == "Aurora":
+            # the state machine adds an instance, reads the data, reports and measures
+            return {**result, **_start_aurora_proof(client, job, metrics.get(RESTORE_TIME))}
+        checked_at, detail = _VALIDATORS[resource_type](client, created)
         result["detail"] = detail
-        if checked_at is not None:
-            restored_at, clock = _restored_point_in_time(client, job)
-            metrics[DATA_AGE] = max((restored_at - checked_at).total_seconds(), 0.0)
-            result.update(
-                canary_checked_at=checked_at.isoformat(),
-                restored_point_in_time=restored_at.isoformat(),
-                data_age_clock=clock,
-            )
+        restored_at, clock = _restored_point_in_time(client, job)
+        metrics[DATA_AGE] = max((restored_at - checked_at).total_seconds(), 0.0)
+        result.update(
+            canary_checked_at=checked_at.isoformat(),
+            restored_point_in_time=restored_at.isoformat(),
+            data_age_clock=clock,
+        )
         validation, message = "SUCCESSFUL", detail
     except Exception as error:  # every failure is reported, never raised
         validation, message = "FAILED", f"{type(error).__name__}: {error}"
@@ -127,6 +133,36 @@ def handler(event: dict[str, Any], context: object = None, clients: Any = None) 
     level = logging.INFO if validation == "SUCCESSFUL" else logging.WARNING
     LOGGER.log(level, "restore validation: %s", json.dumps(result, default=str))
     return result
+
+
+def _start_aurora_proof(
+    client: Callable[[str], Any], job: dict[str, Any], restore_time: float | None
+) -> dict[str, Any]:
+    """Start the Aurora restore test's state machine for this job (named after the job, so a
+    redelivered event starts nothing new) with what it cannot compute itself: the instance's
+    name, the point in time restored and the job's start (ASL has no date arithmetic)."""
+    cluster = _cluster_name(job["CreatedResourceArn"])
+    restored_at, clock = _restored_point_in_time(client, job)
+    request = {
+        "restore_job_id": job["RestoreJobId"],
+        "cluster_identifier": cluster,
+        "instance_identifier": instance_name(cluster),
+        "restored_at": restored_at.isoformat(),
+        "job_created_at": job["CreationDate"].isoformat(),
+        "restore_time_seconds": restore_time or 0.0,
+    }
+    execution = client("stepfunctions").start_execution(
+        stateMachineArn=os.environ["AURORA_STATE_MACHINE_ARN"],
+        name=job["RestoreJobId"][:80],
+        input=json.dumps(request),
+    )
+    return {"execution": execution["executionArn"], "input": request, "data_age_clock": clock}
+
+
+def instance_name(cluster: str) -> str:
+    """The instance a restore test adds to a restored cluster: the cluster's identifier, cut
+    to fit RDS's 63 characters, and ``-1`` (as ``dr-constructs restore aurora`` names it)."""
+    return cluster[:61].rstrip("-") + "-1"
 
 
 def _restored_point_in_time(
@@ -214,22 +250,13 @@ def _validate_bucket(client: Callable[[str], Any], arn: str) -> tuple[datetime, 
     return checked_at, f"bucket {bucket} holds the canary object of {checked_at.isoformat()}"
 
 
-def _validate_cluster(client: Callable[[str], Any], arn: str) -> tuple[None, str]:
-    (cluster,) = client("rds").describe_db_clusters(DBClusterIdentifier=arn)["DBClusters"]
-    if cluster["Status"] != "available":
-        raise ValidationError(f"the restored cluster is {cluster['Status']}, not available")
-    # The restored cluster has the admin password of the recovery point, which rotation may
-    # have changed since: the data is not queried, so Aurora reports no DataAge.
-    return None, f"cluster {cluster['DBClusterIdentifier']} is available"
-
-
-_Validator = Callable[[Callable[[str], Any], str], tuple[datetime | None, str]]
-#: Per resource type: the check of the restored copy, and its name in the created ARN.
-_VALIDATORS: dict[str, tuple[_Validator, Callable[[str], str]]] = {
-    "DynamoDB": (_validate_table, _table_name),
-    "S3": (_validate_bucket, _bucket_name),
-    "Aurora": (_validate_cluster, _cluster_name),
-}
+_Validator = Callable[[Callable[[str], Any], str], tuple[datetime, str]]
+#: Per resource type: the restored copy's name in the created ARN.
+_NAMES: dict[str, Callable[[str], str]] = {
+    "DynamoDB": _table_name, "S3": _bucket_name, "Aurora": _cluster_name,
+}  # fmt: skip
+#: The check of a restored table or bucket (Aurora's is the state machine's).
+_VALIDATORS: dict[str, _Validator] = {"DynamoDB": _validate_table, "S3": _validate_bucket}
 
 
 def _timestamp(value: Any, where: str) -> datetime:
