@@ -66,9 +66,16 @@ def invoke(args: list[str], **settings: Any) -> Result:
     return CliRunner().invoke(cli, args, obj=settings)
 
 
+@pytest.fixture(scope="module")
+def deployed(moto_endpoint: str) -> World:  # noqa: F811
+    """The stack, deployed on the moto server once for the module: the tests read it, add
+    stacks of other names, and put back what they change (an alarm's state)."""
+    return build_world(moto_endpoint)
+
+
 @pytest.fixture
-def world(aws_env: str) -> World:  # noqa: F811
-    return build_world(aws_env)
+def world(aws_env: str, deployed: World) -> World:  # noqa: F811
+    return deployed
 
 
 def _point(world: World, kind: str, arn: str, age: timedelta) -> dict[str, Any]:
@@ -213,10 +220,17 @@ def _status_backup(world: World, bucket_age: timedelta = timedelta(hours=2)) -> 
     return backup, stubber
 
 
-def test_status_json_end_to_end(world: World) -> None:
-    world.client("cloudwatch").set_alarm_state(
-        AlarmName="dr-test-AuroraHighCpu", StateValue="ALARM", StateReason="test"
-    )
+@pytest.fixture
+def cpu_alarm_in_alarm(world: World) -> Iterator[str]:
+    """The cluster's CPU alarm in ALARM for one test, then back in the state it was in."""
+    cloudwatch, name = world.client("cloudwatch"), "dr-test-AuroraHighCpu"
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+    yield name
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=alarm["StateValue"], StateReason="test")
+
+
+def test_status_json_end_to_end(world: World, cpu_alarm_in_alarm: str) -> None:
     cloudformation, cfn_stub = world.cloudformation()
     backup, backup_stub = _status_backup(world)
     result = invoke(
@@ -276,7 +290,7 @@ def test_status_json_end_to_end(world: World) -> None:
         "rpo_met": False,
         "last_restore_test": None,
     }  # fmt: skip
-    assert report["alarms_in_alarm"] == ["dr-test-AuroraHighCpu"]
+    assert report["alarms_in_alarm"] == [cpu_alarm_in_alarm]
     assert report["breaches"] == [f"bucket {world.bucket}: RPO 3600s"]
     assert report["unreadable"] == []
     assert report["objectives"] == OBJECTIVES and report["objectives_from_stack"] is True

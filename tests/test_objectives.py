@@ -1025,12 +1025,8 @@ def test_multi_az_db_cluster_fails_over_within_35_seconds() -> None:
     assert posture.kind == "Multi-AZ DB cluster"
 
 
-def test_the_posture_reads_each_template_once_in_the_constructor_and_once_at_synth(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The stack's template is rendered through jsii (StackTemplate.of) once for DrPlatform's
-    check and its backup alarm windows, and once for the report and checks at synth (issue 19:
-    it was rendered twice in each)."""
+def _count_renderings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The stack paths StackTemplate.of renders, in order, from now on."""
     from dr_constructs import templates
 
     rendered: list[str] = []
@@ -1041,11 +1037,33 @@ def test_the_posture_reads_each_template_once_in_the_constructor_and_once_at_syn
         return render(cls, stack)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(templates.StackTemplate, "of", classmethod(counted))
+    return rendered
+
+
+def test_the_posture_is_computed_once_per_synth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack's template is rendered through jsii (StackTemplate.of) once, for DrPlatform's
+    check, its dashboard text and backup alarm windows; the report written at synth is of
+    those postures, not rendered and computed again (issue 19)."""
+    rendered = _count_renderings(monkeypatch)
     stack = new_stack()
-    DrPlatform(stack, "Dr")
+    platform = DrPlatform(stack, "Dr")
     assert rendered == ["Test"]
     Template.from_stack(stack)
-    assert rendered == ["Test", "Test"]
+    assert rendered == ["Test"]
+    report = PostureReport.of(stack).to_dict()
+    assert report["postures"] == [p.to_dict() for p in platform.postures]
+    assert rendered == ["Test"]
+
+
+def test_stores_bound_at_synth_are_assessed_at_synth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hand-composed layer's stores (``check_at_synth``) are assessed when the app is
+    synthesized, from one rendering shared by the report and the check."""
+    rendered = _count_renderings(monkeypatch)
+    stack = new_stack()
+    DrDatabase(stack, "Data", network=DrNetwork(stack, "Network"), objectives=RecoveryObjectives())
+    assert rendered == []
+    Template.from_stack(stack)
+    assert rendered == ["Test"]
 
 
 def test_objectives_hand_out_durations_per_failure_mode() -> None:

@@ -417,6 +417,39 @@ def test_stores_built_by_another_library_are_assessed(tmp_path: Path) -> None:
     assert "MultiAZ: true" in postures["Legacy", AZ].rto_remedy
 
 
+def _stores_app(tmp_path: Path, **context: Any) -> App:
+    app = App(outdir=str(tmp_path), analytics_reporting=False, context=context or None)
+    stack = Stack(app, "S", env=ENV)
+    _table(stack, pitr=True, policy=RemovalPolicy.RETAIN)
+    s3.Bucket(stack, "Bucket", versioned=True, removal_policy=RemovalPolicy.RETAIN)
+    return app
+
+
+def test_the_construct_paths_come_from_the_cloud_assembly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check names each store by its construct path from the assembly's logical-id
+    metadata, without walking the construct tree through jsii; with that metadata turned off
+    (``aws:cdk:disable-logicalId-metadata``), from the tree, alike."""
+    from dr_constructs import posture_check
+
+    walked: list[str] = []
+    walk = posture_check.construct_paths
+
+    def counted(stack: Stack) -> dict[str, str]:
+        walked.append(stack.node.path)
+        return walk(stack)
+
+    monkeypatch.setattr(posture_check, "construct_paths", counted)
+    from_assembly = _run(_stores_app(tmp_path / "assembly"))
+    assert walked == []
+    from_tree = _run(_stores_app(tmp_path / "tree", **{"aws:cdk:disable-logicalId-metadata": True}))
+    assert walked == ["S"]
+    rows = [[p.to_dict() for p in run.check.postures["S"]] for run in (from_assembly, from_tree)]
+    assert rows[0] == rows[1]
+    assert {row["resource"] for row in rows[0]} == {"S/Table", "S/Bucket"}
+
+
 # --- A consumer's app with DrPlatform and the check ---------------------------------------------
 
 

@@ -348,3 +348,30 @@ def test_a_template_rendered_from_constructs_names_what_it_left_out() -> None:
     value = App([stack]).value(stack, {"Fn::GetAtt": ["DataKey", "Arn"]})
     assert isinstance(value, RefTo) and value.resource.type == ""
     assert _selects({"Resources": [{"Fn::GetAtt": ["DataKey", "Arn"]}]}).selects is not True
+
+
+def test_a_stack_rendered_from_its_constructs_holds_its_own_l1s_only() -> None:
+    """StackTemplate.of and construct_paths find the stack's L1s whatever made them (an L2's
+    child made in jsii, a plain CfnResource, whose type only the construct knows) and leave out
+    those of a nested stack, which has a template of its own."""
+    from aws_cdk import App as CdkApp
+    from aws_cdk import CfnResource, NestedStack, Stack
+    from aws_cdk import aws_s3 as s3
+
+    from dr_constructs.templates import construct_paths
+
+    stack = Stack(CdkApp(), "S")
+    s3.Bucket(stack, "Bucket")
+    CfnResource(stack, "Table", type="AWS::DynamoDB::Table", properties={"TableName": "t"})
+    CfnResource(stack, "Handle", type="AWS::CloudFormation::WaitConditionHandle")
+    s3.Bucket(NestedStack(stack, "Nested"), "Inner")
+    rendered = StackTemplate.of(stack)
+    assert {i: r["Type"] for i, r in rendered.resources.items()} == {
+        "Bucket83908E77": "AWS::S3::Bucket",
+        "Table": "AWS::DynamoDB::Table",
+    }
+    assert rendered.resources["Table"]["Properties"] == {"TableName": "t"}
+    assert rendered.paths == {"Bucket83908E77": "S/Bucket/Resource", "Table": "S/Table"}
+    paths = construct_paths(stack)
+    assert paths["Handle"] == "S/Handle" and "Bucket83908E77" in paths
+    assert not any("Inner" in path for path in paths.values())

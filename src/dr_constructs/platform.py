@@ -459,10 +459,13 @@ class DrPlatform(Construct):
     def _check_objectives(self) -> list[Posture]:
         """Every data store against :attr:`objectives` (raises on a breach), and the stack's
         posture report."""
-        PostureReport.of(self).add(self.objectives, self._stores, check_at_synth=False)
-        # The stores' templates, rendered once for the check and the backup alarm windows.
+        # The stores' templates, rendered once for the check, the backup alarm windows and the
+        # report, which writes these postures (the dashboard's) instead of computing them again.
         self._templates: Templates = {}
         postures = self.objectives.check(self._stores, templates=self._templates)
+        PostureReport.of(self).add(
+            self.objectives, self._stores, check_at_synth=False, checked=(postures, self._templates)
+        )
         # The template states its objectives, for tools that read the deployed stack (the
         # dr-constructs operator command): Metadata "dr-constructs".
         targets = self.objectives.targets

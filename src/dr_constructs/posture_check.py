@@ -24,8 +24,10 @@ An assurance module: the core layers never import it.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import (
@@ -36,6 +38,7 @@ from aws_cdk import (
     PolicyViolation,
     Stack,
 )
+from constructs import IConstruct
 
 from ._version import __version__
 from .errors import DrConfigurationError
@@ -132,14 +135,10 @@ class DrPostureCheck:
 
 def _templates(context: IPolicyValidationContext) -> dict[StackTemplate, str]:
     """The stage's templates, each with its file, read with its stack's name and tags."""
-    stacks = {
-        construct.node.path: construct
-        for construct in context.app_construct.node.find_all()
-        if Stack.is_stack(construct)
-    }
+    root = context.app_construct.node.root
     found: dict[StackTemplate, str] = {}
     for entry in context.stack_templates:
-        stack: Any = stacks.get(entry.stack_construct_path)
+        stack: Any = _stack_at(root, entry.stack_construct_path)
         name = (
             stack.stack_name
             if stack is not None
@@ -152,10 +151,48 @@ def _templates(context: IPolicyValidationContext) -> dict[StackTemplate, str]:
             account=entry.account_id,
             region=entry.region,
             tags=stack.tags.tag_values() if stack is not None else None,
-            paths=construct_paths(stack) if stack is not None else None,
         )
-        found[template] = entry.template_path
+        paths = _assembly_paths(Path(entry.template_path), template)
+        if paths is None and stack is not None:
+            paths = construct_paths(stack)
+        found[replace(template, paths=paths or {})] = entry.template_path
     return found
+
+
+def _stack_at(root: IConstruct, path: str) -> Stack | None:
+    """The stack at construct ``path`` (from the app's root), found child by child."""
+    node: IConstruct | None = root
+    for id in path.split("/") if path else []:
+        node = node.node.try_find_child(id) if node is not None else None
+    return cast(Stack, node) if node is not None and Stack.is_stack(node) else None
+
+
+def _assembly_paths(template_path: Path, template: StackTemplate) -> dict[str, str] | None:
+    """The construct path of each resource of ``template``, by logical id, from the cloud
+    assembly beside it (its manifest's ``aws:cdk:logicalId`` metadata, which synthesis writes
+    before the plugins run), without walking the construct tree; None unless it names each
+    resource once (the metadata turned off, or a nested stack's resource with the same id)."""
+    manifest_file = template_path.parent / "manifest.json"
+    if not manifest_file.exists():
+        return None
+    manifest = json.loads(manifest_file.read_text())
+    metadata: list[dict[str, Any]] = []
+    for artifact in manifest.get("artifacts", {}).values():
+        properties = artifact.get("properties") or {}
+        if properties.get("templateFile") == template_path.name:
+            metadata.append(artifact.get("metadata") or {})
+            if "additionalMetadataFile" in artifact:
+                extra = template_path.parent / artifact["additionalMetadataFile"]
+                metadata.append(json.loads(extra.read_text()))
+    by_id: dict[str, list[str]] = {}
+    for entries in metadata:
+        for path, items in entries.items():
+            for item in items:
+                if item.get("type") == "aws:cdk:logicalId" and isinstance(item.get("data"), str):
+                    by_id.setdefault(item["data"], []).append(path.removeprefix("/"))
+    if not template.resources or any(len(by_id.get(i, [])) != 1 for i in template.resources):
+        return None
+    return {logical_id: by_id[logical_id][0] for logical_id in template.resources}
 
 
 def _violation(posture: Posture, logical_id: str, template_path: str) -> PolicyViolation:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +42,17 @@ class PostureReport(Construct):
     ``{stack}.dr-posture.json`` and ``.md`` when the app is synthesized.
 
     One per stack (:meth:`of`). The files are written into the stage's assembly directory
-    during synthesis (after the tree is complete, so they describe the resources as
-    synthesized); stores bound with ``check_at_synth`` fail synthesis on a breach.
+    during synthesis. Stores bound with ``check_at_synth`` are assessed then, after the tree is
+    complete, and fail synthesis on a breach; stores added with the postures a constructor's
+    check computed (``checked``, as :class:`DrPlatform` does) are reported with those, the
+    figures that check held them to and the dashboard shows, not computed a second time.
     """
 
     ID = "DrPostureReport"
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        self._entries: list[tuple[Objectives, tuple[Construct, ...], bool]] = []
+        self._entries: list[_Entry] = []
         self._assurance: list[dict[str, Any]] = []
         self.node.add_validation(_Validation(self))
 
@@ -65,8 +68,13 @@ class PostureReport(Construct):
         stores: Sequence[Construct],
         *,
         check_at_synth: bool,
+        checked: tuple[list[Posture], Templates] | None = None,
     ) -> None:
-        self._entries.append((objectives, tuple(stores), check_at_synth))
+        """Report ``stores`` against ``objectives``: assessed at synthesis, or with the postures
+        of a check already made and the templates it read (``checked``)."""
+        postures, templates = checked if checked is not None else (None, None)
+        kept = None if postures is None else tuple(postures)
+        self._entries.append(_Entry(objectives, tuple(stores), check_at_synth, kept, templates))
 
     def add_assurance(self, construct: str, feature: str, enabled: bool, reason: str) -> None:
         """Record whether an assurance feature (restore tests, drills, ...) of ``construct``
@@ -82,8 +90,11 @@ class PostureReport(Construct):
     def _postures(self, templates: Templates) -> list[Posture]:
         seen: set[str] = set()
         postures: list[Posture] = []
-        for objectives, stores, _ in self._entries:
-            for posture in assess(objectives, stores, templates=templates):
+        for entry in self._entries:
+            found = entry.postures
+            if found is None:
+                found = tuple(assess(entry.objectives, entry.stores, templates=templates))
+            for posture in found:
                 key = f"{posture.resource}|{posture.failure}"
                 if key not in seen:
                     seen.add(key)
@@ -102,9 +113,10 @@ class PostureReport(Construct):
 
     def _recovery_points(self, templates: Templates) -> dict[str, list[RecoveryPoints]]:
         found: dict[str, list[RecoveryPoints]] = {}
-        stores = [store for _, entry, _ in self._entries for store in entry]
-        for app, store in _in_templates(stores, templates):
-            found.setdefault(store.path, _points(app, store, []))
+        for entry in self._entries:
+            read = templates if entry.templates is None else entry.templates
+            for app, store in _in_templates(entry.stores, read):
+                found.setdefault(store.path, _points(app, store, []))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,7 +125,7 @@ class PostureReport(Construct):
     def _to_dict(self, templates: Templates) -> dict[str, Any]:
         return {
             "stack": Stack.of(self).stack_name,
-            "objectives": [o.to_dict() for o in _unique(o for o, _, _ in self._entries)],
+            "objectives": [o.to_dict() for o in _unique(e.objectives for e in self._entries)],
             "postures": [p.to_dict() for p in self._postures(templates)],
             "recovery_points": {
                 store: [p.to_dict() for p in points]
@@ -127,16 +139,28 @@ class PostureReport(Construct):
 
     def _validate(self) -> list[str]:
         """Write the report and check the stores bound ``check_at_synth``, from one rendering of
-        each stack's template."""
+        each stack's template (none when every store was checked already)."""
         templates: Templates = {}
         out = Path(Stage.of(self).outdir)  # type: ignore[union-attr]
         write_posture_report(out, self.file_stem, self._to_dict(templates))
         errors: list[str] = []
-        for objectives, stores, check_at_synth in self._entries:
-            if check_at_synth:
-                postures = assess(objectives, stores, templates=templates)
+        for entry in self._entries:
+            if entry.check_at_synth:
+                postures = assess(entry.objectives, entry.stores, templates=templates)
                 errors += [str(b) for p in postures if (b := p.breach())]
         return errors
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """Stores held to objectives, with the postures of a check already made (else None)."""
+
+    objectives: Objectives
+    stores: tuple[Construct, ...]
+    check_at_synth: bool
+    postures: tuple[Posture, ...] | None = None
+    #: The templates that check read, for the stores' recovery points.
+    templates: Templates | None = None
 
 
 def posture_markdown(report: Mapping[str, Any]) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnDeletionPolicy, CfnResource, Stack, Token
+from constructs import IConstruct
 
 #: The data stores assessed. A DB instance only when standalone: an Aurora or Multi-AZ DB
 #: cluster's instances hold no storage of their own and are assessed with their cluster.
@@ -101,10 +102,10 @@ class StackTemplate:
         (``add_property_override``)."""
         resources: dict[str, Any] = {}
         l1s = _l1s(stack, READ_TYPES)
-        for logical_id, construct in l1s.items():
+        for logical_id, (type_, construct) in l1s.items():
             resolved = stack.resolve(construct._cfn_properties)  # the L1's own property bag
             entry: dict[str, Any] = {
-                "Type": construct.cfn_resource_type,
+                "Type": type_,
                 "Properties": construct._render_properties(resolved) or {},
             }
             policy = construct.cfn_options.deletion_policy
@@ -118,7 +119,7 @@ class StackTemplate:
             account=_known(stack.account),
             region=_known(stack.region),
             tags=dict(stack.tags.tag_values()),
-            paths={logical_id: c.node.path for logical_id, c in l1s.items()},
+            paths={logical_id: c.node.path for logical_id, (_, c) in l1s.items()},
             complete=False,
         )
 
@@ -139,20 +140,43 @@ class StackTemplate:
         return cls(path, name, template, account, region, dict(tags or {}), paths or {})
 
 
-def _l1s(stack: Stack, types: frozenset[str] | None = None) -> dict[str, CfnResource]:
-    """The stack's own L1s (not its nested stacks'), of ``types`` if given, by logical id."""
-    return {
-        stack.get_logical_id(construct): construct
-        for construct in stack.node.find_all()
-        if isinstance(construct, CfnResource)
-        and (types is None or construct.cfn_resource_type in types)
-        and Stack.of(construct).node.path == stack.node.path
-    }
+def _l1s(stack: Stack, types: frozenset[str] | None = None) -> dict[str, tuple[str, CfnResource]]:
+    """The stack's own L1s (not its nested stacks'), of ``types`` if given, with their types, by
+    logical id. Each call into jsii is a round trip to node: the stack's constructs come in one,
+    the L1s' types from their classes (:func:`_type_of`), and only the L1s kept cost more."""
+    found: dict[str, tuple[str, CfnResource]] = {}
+    path = stack.node.path
+    for construct in stack.node.find_all():
+        type_ = _type_of(construct)
+        if type_ is None or (types is not None and type_ not in types):
+            continue
+        assert isinstance(construct, CfnResource)
+        owner = Stack.of(construct)  # the same Python object as ``stack`` if created in Python
+        if owner is stack or owner.node.path == path:
+            found[stack.get_logical_id(construct)] = (type_, construct)
+    return found
+
+
+def _type_of(construct: IConstruct) -> str | None:
+    """The CloudFormation type of an L1, else None: from its class when the class fixes it
+    (``CfnBucket.CFN_RESOURCE_TYPE_NAME``, read once per class), else from the construct (a
+    plain ``CfnResource``)."""
+    if not isinstance(construct, CfnResource):
+        return None
+    cls = type(construct)
+    if cls not in _CLASS_TYPES:
+        fixed = getattr(cls, "CFN_RESOURCE_TYPE_NAME", None) if cls is not CfnResource else None
+        _CLASS_TYPES[cls] = fixed if isinstance(fixed, str) else None
+    return _CLASS_TYPES[cls] or construct.cfn_resource_type
+
+
+#: The CloudFormation type an L1 class fixes (None: given per construct), by class.
+_CLASS_TYPES: dict[type, str | None] = {}
 
 
 def construct_paths(stack: Stack) -> dict[str, str]:
     """The construct path of each of the stack's resources, by logical id."""
-    return {logical_id: c.node.path for logical_id, c in _l1s(stack).items()}
+    return {logical_id: c.node.path for logical_id, (_, c) in _l1s(stack).items()}
 
 
 @dataclass(frozen=True, eq=False)
