@@ -241,6 +241,7 @@ def test_copy_failures_reach_the_primary_topic(primary: Template) -> None:
         "AlarmName": "dr-prod-VaultCopyJobsFailed"})  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_region_loss_breach_fails_synth() -> None:
     tight = RecoveryObjectives(region_loss=Target(rpo=Duration.hours(4)))
     with pytest.raises(
@@ -269,6 +270,7 @@ def test_destroy_empties_the_recovery_vault_at_stack_deletion() -> None:
 # --- Pairs and environments -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("primary", "recovery"), [
     ("eu-west-1", "eu-central-1"),
     ("us-gov-west-1", "us-gov-east-1"),
@@ -339,6 +341,7 @@ def test_the_names_are_claimed_once_per_region() -> None:
         DrRecoveryRegion(Stack(app, "B", env=env), "Recovery")
 
 
+@pytest.mark.slow
 def test_resilience_hub_gets_the_region_loss_objective() -> None:
     """The resiliency policy's optional ``Region`` entry, from the same objectives."""
     platform, _ = two_stacks(resilience_hub=True)
@@ -354,6 +357,7 @@ def test_resilience_hub_gets_the_region_loss_objective() -> None:
     assert policy["Properties"]["Policy"]["AZ"] == {"RpoInSecs": HOUR, "RtoInSecs": 4 * HOUR}
 
 
+@pytest.mark.slow
 def test_every_alarm_of_the_recovery_stack_reads_a_documented_series(recovery: Template) -> None:
     """As test_observability holds the primary's: AWS/Backup per vault and resource type."""
     from .test_observability import DOCUMENTED_METRICS, _alarm_series

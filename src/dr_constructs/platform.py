@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Stage, Token
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from .audit import DrBackupAudit
 from .backup import DEFAULT_RETENTION, DrBackupVault
@@ -44,7 +44,7 @@ from .objectives import (
     summary_markdown,
 )
 from .observability import DrObservability
-from .recovery import DrRecoveryRegion, partition_of
+from .recovery import DrRecoveryRegion
 from .regions import available
 from .resilience_hub import ResilienceHubApp
 from .restore_testing import DrRestoreTesting
@@ -562,66 +562,8 @@ def _check_recovery_region(
         return None
     check.instance_of("recovery_region", recovery, DrRecoveryRegion,
                       "a DrRecoveryRegion, or None")  # fmt: skip
-    primary, other = Stack.of(platform), Stack.of(recovery)
-    shown = f"{recovery.node.path} ({recovery.region})"
-    if Token.is_unresolved(primary.region):
-        check.fail(
-            "recovery_region",
-            shown,
-            "None in an environment-agnostic stack: copies to "
-            "another region need this stack's region (env=Environment(region=...))",
-        )
-    if recovery.region == primary.region:
-        check.fail(
-            "recovery_region",
-            shown,
-            f"a DrRecoveryRegion in a region other than "
-            f"{primary.region}: a copy in the same region is lost with it",
-        )
-    _check_pair(check, shown, primary.region, recovery.region)
-    accounts = {a for a in (primary.account, other.account) if not Token.is_unresolved(a)}
-    if len(accounts) > 1 or Token.is_unresolved(primary.account) != Token.is_unresolved(
-        other.account
-    ):
-        check.fail(
-            "recovery_region",
-            shown,
-            "a DrRecoveryRegion in a stack of the same account "
-            f"as this one ({primary.account}): its stack is in {other.account}, and "
-            "cross-account copies are not built by dr-constructs",
-        )
-    if _stage_of(primary) is not _stage_of(other):
-        check.fail(
-            "recovery_region",
-            shown,
-            "a DrRecoveryRegion in the same Stage (or App) as "
-            "this stack, so that this stack can depend on its stack",
-        )
+    recovery.check_copies_from(check, Stack.of(platform))
     return recovery
-
-
-#: Partitions whose cross-Region copies dr-constructs knows: AWS copies only within a partition
-#: ("You can make cross-Region copies only within your AWS partition"), in the China Regions
-#: "only ... between the Beijing Region and the Ningxia Region" (Amazon Backup, Getting Started
-#: with AWS in China), and GovCloud has the two Regions us-gov-east-1 and us-gov-west-1.
-COPY_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
-
-
-def _check_pair(check: Checks, shown: str, primary: str, recovery: str) -> None:
-    partitions = {region: partition_of(region) for region in (primary, recovery)}
-    if partitions[primary] not in COPY_PARTITIONS or partitions[recovery] != partitions[primary]:
-        check.fail(
-            "recovery_region", shown,
-            f"a DrRecoveryRegion in another region of {primary}'s partition "
-            f"({partitions[primary]}): AWS Backup copies the Aurora cluster, the DynamoDB table "
-            f"and the S3 bucket only between regions of one partition, and {recovery} is in "
-            f"{partitions[recovery]}",
-        )  # fmt: skip
-
-
-def _stage_of(stack: Stack) -> IConstruct:
-    stage = Stage.of(stack)
-    return stage if stage is not None else stack.node.root
 
 
 def _check_partition_key(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Stage, Token
 from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_rds as rds
 from aws_cdk.region_info import RegionInfo
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .backup import CopyTarget, empty_on_delete
 from .checks import Checks
@@ -204,11 +205,61 @@ class DrRecoveryRegion(Construct):
 
     def watch_arrivals(
         self, window: Duration, resource_types: Sequence[str] = BACKUP_RESOURCE_TYPES
-    ) -> None:
+    ) -> list[cloudwatch.Alarm]:
         """Alarm ``dr-{suffix}-NoRecentCopy{type}`` in this region when no copy job of that
         resource type into the recovery vault completed for ``window`` (e.g. the region-loss
         RPO): missing data is breaching, so copies that stop arriving alarm."""
-        self.observability.watch_copies(self.vault, window=window, resource_types=resource_types)
+        return self.observability.watch_copies(
+            self.vault, window=window, resource_types=resource_types
+        )
+
+    def check_copies_from(self, check: Checks, source: Stack) -> None:
+        """Raise, as ``check``'s construct's ``recovery_region``, unless backups of the stack
+        ``source`` can be copied here: an explicit region other than this one, in the same
+        partition, the same account and the same Stage (``source`` must depend on this stack)."""
+        shown = f"{self.node.path} ({self.region})"
+        if Token.is_unresolved(source.region):
+            check.fail(
+                "recovery_region",
+                shown,
+                "None in an environment-agnostic stack: copies "
+                "to another region need this stack's region (env=Environment(region=...))",
+            )
+        if source.region == self.region:
+            check.fail(
+                "recovery_region",
+                shown,
+                f"a DrRecoveryRegion in a region other than "
+                f"{source.region}: a copy in the same region is lost with it",
+            )
+        partitions = {region: partition_of(region) for region in (source.region, self.region)}
+        if partitions[source.region] not in COPY_PARTITIONS or len(set(partitions.values())) > 1:
+            check.fail(
+                "recovery_region",
+                shown,
+                f"a DrRecoveryRegion in another region of {source.region}'s partition "
+                f"({partitions[source.region]}): AWS Backup copies the Aurora cluster, the "
+                "DynamoDB table and the S3 bucket only between regions of one partition, and "
+                f"{self.region} is in {partitions[self.region]}",
+            )
+        here = Stack.of(self)
+        # both accounts known and equal, or both left to the deployment (the same credentials)
+        known = [not Token.is_unresolved(a) for a in (source.account, here.account)]
+        if known[0] != known[1] or (all(known) and source.account != here.account):
+            check.fail(
+                "recovery_region",
+                shown,
+                "a DrRecoveryRegion in a stack of the same account as this one "
+                f"({_account(source)}): its stack is in {_account(here)}, and cross-account "
+                "copies are not built by dr-constructs",
+            )
+        if _stage_of(source) is not _stage_of(here):
+            check.fail(
+                "recovery_region",
+                shown,
+                "a DrRecoveryRegion in the same Stage (or App) "
+                "as this stack, so that this stack can depend on its stack",
+            )
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -226,6 +277,23 @@ def _check_region(check: Checks, stack: Stack) -> str:
             "backup to a vault named from this stack's account and region",
         )
     return stack.region
+
+
+#: Partitions whose cross-Region copies dr-constructs knows: AWS copies only within a partition
+#: ("You can make cross-Region copies only within your AWS partition"), in the China Regions
+#: "only ... between the Beijing Region and the Ningxia Region" (Amazon Backup, Getting Started
+#: with AWS in China), and GovCloud has the two Regions us-gov-east-1 and us-gov-west-1.
+COPY_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+
+def _account(stack: Stack) -> str:
+    unknown = "the deploying account (no account in its env)"
+    return unknown if Token.is_unresolved(stack.account) else stack.account
+
+
+def _stage_of(stack: Stack) -> IConstruct:
+    stage = Stage.of(stack)
+    return stage if stage is not None else stack.node.root
 
 
 def partition_of(region: str) -> str | None:
