@@ -35,6 +35,9 @@ from .cli_world import (
     moto_endpoint,  # noqa: F401  (fixture)
 )
 
+#: A slow gate: the drills change the moto world (failovers), so each test deploys its own.
+pytestmark = pytest.mark.slow
+
 FIXED = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
 
 

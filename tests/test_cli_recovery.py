@@ -45,6 +45,9 @@ from .cli_world import (
 from .test_cli import NOW, _status_backup
 from .test_cli_restore import DOCUMENTED, _assert_documented
 
+#: A slow gate: two stacks on the moto server in two regions, one world per test.
+pytestmark = pytest.mark.slow
+
 ACCOUNT = "123456789012"  # moto's default account
 REGION, RECOVERY = "us-east-1", "us-west-2"
 RECOVERY_STACK = f"DrRecovery-{SUFFIX}"
